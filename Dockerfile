@@ -1,0 +1,26 @@
+# ehcd on Debian 12, built from this repository with the same Debian packages as ./ehc up.
+FROM debian:12 AS build
+RUN apt-get update && apt-get install -y --no-install-recommends \
+      build-essential cmake pkg-config libuv1-dev libpq-dev libcjson-dev libh2o-dev \
+      libcurl4-openssl-dev libargon2-dev libssl-dev \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY . .
+RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEHC_TESTS=OFF \
+    && cmake --build /build -j "$(nproc)"
+
+FROM debian:12
+RUN apt-get update && apt-get install -y --no-install-recommends \
+      libuv1 libpq5 libcjson1 libh2o0.13 libcurl4 libargon2-1 libssl3 curl ca-certificates tzdata \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --home /nonexistent --shell /usr/sbin/nologin ehcd
+COPY --from=build /build/ehcd /usr/local/bin/ehcd
+COPY workflows /usr/share/ehcd/workflows
+ENV EHCD_LISTEN=0.0.0.0:8080 \
+    EHCD_WORKFLOWS_DIR=/usr/share/ehcd/workflows
+USER ehcd
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
+  CMD curl -fsS http://127.0.0.1:8080/readyz >/dev/null || exit 1
+ENTRYPOINT ["/usr/local/bin/ehcd"]
+CMD ["serve"]

@@ -1,0 +1,180 @@
+/* ehcd's entry point: reads the configuration (defaults, --config file or EHCD_CONFIG, then the
+ * environment) and runs one command: serve, migrate, admin-init, version. Commands other than
+ * serve are short-lived administration tools and may use blocking libpq. */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ehc/app.h"
+#include "ehc/config.h"
+#include "ehc/credential.h"
+#include "ehc/log.h"
+#include "ehc/migrate.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: ehcd [--config FILE] COMMAND\n"
+            "\n"
+            "commands:\n"
+            "  serve        apply pending migrations, then serve the API and web UI\n"
+            "  migrate      apply pending database migrations and exit\n"
+            "  admin-init   create the first administrator (if none exists) and print its password once\n"
+            "  version      print the version and the schema version this binary needs\n"
+            "\n"
+            "settings (file key / environment variable):\n"
+            "  listen / EHCD_LISTEN                 address:port to serve on (127.0.0.1:8080)\n"
+            "  database_url / DATABASE_URL          libpq conninfo or URI (required)\n"
+            "  log_level / EHCD_LOG_LEVEL           debug, info, warn, error (info)\n"
+            "  time_zone / EHCD_TIME_ZONE           Europe/London (the only one: English statute)\n"
+            "  alert_hour / EHCD_ALERT_HOUR         local hour alerts fire (7)\n"
+            "  db_pool_size / EHCD_DB_POOL_SIZE     database connections (4)\n"
+            "  shutdown_grace_ms / EHCD_SHUTDOWN_GRACE_MS  time for requests in flight at stop (10000)\n");
+}
+
+static int load_config(const char *path, ehc_config *cfg)
+{
+    ehc_load_error err;
+    ehc_config_defaults(cfg);
+    if (!path) path = getenv("EHCD_CONFIG");
+    if (path && *path && ehc_config_load_file(cfg, path, &err)) goto bad;
+    if (ehc_config_load_env(cfg, &err)) goto bad;
+    ehc_log_set_level(cfg->log_level);
+    return 0;
+bad:
+    ehc_log(EHC_LOG_ERROR, "config_invalid", NULL, "%s: %s%s%s", err.file, err.path, *err.path ? ": " : "",
+            err.reason);
+    return EHC_EINVAL;
+}
+
+static PGconn *connect_blocking(const ehc_config *cfg, int wait_seconds)
+{
+    if (!*cfg->database_url) {
+        ehc_log(EHC_LOG_ERROR, "config_invalid", NULL, "database_url is not set (DATABASE_URL or the config file)");
+        return NULL;
+    }
+    for (int attempt = 0;; attempt++) {
+        PGconn *conn = PQconnectdb(cfg->database_url);
+        if (PQstatus(conn) == CONNECTION_OK) return conn;
+        if (attempt >= wait_seconds) {
+            ehc_log(EHC_LOG_ERROR, "db_connect_failed", NULL, "cannot connect to the database: %s",
+                    PQerrorMessage(conn));
+            PQfinish(conn);
+            return NULL;
+        }
+        if (attempt == 0)
+            ehc_log(EHC_LOG_WARN, "db_waiting", NULL, "database not reachable yet; retrying for up to %d s",
+                    wait_seconds);
+        PQfinish(conn);
+        sleep(1);
+    }
+}
+
+static int run_migrations(const ehc_config *cfg, int wait_seconds)
+{
+    PGconn *conn = connect_blocking(cfg, wait_seconds);
+    if (!conn) return 1;
+    int applied = 0;
+    char err[1024];
+    int rc = ehc_migrate_apply(conn, &applied, err, sizeof err);
+    PQfinish(conn);
+    if (rc) {
+        ehc_log(EHC_LOG_ERROR, "migrate_failed", NULL, "%s", err);
+        return 1;
+    }
+    ehc_log(EHC_LOG_INFO, "migrate_done", NULL, "%d migration(s) applied; schema at version %d", applied,
+            ehc_migrate_latest_version());
+    return 0;
+}
+
+static int cmd_admin_init(const ehc_config *cfg, const char *username)
+{
+    PGconn *conn = connect_blocking(cfg, 0);
+    if (!conn) return 1;
+    int rc = 1;
+    PGresult *r = PQexec(conn, "SELECT count(*) FROM users WHERE is_admin AND disabled_at IS NULL");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        ehc_log(EHC_LOG_ERROR, "admin_init_failed", NULL, "%s", PQresultErrorMessage(r));
+        goto out;
+    }
+    if (atoi(PQgetvalue(r, 0, 0)) > 0) {
+        printf("An administrator already exists; no new credential was created.\n");
+        rc = 0;
+        goto out;
+    }
+    char password[64], hash[EHC_PASSWORD_HASH_MAX];
+    if (ehc_random_token(18, password, sizeof password) || ehc_password_hash(password, hash, sizeof hash)) {
+        ehc_log(EHC_LOG_ERROR, "admin_init_failed", NULL, "cannot generate a credential");
+        goto out;
+    }
+    PQclear(r);
+    const char *params[2] = {username, hash};
+    r = PQexecParams(conn,
+                     "INSERT INTO users (username, display_name, password_hash, is_admin) "
+                     "VALUES ($1, 'Administrator', $2, true)",
+                     2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        ehc_log(EHC_LOG_ERROR, "admin_init_failed", NULL, "%s", PQresultErrorMessage(r));
+        goto out;
+    }
+    /* The one and only time this password exists in clear: on the operator's terminal. */
+    printf("Administrator created.\n  username: %s\n  password: %s\n"
+           "This password is shown once and is not stored; keep it safe.\n",
+           username, password);
+    rc = 0;
+out:
+    PQclear(r);
+    PQfinish(conn);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *config_path = NULL;
+    int i = 1;
+    while (i < argc && argv[i][0] == '-') {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            config_path = argv[i + 1];
+            i += 2;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "ehcd: unknown option %s\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[i++];
+    if (strcmp(cmd, "version") == 0) {
+        printf("ehcd %s (schema version %d)\n", EHC_VERSION, ehc_migrate_latest_version());
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    ehc_config cfg;
+    if (load_config(config_path, &cfg)) return 2;
+
+    if (strcmp(cmd, "migrate") == 0) return run_migrations(&cfg, 0);
+    if (strcmp(cmd, "admin-init") == 0) {
+        const char *username = "admin";
+        if (i + 1 < argc && strcmp(argv[i], "--username") == 0) username = argv[i + 1];
+        return cmd_admin_init(&cfg, username);
+    }
+    if (strcmp(cmd, "serve") == 0) {
+        const char *wait = getenv("EHCD_DB_WAIT_S");
+        if (run_migrations(&cfg, wait ? atoi(wait) : 30)) return 1;
+        return ehc_app_serve(&cfg);
+    }
+    fprintf(stderr, "ehcd: unknown command %s\n", cmd);
+    usage(stderr);
+    return 2;
+}

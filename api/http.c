@@ -1,0 +1,505 @@
+/* The h2o adapter (libh2o 2.2.5 built on libuv, running on our own loop): listening socket,
+ * routing by method and path, request ids, deferred replies that survive a vanished client,
+ * JSON errors, per-request log lines, and graceful shutdown. No other file includes h2o.h.
+ * Serve plain HTTP on loopback or an internal network behind the authority's TLS proxy:
+ * cleartext HTTP/2 upgrade is off. */
+#include "ehc/http.h"
+
+#include <assert.h>
+#include <cJSON.h>
+#include <h2o.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+
+#include "ehc/log.h"
+
+typedef struct route_entry {
+    char *method;
+    char *path;
+    size_t path_len;
+    int prefix;
+    ehc_http_handler handler;
+    void *ctx;
+} route_entry;
+
+struct ehc_http_server {
+    uv_loop_t *loop;
+    char host[64];
+    int port;
+    ehc_http_options opts;
+    h2o_globalconf_t config;
+    h2o_context_t ctx;
+    h2o_accept_ctx_t accept_ctx;
+    uv_tcp_t listener;
+    int listener_open;
+    int context_ready;
+    route_entry *routes;
+    size_t nroutes;
+    size_t inflight;
+    size_t open_sockets;
+    struct client_conn *conns;
+    uint64_t request_seq;
+    char id_prefix[9];
+    /* shutdown */
+    int shutting_down;
+    uv_timer_t shutdown_timer;
+    uint64_t shutdown_deadline_ms;
+    void (*shutdown_done)(void *data, int clean);
+    void *shutdown_data;
+    int shutdown_clean;
+};
+
+typedef struct dispatch_handler {
+    h2o_handler_t super;
+    ehc_http_server *srv;
+} dispatch_handler;
+
+struct ehc_http_req {
+    ehc_http_server *srv;
+    h2o_req_t *h2o;   /* NULL once h2o has released the request (client gone or reply done) */
+    int replied;
+    int status;
+    uint64_t started_ms;
+    char id[32];
+    char *method;
+    char *path;
+    char *query;
+};
+
+typedef struct req_guard {
+    ehc_http_req *req;
+} req_guard;
+
+static void req_free(ehc_http_req *req)
+{
+    free(req->method);
+    free(req->path);
+    free(req->query);
+    free(req);
+}
+
+/* h2o is releasing the request's memory pool: from now on the request is ours alone. */
+static void on_guard_dispose(void *p)
+{
+    req_guard *g = p;
+    ehc_http_req *req = g->req;
+    req->h2o = NULL;
+    if (req->replied) req_free(req);
+}
+
+static void make_request_id(ehc_http_server *srv, h2o_req_t *h2o, char out[32])
+{
+    ssize_t idx = h2o_find_header_by_str(&h2o->headers, H2O_STRLIT("x-request-id"), -1);
+    if (idx >= 0) {
+        h2o_iovec_t v = h2o->headers.entries[idx].value;
+        int ok = v.len > 0 && v.len < 32;
+        for (size_t i = 0; ok && i < v.len; i++) {
+            char c = v.base[i];
+            ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_';
+        }
+        if (ok) {
+            memcpy(out, v.base, v.len);
+            out[v.len] = '\0';
+            return;
+        }
+    }
+    snprintf(out, 32, "%s-%06llx", srv->id_prefix, (unsigned long long)++srv->request_seq);
+}
+
+static const route_entry *find_route(ehc_http_server *srv, const char *method, const char *path, int *path_known)
+{
+    *path_known = 0;
+    size_t plen = strlen(path);
+    for (size_t i = 0; i < srv->nroutes; i++) {
+        route_entry *r = &srv->routes[i];
+        int match = r->prefix ? (plen >= r->path_len && memcmp(path, r->path, r->path_len) == 0)
+                              : (plen == r->path_len && memcmp(path, r->path, plen) == 0);
+        if (!match) continue;
+        *path_known = 1;
+        if (strcmp(r->method, method) == 0) return r;
+    }
+    return NULL;
+}
+
+static void add_allow_header(ehc_http_req *req, const char *path)
+{
+    char allow[128] = "";
+    size_t plen = strlen(path);
+    for (size_t i = 0; i < req->srv->nroutes; i++) {
+        route_entry *r = &req->srv->routes[i];
+        int match = r->prefix ? (plen >= r->path_len && memcmp(path, r->path, r->path_len) == 0)
+                              : (plen == r->path_len && memcmp(path, r->path, plen) == 0);
+        if (!match || strstr(allow, r->method)) continue;
+        size_t n = strlen(allow);
+        snprintf(allow + n, sizeof allow - n, "%s%s", n ? ", " : "", r->method);
+    }
+    ehc_http_res_header(req, "allow", allow);
+}
+
+static int on_dispatch(h2o_handler_t *self, h2o_req_t *h2o)
+{
+    ehc_http_server *srv = ((dispatch_handler *)self)->srv;
+    ehc_http_req *req = ehc_calloc(1, sizeof *req);
+    req->srv = srv;
+    req->h2o = h2o;
+    req->started_ms = uv_now(srv->loop);
+    make_request_id(srv, h2o, req->id);
+    req->method = ehc_strndup(h2o->method.base, h2o->method.len);
+    size_t path_len = h2o->query_at == SIZE_MAX ? h2o->path.len : h2o->query_at;
+    req->path = ehc_strndup(h2o->path.base, path_len);
+    req->query = h2o->query_at == SIZE_MAX ? ehc_strdup("")
+                                           : ehc_strndup(h2o->path.base + h2o->query_at + 1,
+                                                         h2o->path.len - h2o->query_at - 1);
+    req_guard *g = h2o_mem_alloc_shared(&h2o->pool, sizeof *g, on_guard_dispose);
+    g->req = req;
+    srv->inflight++;
+    ehc_http_res_header(req, "x-request-id", req->id);
+    ehc_http_res_header(req, "cache-control", "no-store");
+    ehc_http_res_header(req, "x-content-type-options", "nosniff");
+
+    int path_known;
+    const route_entry *r = find_route(srv, req->method, req->path, &path_known);
+    if (r) {
+        r->handler(req, r->ctx);
+    } else if (path_known) {
+        add_allow_header(req, req->path);
+        ehc_http_reply_error(req, 405, "method_not_allowed", "this path does not accept that method", NULL);
+    } else {
+        ehc_http_reply_error(req, 404, "not_found", "no such resource", NULL);
+    }
+    return 0;
+}
+
+/* A client connection's TCP handle. h2o takes over handle->data, so the server is reached through
+ * this wrapper instead. */
+typedef struct client_conn {
+    uv_tcp_t tcp;
+    ehc_http_server *srv;
+    struct client_conn *prev, *next; /* the server's list of open connections */
+    int read_shut;
+} client_conn;
+
+static void on_socket_closed(uv_handle_t *handle)
+{
+    client_conn *c = ehc_container_of((uv_tcp_t *)handle, client_conn, tcp);
+    ehc_http_server *srv = c->srv;
+    srv->open_sockets--;
+    if (c->prev) c->prev->next = c->next;
+    else srv->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    free(c);
+}
+
+/* h2o 2.2.5 does not close idle HTTP/1 connections on request_shutdown. Once no request is in
+ * flight, shutting down the read side makes h2o see end-of-stream and close each connection
+ * itself (idle keep-alive ones and ones that sent half a request alike), without our touching
+ * h2o's connection objects. */
+static void shut_idle_connections(ehc_http_server *srv)
+{
+    for (client_conn *c = srv->conns; c; c = c->next) {
+        uv_os_fd_t fd;
+        if (c->read_shut || uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0) continue;
+        shutdown(fd, SHUT_RD);
+        c->read_shut = 1;
+    }
+}
+
+static void on_accept(uv_stream_t *listener, int status)
+{
+    ehc_http_server *srv = ehc_container_of(listener, ehc_http_server, listener);
+    if (status != 0 || srv->shutting_down) return;
+    client_conn *c = ehc_malloc(sizeof *c);
+    c->srv = srv;
+    uv_tcp_init(srv->loop, &c->tcp);
+    if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
+        uv_close((uv_handle_t *)&c->tcp, (uv_close_cb)free);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    srv->open_sockets++;
+    c->prev = NULL;
+    c->next = srv->conns;
+    c->read_shut = 0;
+    if (srv->conns) srv->conns->prev = c;
+    srv->conns = c;
+    h2o_socket_t *sock = h2o_uv_socket_create((uv_stream_t *)&c->tcp, on_socket_closed);
+    h2o_accept(&srv->accept_ctx, sock);
+}
+
+int ehc_http_server_new(uv_loop_t *loop, const ehc_http_options *opts, ehc_http_server **out)
+{
+    ehc_http_server *srv = ehc_calloc(1, sizeof *srv);
+    srv->loop = loop;
+    srv->opts = *opts;
+    snprintf(srv->host, sizeof srv->host, "%s", opts->host);
+    srv->opts.host = srv->host;
+    srv->port = opts->port;
+    unsigned char rnd[4];
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) memset(rnd, 0, sizeof rnd);
+    snprintf(srv->id_prefix, sizeof srv->id_prefix, "%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2], rnd[3]);
+
+    h2o_config_init(&srv->config);
+    srv->config.server_name = h2o_iovec_init(H2O_STRLIT("ehcd"));
+    srv->config.max_request_entity_size = opts->max_body_bytes;
+    srv->config.http1.req_timeout = (uint64_t)opts->request_timeout_ms;
+    srv->config.http1.upgrade_to_http2 = 0;
+    srv->config.http2.idle_timeout = (uint64_t)opts->request_timeout_ms;
+    h2o_hostconf_t *host = h2o_config_register_host(&srv->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *pathconf = h2o_config_register_path(host, "/", 0);
+    dispatch_handler *h = (dispatch_handler *)h2o_create_handler(pathconf, sizeof *h);
+    h->super.on_req = on_dispatch;
+    h->srv = srv;
+    *out = srv;
+    return 0;
+}
+
+int ehc_http_route(ehc_http_server *srv, const char *method, const char *path, ehc_http_handler handler,
+                   void *ctx)
+{
+    size_t len = strlen(path);
+    if (len == 0 || path[0] != '/') return EHC_EINVAL;
+    srv->routes = ehc_realloc(srv->routes, (srv->nroutes + 1) * sizeof *srv->routes);
+    route_entry *r = &srv->routes[srv->nroutes++];
+    r->method = ehc_strdup(method);
+    r->prefix = path[len - 1] == '*';
+    r->path = ehc_strndup(path, r->prefix ? len - 1 : len);
+    r->path_len = strlen(r->path);
+    r->handler = handler;
+    r->ctx = ctx;
+    return 0;
+}
+
+int ehc_http_server_start(ehc_http_server *srv)
+{
+    h2o_context_init(&srv->ctx, srv->loop, &srv->config);
+    srv->context_ready = 1;
+    srv->accept_ctx.ctx = &srv->ctx;
+    srv->accept_ctx.hosts = srv->config.hosts;
+
+    struct sockaddr_storage addr;
+    int rc = strchr(srv->host, ':') ? uv_ip6_addr(srv->host, srv->port, (struct sockaddr_in6 *)&addr)
+                                    : uv_ip4_addr(srv->host, srv->port, (struct sockaddr_in *)&addr);
+    if (rc) return EHC_EINVAL;
+    uv_tcp_init(srv->loop, &srv->listener);
+    srv->listener_open = 1;
+    rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&addr, 0);
+    if (rc == 0) rc = uv_listen((uv_stream_t *)&srv->listener, 511, on_accept);
+    if (rc) {
+        ehc_log(EHC_LOG_ERROR, "http_listen_failed", NULL, "cannot listen on %s:%d: %s", srv->host, srv->port,
+                uv_strerror(rc));
+        return EHC_EIO;
+    }
+    struct sockaddr_storage bound;
+    int blen = sizeof bound;
+    if (uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&bound, &blen) == 0)
+        srv->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                      : ((struct sockaddr_in *)&bound)->sin_port);
+    ehc_log(EHC_LOG_INFO, "http_listen", NULL, "listening on %s:%d", srv->host, srv->port);
+    return 0;
+}
+
+int ehc_http_server_port(const ehc_http_server *srv)
+{
+    return srv->port;
+}
+
+static void server_free(ehc_http_server *srv)
+{
+    for (size_t i = 0; i < srv->nroutes; i++) {
+        free(srv->routes[i].method);
+        free(srv->routes[i].path);
+    }
+    free(srv->routes);
+    void (*done)(void *, int) = srv->shutdown_done;
+    void *data = srv->shutdown_data;
+    int clean = srv->shutdown_clean;
+    free(srv);
+    if (done) done(data, clean);
+}
+
+static void on_final_timer_closed(uv_handle_t *h)
+{
+    server_free(h->data);
+}
+
+/* Runs one loop iteration after h2o_context_dispose, so the close callbacks of h2o's own handles
+ * (which live inside srv->ctx) have run before srv is freed. */
+static void on_final_tick(uv_timer_t *t)
+{
+    uv_close((uv_handle_t *)t, on_final_timer_closed);
+}
+
+static void finish_shutdown(ehc_http_server *srv)
+{
+    uv_timer_stop(&srv->shutdown_timer);
+    if (!srv->shutdown_clean) {
+        /* Requests still hold h2o memory: disposing the context under them would be unsafe. The
+         * caller ends the process; the OS reclaims the rest. */
+        ehc_log(EHC_LOG_WARN, "http_shutdown_forced", NULL, "%zu requests and %zu connections still open",
+                srv->inflight, srv->open_sockets);
+        uv_close((uv_handle_t *)&srv->shutdown_timer, NULL);
+        if (srv->shutdown_done) srv->shutdown_done(srv->shutdown_data, 0);
+        return;
+    }
+    if (srv->context_ready) {
+        /* h2o 2.2.5's request_shutdown arms an HTTP/2 graceful-shutdown timer even with no HTTP/2
+         * connection (we serve none); disarm it, or disposing the context trips h2o's assertion. */
+        if (h2o_timeout_is_linked(&srv->ctx.http2._graceful_shutdown_timeout))
+            h2o_timeout_unlink(&srv->ctx.http2._graceful_shutdown_timeout);
+        h2o_context_dispose(&srv->ctx);
+    }
+    h2o_config_dispose(&srv->config);
+    srv->shutdown_timer.data = srv;
+    uv_timer_start(&srv->shutdown_timer, on_final_tick, 0, 0);
+}
+
+static void on_shutdown_tick(uv_timer_t *t)
+{
+    ehc_http_server *srv = ehc_container_of(t, ehc_http_server, shutdown_timer);
+    if (srv->inflight == 0) shut_idle_connections(srv);
+    int drained = srv->inflight == 0 && srv->open_sockets == 0;
+    if (drained || uv_now(srv->loop) >= srv->shutdown_deadline_ms) {
+        srv->shutdown_clean = drained;
+        finish_shutdown(srv);
+    }
+}
+
+void ehc_http_server_shutdown(ehc_http_server *srv, int grace_ms, void (*done)(void *data, int clean), void *data)
+{
+    if (srv->shutting_down) return;
+    srv->shutting_down = 1;
+    srv->shutdown_done = done;
+    srv->shutdown_data = data;
+    if (srv->listener_open) {
+        uv_close((uv_handle_t *)&srv->listener, NULL);
+        srv->listener_open = 0;
+    }
+    if (srv->context_ready) h2o_context_request_shutdown(&srv->ctx);
+    srv->shutdown_deadline_ms = uv_now(srv->loop) + (uint64_t)grace_ms;
+    uv_timer_init(srv->loop, &srv->shutdown_timer);
+    uv_timer_start(&srv->shutdown_timer, on_shutdown_tick, 0, 20);
+}
+
+const char *ehc_http_req_method(const ehc_http_req *req)
+{
+    return req->method;
+}
+
+const char *ehc_http_req_path(const ehc_http_req *req)
+{
+    return req->path;
+}
+
+const char *ehc_http_req_query(const ehc_http_req *req)
+{
+    return req->query;
+}
+
+const char *ehc_http_req_id(const ehc_http_req *req)
+{
+    return req->id;
+}
+
+const char *ehc_http_req_body(const ehc_http_req *req, size_t *len)
+{
+    if (!req->h2o || !req->h2o->entity.base) {
+        *len = 0;
+        return "";
+    }
+    *len = req->h2o->entity.len;
+    return req->h2o->entity.base;
+}
+
+const char *ehc_http_req_header(ehc_http_req *req, const char *name)
+{
+    if (!req->h2o) return NULL;
+    h2o_headers_t *hs = &req->h2o->headers;
+    size_t nlen = strlen(name);
+    for (size_t i = 0; i < hs->size; i++) {
+        h2o_iovec_t *n = hs->entries[i].name;
+        if (n->len == nlen && strncasecmp(n->base, name, nlen) == 0) {
+            h2o_iovec_t v = hs->entries[i].value;
+            char *copy = h2o_mem_alloc_pool(&req->h2o->pool, v.len + 1);
+            memcpy(copy, v.base, v.len);
+            copy[v.len] = '\0';
+            return copy;
+        }
+    }
+    return NULL;
+}
+
+void ehc_http_res_header(ehc_http_req *req, const char *name, const char *value)
+{
+    if (!req->h2o || req->replied) return;
+    h2o_mem_pool_t *pool = &req->h2o->pool;
+    h2o_iovec_t n = h2o_strdup(pool, name, SIZE_MAX);
+    h2o_iovec_t v = h2o_strdup(pool, value, SIZE_MAX);
+    h2o_add_header_by_str(pool, &req->h2o->res.headers, n.base, n.len, 0, NULL, v.base, v.len);
+}
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Status";
+    }
+}
+
+void ehc_http_reply(ehc_http_req *req, int status, const char *content_type, const char *body, size_t len)
+{
+    assert(!req->replied);
+    if (req->replied) return;
+    req->replied = 1;
+    req->status = status;
+    ehc_http_server *srv = req->srv;
+    srv->inflight--;
+    uint64_t ms = uv_now(srv->loop) - req->started_ms;
+    ehc_log(status >= 500 ? EHC_LOG_WARN : EHC_LOG_INFO, "http_request", req->id, "%s %s %d %llums", req->method,
+            req->path, status, (unsigned long long)ms);
+    if (!req->h2o) {
+        /* the client went away while we worked: nothing to send to */
+        req_free(req);
+        return;
+    }
+    h2o_req_t *h2o = req->h2o;
+    h2o->res.status = status;
+    h2o->res.reason = reason_phrase(status);
+    h2o->res.content_length = len;
+    if (content_type) {
+        h2o_iovec_t ct = h2o_strdup(&h2o->pool, content_type, SIZE_MAX);
+        h2o_add_header(&h2o->pool, &h2o->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ct.base, ct.len);
+    }
+    h2o_send_inline(h2o, body, len);
+}
+
+void ehc_http_reply_error(ehc_http_req *req, int status, const char *code, const char *message, const char *field)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *err = cJSON_AddObjectToObject(root, "error");
+    cJSON_AddStringToObject(err, "code", code);
+    cJSON_AddStringToObject(err, "message", message);
+    if (field) cJSON_AddStringToObject(err, "field", field);
+    else cJSON_AddNullToObject(err, "field");
+    cJSON_AddStringToObject(err, "request_id", req->id);
+    char *body = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    ehc_http_reply(req, status, "application/json", body, strlen(body));
+    free(body);
+}

@@ -1,0 +1,92 @@
+/* The one allocation wrapper (the Redis zmalloc habit): every allocation in ehcd goes through
+ * here, and out-of-memory stops the process with a message instead of a half-handled NULL.
+ * Also the status-code names used in logs and error replies. */
+#include "ehc/common.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void ehc__oom(size_t size)
+{
+    fprintf(stderr, "{\"level\":\"fatal\",\"msg\":\"out of memory allocating %zu bytes\"}\n", size);
+    abort();
+}
+
+void *ehc_malloc(size_t size)
+{
+    void *p = malloc(size ? size : 1);
+    if (!p) ehc__oom(size);
+    return p;
+}
+
+void *ehc_calloc(size_t count, size_t size)
+{
+    void *p = calloc(count ? count : 1, size ? size : 1);
+    if (!p) ehc__oom(count * size);
+    return p;
+}
+
+void *ehc_realloc(void *ptr, size_t size)
+{
+    void *p = realloc(ptr, size ? size : 1);
+    if (!p) ehc__oom(size);
+    return p;
+}
+
+char *ehc_strdup(const char *s)
+{
+    return ehc_strndup(s, strlen(s));
+}
+
+char *ehc_strndup(const char *s, size_t n)
+{
+    char *p = ehc_malloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *ehc_asprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) ehc__oom(0);
+    char *p = ehc_malloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+const char *ehc_strerror(int status)
+{
+    switch (status) {
+    case EHC_OK: return "ok";
+    case EHC_EINVAL: return "invalid";
+    case EHC_ENOENT: return "not found";
+    case EHC_ERANGE: return "out of range";
+    case EHC_EIO: return "input/output error";
+    case EHC_EUNAVAILABLE: return "unavailable";
+    case EHC_ETIMEDOUT: return "timed out";
+    case EHC_ECONFLICT: return "conflict";
+    case EHC_EFORBIDDEN: return "forbidden";
+    case EHC_ESTATE: return "not allowed in this state";
+    case EHC_ECLOSED: return "closed";
+    default: return "unknown error";
+    }
+}
+
+void ehc_load_error_set(ehc_load_error *err, const char *file, const char *path, const char *fmt, ...)
+{
+    if (!err) return;
+    snprintf(err->file, sizeof err->file, "%s", file ? file : "");
+    snprintf(err->path, sizeof err->path, "%s", path ? path : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->reason, sizeof err->reason, fmt, ap);
+    va_end(ap);
+}

@@ -1,0 +1,30 @@
+/* The daemon's one loop context: configuration, database pool, HTTP server and signal handling.
+ * Created by `ehcd serve`, owned by it, and passed to every handler; there is no other global. */
+#ifndef EHC_APP_H
+#define EHC_APP_H
+
+#include <uv.h>
+
+#include "ehc/config.h"
+#include "ehc/http.h"
+#include "ehc/pg.h"
+
+typedef struct ehc_app {
+    uv_loop_t *loop;
+    ehc_config cfg;
+    ehc_pg_pool *pg;
+    ehc_http_server *http;
+    uv_signal_t sigint;
+    uv_signal_t sigterm;
+    int stopping;
+    int exit_code;
+} ehc_app;
+
+/* Runs ehcd until SIGINT or SIGTERM: listens, serves, then shuts down gracefully (stop accepting,
+ * finish requests in flight, close the database). Returns the process exit code. */
+int ehc_app_serve(const ehc_config *cfg);
+
+/* Route registration, one function per resource file under api/. */
+void ehc_api_health_register(ehc_app *app);
+
+#endif

@@ -1,0 +1,50 @@
+/* Shared basics of every module: status codes, the allocation wrapper, small macros.
+ * Functions return 0 on success or a negative EHC_E* code; results go through out-parameters.
+ * Allocation never returns NULL: on out-of-memory the process stops with a clear message. */
+#ifndef EHC_COMMON_H
+#define EHC_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define EHC_MUST_USE __attribute__((warn_unused_result))
+#define EHC_PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+enum {
+    EHC_OK = 0,
+    EHC_EINVAL = -1,      /* input is malformed or breaks a rule */
+    EHC_ENOENT = -2,      /* no such thing */
+    EHC_ERANGE = -3,      /* value outside what is covered (e.g. a date outside a calendar) */
+    EHC_EIO = -4,         /* reading or writing a file failed */
+    EHC_EUNAVAILABLE = -5,/* a dependency (the database) cannot be reached now */
+    EHC_ETIMEDOUT = -6,   /* an operation ran past its time limit */
+    EHC_ECONFLICT = -7,   /* stale version or duplicate */
+    EHC_EFORBIDDEN = -8,  /* the caller's role may not do this */
+    EHC_ESTATE = -9,      /* not allowed in the current state */
+    EHC_ECLOSED = -10,    /* the object is shutting down */
+};
+
+const char *ehc_strerror(int status);
+
+void *ehc_malloc(size_t size);
+void *ehc_calloc(size_t count, size_t size);
+void *ehc_realloc(void *ptr, size_t size);
+char *ehc_strdup(const char *s);
+char *ehc_strndup(const char *s, size_t n);
+char *ehc_asprintf(const char *fmt, ...) EHC_PRINTF(1, 2);
+
+/* Where and why a data file (workflow, calendar, config) was refused: the file, the JSON path
+ * (or line) inside it, and the reason, as the operator must read it. */
+typedef struct ehc_load_error {
+    char file[256];
+    char path[256];
+    char reason[512];
+} ehc_load_error;
+
+void ehc_load_error_set(ehc_load_error *err, const char *file, const char *path, const char *fmt, ...)
+    EHC_PRINTF(4, 5);
+
+#define ehc_container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define EHC_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

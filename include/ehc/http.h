@@ -1,0 +1,58 @@
+/* The HTTP server adapter: the only module that sees h2o. Handlers receive an opaque request,
+ * may answer at once or later (after a database round trip), and never touch h2o types, so the
+ * server library could be swapped without touching a handler.
+ *
+ * Lifetime: a request stays valid until the handler has replied, even if the client has gone
+ * (the reply is then dropped). Every request gets an id, echoed in X-Request-Id and in logs. */
+#ifndef EHC_HTTP_H
+#define EHC_HTTP_H
+
+#include <uv.h>
+
+#include "ehc/common.h"
+
+typedef struct ehc_http_server ehc_http_server;
+typedef struct ehc_http_req ehc_http_req;
+typedef void (*ehc_http_handler)(ehc_http_req *req, void *ctx);
+
+typedef struct ehc_http_options {
+    const char *host;           /* numeric address */
+    int port;                   /* 0 picks a free port (tests) */
+    size_t max_body_bytes;      /* larger bodies get 413 */
+    int request_timeout_ms;     /* idle and header time limit per connection */
+} ehc_http_options;
+
+EHC_MUST_USE int ehc_http_server_new(uv_loop_t *loop, const ehc_http_options *opts, ehc_http_server **out);
+
+/* Routes match method and exact path; a path ending in "/" followed by '*' matches the prefix. */
+EHC_MUST_USE int ehc_http_route(ehc_http_server *srv, const char *method, const char *path,
+                                ehc_http_handler handler, void *ctx);
+
+/* Binds and listens. */
+EHC_MUST_USE int ehc_http_server_start(ehc_http_server *srv);
+int ehc_http_server_port(const ehc_http_server *srv);
+
+/* Graceful stop: stop accepting, close idle connections, let requests in flight finish for up to
+ * grace_ms, then release everything. done runs once the server is freed; *clean is 1 when every
+ * request finished within the grace period. */
+void ehc_http_server_shutdown(ehc_http_server *srv, int grace_ms, void (*done)(void *data, int clean),
+                              void *data);
+
+const char *ehc_http_req_method(const ehc_http_req *req);
+const char *ehc_http_req_path(const ehc_http_req *req);   /* without the query string */
+const char *ehc_http_req_query(const ehc_http_req *req);  /* after '?', or "" */
+const char *ehc_http_req_id(const ehc_http_req *req);
+const char *ehc_http_req_body(const ehc_http_req *req, size_t *len);
+/* A request header's value (NUL-terminated copy), or NULL. Names are case-insensitive. */
+const char *ehc_http_req_header(ehc_http_req *req, const char *name);
+
+/* Adds a response header; call before replying. */
+void ehc_http_res_header(ehc_http_req *req, const char *name, const char *value);
+
+/* Sends the whole reply and ends the request. Exactly one reply per request. */
+void ehc_http_reply(ehc_http_req *req, int status, const char *content_type, const char *body, size_t len);
+/* {"error": {"code", "message", "field"}}; field may be NULL. */
+void ehc_http_reply_error(ehc_http_req *req, int status, const char *code, const char *message,
+                          const char *field);
+
+#endif

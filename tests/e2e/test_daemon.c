@@ -1,0 +1,252 @@
+/* ehcd as an operator meets it, over a real socket against a real PostgreSQL: liveness and
+ * readiness, readiness lost within 2 s when the database stops and regained without a restart,
+ * JSON errors with request ids, a clean exit on SIGTERM, and refusal of a bad configuration. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <libpq-fe.h>
+
+#include "testlib.h"
+
+static char *db_url;
+
+static int setup(void **state)
+{
+    db_url = ehc_test_create_database("ehc_e2e");
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    free(db_url);
+    return 0;
+}
+
+static void start(ehc_test_daemon *d)
+{
+    static char env_db[2048];
+    snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", db_url);
+    const char *env[] = {env_db, "EHCD_SHUTDOWN_GRACE_MS=3000", NULL};
+    const char *args[] = {"serve", NULL};
+    memset(d, 0, sizeof *d);
+    ehc_test_daemon_start(d, args, env);
+}
+
+static void stop_clean(ehc_test_daemon *d)
+{
+    int st = ehc_test_daemon_stop(d, SIGTERM);
+    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+        fprintf(stderr, "ehcd did not exit cleanly (status %d); log: %s\n", st, d->log_path);
+        fail();
+    }
+}
+
+static void test_healthz_and_readyz_answer_json(void **state)
+{
+    ehc_test_daemon d;
+    start(&d);
+    ehc_test_response r;
+    ehc_test_http(&r, "GET", d.port, "/healthz", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"status\":\"alive\""));
+    assert_non_null(strstr(r.headers, "application/json"));
+    assert_non_null(strstr(r.headers, "x-request-id: "));
+    ehc_test_response_free(&r);
+
+    ehc_test_http(&r, "GET", d.port, "/readyz", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"status\":\"ready\""));
+    ehc_test_response_free(&r);
+    stop_clean(&d);
+}
+
+static void test_unknown_path_and_wrong_method_get_json_errors(void **state)
+{
+    ehc_test_daemon d;
+    start(&d);
+    ehc_test_response r;
+    const char *hdr[] = {"X-Request-Id: trace-abc-123", NULL};
+    ehc_test_http(&r, "GET", d.port, "/no/such/thing", NULL, hdr);
+    assert_int_equal(r.status, 404);
+    assert_non_null(strstr(r.body, "\"code\":\"not_found\""));
+    assert_non_null(strstr(r.body, "\"request_id\":\"trace-abc-123\""));
+    assert_non_null(strstr(r.headers, "x-request-id: trace-abc-123"));
+    ehc_test_response_free(&r);
+
+    ehc_test_http(&r, "POST", d.port, "/healthz", "{}", NULL);
+    assert_int_equal(r.status, 405);
+    assert_non_null(strstr(r.body, "\"code\":\"method_not_allowed\""));
+    assert_non_null(strstr(r.headers, "allow: GET"));
+    ehc_test_response_free(&r);
+    stop_clean(&d);
+}
+
+static void test_readiness_follows_the_database_without_restart(void **state)
+{
+    ehc_test_daemon d;
+    start(&d);
+    pid_t pid = d.pid;
+    ehc_test_response r;
+    ehc_test_http(&r, "GET", d.port, "/readyz", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    ehc_test_response_free(&r);
+
+    ehc_test_run_env_command("EHC_TEST_PG_STOP_CMD");
+    /* Every probe while the database is down answers 503 with a reason, each within 2 s. */
+    for (int i = 0; i < 5; i++) {
+        ehc_test_http(&r, "GET", d.port, "/readyz", NULL, NULL);
+        assert_int_equal(r.status, 503);
+        assert_true(r.seconds < 2.0);
+        assert_non_null(strstr(r.body, "\"status\":\"unavailable\""));
+        assert_non_null(strstr(r.body, "\"reason\":\"database"));
+        assert_non_null(strstr(r.headers, "retry-after: "));
+        ehc_test_response_free(&r);
+    }
+    /* liveness does not depend on the database */
+    ehc_test_http(&r, "GET", d.port, "/healthz", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    ehc_test_response_free(&r);
+
+    ehc_test_run_env_command("EHC_TEST_PG_START_CMD");
+    int64_t t0 = ehc_test_now_ms();
+    long status = 0;
+    while (ehc_test_now_ms() - t0 < 10000) {
+        ehc_test_http(&r, "GET", d.port, "/readyz", NULL, NULL);
+        status = r.status;
+        ehc_test_response_free(&r);
+        if (status == 200) break;
+        usleep(100 * 1000);
+    }
+    assert_int_equal(status, 200);
+    assert_int_equal(d.pid, pid);
+    stop_clean(&d);
+}
+
+static void test_readyz_reports_schema_behind(void **state)
+{
+    ehc_test_daemon d;
+    start(&d);
+    PGconn *c = PQconnectdb(db_url);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    PQclear(PQexec(c, "INSERT INTO ehc_schema_migrations (version, name, checksum) "
+                      "VALUES (9999, 'from_a_newer_ehcd', repeat('b', 64))"));
+    ehc_test_response r;
+    ehc_test_http(&r, "GET", d.port, "/readyz", NULL, NULL);
+    assert_int_equal(r.status, 503);
+    assert_non_null(strstr(r.body, "migrations not current"));
+    ehc_test_response_free(&r);
+    PQclear(PQexec(c, "DELETE FROM ehc_schema_migrations WHERE version = 9999"));
+    PQfinish(c);
+    ehc_test_http(&r, "GET", d.port, "/readyz", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    ehc_test_response_free(&r);
+    stop_clean(&d);
+}
+
+static void test_sigint_stops_cleanly_and_frees_the_port(void **state)
+{
+    ehc_test_daemon d;
+    start(&d);
+    int port = d.port;
+    int st = ehc_test_daemon_stop(&d, SIGINT);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    ehc_test_response r;
+    ehc_test_http(&r, "GET", port, "/healthz", NULL, NULL);
+    assert_int_equal(r.status, 0); /* connection refused: nothing listens any more */
+    ehc_test_response_free(&r);
+}
+
+static int connect_loopback(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+static void test_shutdown_closes_idle_keepalive_and_half_sent_connections(void **state)
+{
+    /* A browser's idle keep-alive connection and a client that sent half a request must not hold
+     * up a stop: ehcd exits cleanly well within its grace period. */
+    ehc_test_daemon d;
+    start(&d);
+    int idle = connect_loopback(d.port);
+    const char *req = "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    assert_int_equal(write(idle, req, strlen(req)), (ssize_t)strlen(req));
+    char buf[1024];
+    ssize_t n = read(idle, buf, sizeof buf - 1);
+    assert_true(n > 0);
+    buf[n] = '\0';
+    assert_non_null(strstr(buf, "HTTP/1.1 200"));
+    int half = connect_loopback(d.port);
+    const char *partial = "GET /healthz HTTP/1.1\r\nHost: loc";
+    assert_int_equal(write(half, partial, strlen(partial)), (ssize_t)strlen(partial));
+    usleep(100 * 1000);
+
+    int64_t t0 = ehc_test_now_ms();
+    int st = ehc_test_daemon_stop(&d, SIGTERM);
+    int64_t took = ehc_test_now_ms() - t0;
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    assert_true(took < 2500); /* the grace period given is 3000 ms */
+    close(idle);
+    close(half);
+}
+
+static void test_invalid_configuration_stops_with_a_reason(void **state)
+{
+    const char *ehcd = ehc_test_env("EHC_TEST_EHCD");
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "EHCD_ALERT_HOUR=25 DATABASE_URL='%s' %s serve 2>/tmp/ehcd-badconf-%d.log", db_url,
+             ehcd, (int)getpid());
+    int st = system(cmd);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 2);
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/ehcd-badconf-%d.log", (int)getpid());
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char buf[4096] = "";
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    unlink(path);
+    assert_non_null(strstr(buf, "\"event\":\"config_invalid\""));
+    assert_non_null(strstr(buf, "EHCD_ALERT_HOUR"));
+    assert_non_null(strstr(buf, "0 to 23"));
+}
+
+static void test_version_command(void **state)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s version", ehc_test_env("EHC_TEST_EHCD"));
+    FILE *p = popen(cmd, "r");
+    char line[256] = "";
+    assert_non_null(fgets(line, sizeof line, p));
+    assert_int_equal(pclose(p), 0);
+    assert_memory_equal(line, "ehcd ", 5);
+    assert_non_null(strstr(line, "schema version"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_healthz_and_readyz_answer_json),
+        cmocka_unit_test(test_unknown_path_and_wrong_method_get_json_errors),
+        cmocka_unit_test(test_readiness_follows_the_database_without_restart),
+        cmocka_unit_test(test_readyz_reports_schema_behind),
+        cmocka_unit_test(test_sigint_stops_cleanly_and_frees_the_port),
+        cmocka_unit_test(test_shutdown_closes_idle_keepalive_and_half_sent_connections),
+        cmocka_unit_test(test_invalid_configuration_stops_with_a_reason),
+        cmocka_unit_test(test_version_command),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

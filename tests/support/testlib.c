@@ -1,0 +1,212 @@
+/* Test helpers: environment checks, child ehcd processes, libcurl HTTP client. Blocking code is
+ * fine here: tests are clients of the daemon, never part of its loop. */
+#include "testlib.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+const char *ehc_test_env(const char *name)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) {
+        fprintf(stderr,
+                "FATAL: environment variable %s is not set. This test needs what `./ehc test` "
+                "provides (a throwaway PostgreSQL cluster and the built ehcd); run it through "
+                "`./ehc test`.\n",
+                name);
+        exit(1);
+    }
+    return v;
+}
+
+const char *ehc_test_database_url(void)
+{
+    return ehc_test_env("EHC_TEST_DATABASE_URL");
+}
+
+char *ehc_test_create_database(const char *prefix)
+{
+    const char *admin = ehc_test_database_url();
+    PGconn *c = PQconnectdb(admin);
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "FATAL: cannot connect to test cluster: %s\n", PQerrorMessage(c));
+        exit(1);
+    }
+    char name[96];
+    snprintf(name, sizeof name, "%s_%d_%ld", prefix, (int)getpid(), (long)(ehc_test_now_ms() % 100000000));
+    char sql[160];
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        fprintf(stderr, "FATAL: %s: %s\n", sql, PQerrorMessage(c));
+        exit(1);
+    }
+    PQclear(r);
+    PQfinish(c);
+    /* conninfo strings: later keywords override earlier ones */
+    size_t n = strlen(admin) + strlen(name) + 16;
+    char *out = malloc(n);
+    snprintf(out, n, "%s dbname=%s", admin, name);
+    return out;
+}
+
+void ehc_test_run_env_command(const char *env_name)
+{
+    const char *cmd = ehc_test_env(env_name);
+    int rc = system(cmd);
+    if (rc != 0) {
+        fprintf(stderr, "command from %s failed (%d): %s\n", env_name, rc, cmd);
+        fail();
+    }
+}
+
+int ehc_test_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t len = sizeof a;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    int port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+int64_t ehc_test_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void ehc_test_daemon_start(ehc_test_daemon *d, const char *const *args, const char *const *env)
+{
+    const char *ehcd = ehc_test_env("EHC_TEST_EHCD");
+    if (d->port == 0) d->port = ehc_test_free_port();
+    snprintf(d->log_path, sizeof d->log_path, "/tmp/ehcd-test-%d-%d.log", (int)getpid(), d->port);
+    char listen_env[64];
+    snprintf(listen_env, sizeof listen_env, "EHCD_LISTEN=127.0.0.1:%d", d->port);
+
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(d->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd >= 0) {
+            dup2(fd, 2);
+            dup2(fd, 1);
+            close(fd);
+        }
+        putenv(listen_env);
+        for (const char *const *e = env; e && *e; e++) putenv((char *)*e);
+        const char *argv[32];
+        int n = 0;
+        argv[n++] = ehcd;
+        for (const char *const *a = args; a && *a && n < 31; a++) argv[n++] = *a;
+        argv[n] = NULL;
+        execv(ehcd, (char *const *)argv);
+        _exit(127);
+    }
+    d->pid = pid;
+    for (int i = 0; i < 200; i++) {
+        ehc_test_response r;
+        ehc_test_http(&r, "GET", d->port, "/healthz", NULL, NULL);
+        long status = r.status;
+        ehc_test_response_free(&r);
+        if (status == 200) return;
+        int wst;
+        if (waitpid(pid, &wst, WNOHANG) == pid) {
+            fprintf(stderr, "ehcd exited during start (status %d); log in %s\n", wst, d->log_path);
+            d->pid = 0;
+            fail();
+        }
+        usleep(50 * 1000);
+    }
+    fprintf(stderr, "ehcd did not answer /healthz within 10 s; log in %s\n", d->log_path);
+    fail();
+}
+
+int ehc_test_daemon_stop(ehc_test_daemon *d, int sig)
+{
+    if (d->pid <= 0) return -1;
+    kill(d->pid, sig);
+    int wst = 0;
+    for (int i = 0; i < 300; i++) {
+        if (waitpid(d->pid, &wst, WNOHANG) == d->pid) {
+            d->pid = 0;
+            return wst;
+        }
+        usleep(50 * 1000);
+    }
+    kill(d->pid, SIGKILL);
+    waitpid(d->pid, &wst, 0);
+    d->pid = 0;
+    fprintf(stderr, "ehcd did not stop within 15 s after signal %d\n", sig);
+    return -1;
+}
+
+typedef struct buf {
+    char *p;
+    size_t n;
+} buf;
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    buf *b = ud;
+    size_t len = size * nmemb;
+    b->p = realloc(b->p, b->n + len + 1);
+    memcpy(b->p + b->n, ptr, len);
+    b->n += len;
+    b->p[b->n] = '\0';
+    return len;
+}
+
+void ehc_test_http(ehc_test_response *r, const char *method, int port, const char *path,
+                   const char *body, const char *const *headers)
+{
+    memset(r, 0, sizeof *r);
+    CURL *c = curl_easy_init();
+    char url[512];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    buf b = {0}, h = {0};
+    struct curl_slist *hl = NULL;
+    for (const char *const *x = headers; x && *x; x++) hl = curl_slist_append(hl, *x);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (hl) curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    if (body) curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    int64_t t0 = ehc_test_now_ms();
+    if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    r->seconds = (double)(ehc_test_now_ms() - t0) / 1000.0;
+    r->body = b.p ? b.p : calloc(1, 1);
+    r->body_len = b.n;
+    r->headers = h.p ? h.p : calloc(1, 1);
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(c);
+}
+
+void ehc_test_response_free(ehc_test_response *r)
+{
+    free(r->body);
+    free(r->headers);
+    memset(r, 0, sizeof *r);
+}
