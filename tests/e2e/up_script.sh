@@ -28,7 +28,7 @@ run_once() { # run_once LOG: start ./ehc up, wait for readiness, stop it with SI
   wait $pid
   local rc=$?
   check "./ehc up exits 0 after SIGTERM (got $rc)" "[ $rc -eq 0 ]"
-  check "PostgreSQL is stopped" "[ ! -f '$EHC_DATA_DIR/data/postmaster.pid' ]"
+  [ -z "${DATABASE_URL:-}" ] && check "PostgreSQL is stopped" "[ ! -f '$EHC_DATA_DIR/data/postmaster.pid' ]"
   check "ehcd no longer listens" "! curl -fsS http://127.0.0.1:$port/healthz >/dev/null 2>&1"
 }
 
@@ -40,8 +40,23 @@ check "second run reuses the cluster" "! grep -q 'first run: creating' '$work/se
 check "second run prints no password" "! grep -q 'password: ' '$work/second.log'"
 check "second run finds the administrator from the first" "grep -q 'administrator credential shown on the first run' '$work/second.log'"
 
+# With DATABASE_URL set, ./ehc up uses that database and starts no cluster of its own.
+if [ -z "${EHC_TEST_DATABASE_URL:-}" ]; then
+  echo "FAIL: EHC_TEST_DATABASE_URL is not set (run through ./ehc test)" >&2; fail=$((fail+1))
+else
+  db=ehc_up_external_$$
+  /usr/lib/postgresql/15/bin/psql -X -q "$EHC_TEST_DATABASE_URL" -c "CREATE DATABASE $db" || fail=$((fail+1))
+  export DATABASE_URL="$EHC_TEST_DATABASE_URL dbname=$db"
+  export EHC_DATA_DIR=$work/unused
+  run_once "$work/external.log"
+  check "with DATABASE_URL no cluster is created" "[ ! -e '$work/unused' ]"
+  check "with DATABASE_URL the run says so" "grep -q 'using the database in DATABASE_URL' '$work/external.log'"
+  check "the external database got the schema" "[ \"\$(/usr/lib/postgresql/15/bin/psql -X -tA '$DATABASE_URL' -c 'SELECT count(*) FROM users')\" = 1 ]"
+  unset DATABASE_URL
+fi
+
 if [ $fail -ne 0 ]; then
-  echo "--- first.log"; cat "$work/first.log"; echo "--- second.log"; cat "$work/second.log"
+  for f in "$work"/*.log; do echo "--- $f"; cat "$f"; done
 fi
 rm -rf "$work"
 echo "$pass passed, $fail failed"
