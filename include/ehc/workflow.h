@@ -1,0 +1,238 @@
+/* Workflow definitions: a statutory process (stages, events, deadlines) read from a JSON file under
+ * workflows/ (format: docs/workflows.md), validated completely at load, then immutable. The engine
+ * knows no stage or event by name: everything the machine needs is in the typed structs below.
+ * A loaded workflow carries the SHA-256 of its file's exact bytes, so a case pins the version it
+ * started under. The caller owns the ehc_workflow and frees it with ehc_workflow_free; every pointer
+ * reached through it stays valid until then. */
+#ifndef EHC_WORKFLOW_H
+#define EHC_WORKFLOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ehc/calendar.h"
+#include "ehc/common.h"
+#include "ehc/date.h"
+
+/* SHA-256 as 64 lowercase hex digits plus the NUL. */
+#define EHC_WORKFLOW_HASH_SIZE 65
+/* Files larger than this are refused: a workflow is tens of kilobytes. */
+#define EHC_WORKFLOW_MAX_FILE_BYTES (1024 * 1024)
+/* Alert offsets per list ("before_working_days": [10, 5]). */
+#define EHC_WORKFLOW_MAX_ALERT_OFFSETS 8
+/* Ids (stages, events, fields, deadlines, exceptions) are [a-z0-9_-], 1..this many characters. */
+#define EHC_WORKFLOW_MAX_ID_CHARS 63
+
+/* --- roles --------------------------------------------------------------------------------------- */
+
+/* The roles that may record events; a workflow's `roles` lists are sets of these (a bit mask). */
+typedef enum ehc_role {
+    EHC_ROLE_OFFICER = 1u << 0,
+    EHC_ROLE_MANAGER = 1u << 1,
+    EHC_ROLE_SERVICE_MANAGER = 1u << 2,
+    EHC_ROLE_DCO = 1u << 3,
+    EHC_ROLE_SOCIAL_CARE = 1u << 4,
+    EHC_ROLE_ADMIN = 1u << 5,
+} ehc_role;
+
+#define EHC_ROLE_COUNT 6
+
+/* "officer", "manager", "service_manager", "dco", "social_care", "admin". EHC_ENOENT otherwise. */
+EHC_MUST_USE int ehc_role_parse(const char *name, ehc_role *out);
+/* The name of one role bit; "" for anything else. */
+const char *ehc_role_name(ehc_role role);
+
+/* --- the definition --------------------------------------------------------------------------- */
+
+typedef enum ehc_field_type {
+    EHC_FIELD_DATE,
+    EHC_FIELD_ENUM,
+    EHC_FIELD_TEXT,
+    EHC_FIELD_BOOL,
+    EHC_FIELD_INT,
+    EHC_FIELD_ID,
+} ehc_field_type;
+
+/* "date", "enum", "text", "bool", "int", "id". */
+const char *ehc_field_type_name(ehc_field_type type);
+
+typedef struct ehc_wf_field {
+    const char *id;
+    const char *title;
+    ehc_field_type type;
+    bool required;
+    const char *const *values; /* enum only */
+    size_t value_count;
+    size_t max_length; /* text only: bytes */
+    int64_t min, max;  /* int only: inclusive */
+} ehc_wf_field;
+
+/* One condition of a guard: the event's field `field` (an index into its fields) has `value`,
+ * written as the machine reads field values (bool as "true"/"false", int in decimal). */
+typedef struct ehc_wf_condition {
+    size_t field;
+    const char *value;
+} ehc_wf_condition;
+
+/* A guard (`when`): every condition holds. An empty guard always holds. */
+typedef struct ehc_wf_when {
+    const ehc_wf_condition *conditions;
+    size_t count;
+} ehc_wf_when;
+
+typedef struct ehc_wf_transition {
+    bool from_any_open; /* "from": "*": every non-final stage */
+    const size_t *from; /* stage indexes */
+    size_t from_count;
+    size_t to;
+    ehc_wf_when when;
+} ehc_wf_transition;
+
+/* A SEN2 reporting item set by an event. `value` is a code, or the event's effective date in ISO
+ * form when the workflow says "effective_date". */
+typedef struct ehc_wf_report {
+    const char *item;
+    const char *value;
+    bool value_is_effective_date;
+    ehc_wf_when when;
+} ehc_wf_report;
+
+#define EHC_WF_NONE SIZE_MAX
+
+typedef struct ehc_wf_event {
+    const char *id;
+    const char *title;
+    unsigned roles; /* ehc_role bits */
+    const ehc_wf_field *fields;
+    size_t field_count;
+    size_t effective_field; /* a required date field whose value is the effective date, or NONE */
+    size_t key_field;       /* the required id field that keys per-instance clocks, or NONE */
+    const ehc_wf_transition *transitions;
+    size_t transition_count;
+    bool stay_any_open; /* allowed in every non-final stage without changing stage */
+    const size_t *stay; /* stages where it is allowed without changing stage */
+    size_t stay_count;
+    size_t depends_on;        /* event index, or NONE */
+    bool depends_on_same_key; /* the earlier event must have the same key value */
+    const ehc_wf_report *reports;
+    size_t report_count;
+    bool records_exception; /* applies one of a deadline's exceptions (fields deadline, exception) */
+} ehc_wf_event;
+
+typedef enum ehc_deadline_kind {
+    EHC_DEADLINE_STATUTORY,
+    EHC_DEADLINE_GUIDANCE,
+    EHC_DEADLINE_LOCAL,
+} ehc_deadline_kind;
+
+/* "statutory", "guidance", "local". */
+const char *ehc_deadline_kind_name(ehc_deadline_kind kind);
+
+typedef enum ehc_length_unit {
+    EHC_LENGTH_DAYS,
+    EHC_LENGTH_WEEKS,
+    EHC_LENGTH_MONTHS,
+    EHC_LENGTH_WORKING_DAYS,
+    EHC_LENGTH_PERIOD_MONTHS, /* last day of the period of N months starting with the origin */
+    EHC_LENGTH_BEFORE_FIXED,  /* the day before MM-DD of the origin's year + year_offset */
+} ehc_length_unit;
+
+typedef struct ehc_wf_length {
+    ehc_length_unit unit;
+    int32_t count;       /* all but BEFORE_FIXED: >= 1 */
+    int month, day;      /* BEFORE_FIXED */
+    int32_t year_offset; /* BEFORE_FIXED */
+} ehc_wf_length;
+
+typedef struct ehc_wf_event_ref {
+    size_t event;
+    ehc_wf_when when;
+} ehc_wf_event_ref;
+
+typedef struct ehc_wf_exception {
+    const char *id;
+    const char *title;
+    const char *basis;
+} ehc_wf_exception;
+
+typedef struct ehc_wf_alerts {
+    int32_t before_working_days[EHC_WORKFLOW_MAX_ALERT_OFFSETS]; /* descending */
+    size_t before_working_days_count;
+    bool on_due;
+    bool overdue;
+} ehc_wf_alerts;
+
+typedef struct ehc_wf_deadline {
+    const char *id;
+    const char *title;
+    ehc_deadline_kind kind;
+    const char *basis; /* NULL only for a local deadline without one */
+    size_t origin_event;
+    bool per_key; /* one instance per value of the origin event's key field */
+    ehc_wf_length length;
+    bool earliest; /* "direction": "earliest": met_by events may not act before it */
+    const ehc_wf_event_ref *met_by;
+    size_t met_by_count;
+    const ehc_wf_event_ref *cancelled_by;
+    size_t cancelled_by_count;
+    const ehc_wf_exception *exceptions;
+    size_t exception_count;
+    ehc_wf_alerts alerts;
+} ehc_wf_deadline;
+
+typedef struct ehc_wf_stage {
+    const char *id;
+    const char *title;
+    bool initial;
+    bool final;
+} ehc_wf_stage;
+
+typedef struct ehc_workflow ehc_workflow;
+
+/* --- loading ------------------------------------------------------------------------------------ */
+
+/* Loads and validates a workflow file. `calendars` is the set the workflow's `calendar` must name.
+ * EHC_EIO when the file cannot be read; EHC_EINVAL when it is refused, and err (may be NULL) then
+ * holds the file, the JSON path ("$.events[3].transitions[0].to") and the reason. */
+EHC_MUST_USE int ehc_workflow_load_file(const char *file, const ehc_calendar_set *calendars,
+                                        ehc_workflow **out, ehc_load_error *err);
+/* The same from bytes in memory; `file` only labels errors. The hash is of these bytes. */
+EHC_MUST_USE int ehc_workflow_load_bytes(const char *file, const char *bytes, size_t len,
+                                         const ehc_calendar_set *calendars, ehc_workflow **out,
+                                         ehc_load_error *err);
+void ehc_workflow_free(ehc_workflow *wf);
+
+/* --- queries ------------------------------------------------------------------------------------ */
+
+const char *ehc_workflow_id(const ehc_workflow *wf);
+const char *ehc_workflow_title(const ehc_workflow *wf);
+const char *ehc_workflow_file(const ehc_workflow *wf);
+/* The id of the bank-holiday calendar its working-day clocks and alerts use. */
+const char *ehc_workflow_calendar_id(const ehc_workflow *wf);
+/* SHA-256 (lowercase hex) of the exact bytes loaded. */
+const char *ehc_workflow_content_hash(const ehc_workflow *wf);
+/* The event that opens a case: the first event of every case, recorded once; its effective date is
+ * the case's origin (Day 0). */
+size_t ehc_workflow_opening_event(const ehc_workflow *wf);
+
+size_t ehc_workflow_stage_count(const ehc_workflow *wf);
+const ehc_wf_stage *ehc_workflow_stage(const ehc_workflow *wf, size_t index);
+size_t ehc_workflow_initial_stage(const ehc_workflow *wf);
+size_t ehc_workflow_event_count(const ehc_workflow *wf);
+const ehc_wf_event *ehc_workflow_event(const ehc_workflow *wf, size_t index);
+size_t ehc_workflow_deadline_count(const ehc_workflow *wf);
+const ehc_wf_deadline *ehc_workflow_deadline(const ehc_workflow *wf, size_t index);
+
+/* Index by id; EHC_ENOENT when there is none. */
+EHC_MUST_USE int ehc_workflow_find_stage(const ehc_workflow *wf, const char *id, size_t *index);
+EHC_MUST_USE int ehc_workflow_find_event(const ehc_workflow *wf, const char *id, size_t *index);
+EHC_MUST_USE int ehc_workflow_find_deadline(const ehc_workflow *wf, const char *id, size_t *index);
+/* A field of an event by id; EHC_ENOENT when there is none. */
+EHC_MUST_USE int ehc_wf_event_find_field(const ehc_wf_event *ev, const char *id, size_t *index);
+
+/* Whether the event may be recorded in the stage at all (some transition from it, or `stay`),
+ * before looking at guards. */
+bool ehc_wf_event_allowed_in(const ehc_workflow *wf, const ehc_wf_event *ev, size_t stage);
+
+#endif
