@@ -46,11 +46,12 @@ static void on_signal(uv_signal_t *sig, int signum)
     ehc_http_server_shutdown(app->http, app->cfg.shutdown_grace_ms, on_http_closed, app);
 }
 
-int ehc_app_serve(const ehc_config *cfg)
+int ehc_app_serve(const ehc_config *cfg, const ehc_definitions *defs)
 {
     ehc_app app;
     memset(&app, 0, sizeof app);
     app.cfg = *cfg;
+    app.defs = defs;
     uv_loop_t loop;
     if (uv_loop_init(&loop) != 0) return 1;
     app.loop = &loop;

@@ -5,13 +5,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ehc/app.h"
 #include "ehc/config.h"
 #include "ehc/credential.h"
+#include "ehc/date.h"
+#include "ehc/definitions.h"
 #include "ehc/log.h"
 #include "ehc/migrate.h"
+#include "ehc/timeline.h"
 
 static void usage(FILE *out)
 {
@@ -22,6 +26,11 @@ static void usage(FILE *out)
             "  serve        apply pending migrations, then serve the API and web UI\n"
             "  migrate      apply pending database migrations and exit\n"
             "  admin-init   create the first administrator (if none exists) and print its password once\n"
+            "  check        load and validate every workflow and calendar, print their versions\n"
+            "  timeline WORKFLOW EVENTS [--today YYYY-MM-DD]\n"
+            "               replay a case's events (a JSON file, or - for standard input) through a\n"
+            "               workflow (an id from workflows_dir, or a .json file) and print every date\n"
+            "               with its kind, legal basis and status\n"
             "  version      print the version and the schema version this binary needs\n"
             "\n"
             "settings (file key / environment variable):\n"
@@ -31,7 +40,8 @@ static void usage(FILE *out)
             "  time_zone / EHCD_TIME_ZONE           Europe/London (the only one: English statute)\n"
             "  alert_hour / EHCD_ALERT_HOUR         local hour alerts fire (7)\n"
             "  db_pool_size / EHCD_DB_POOL_SIZE     database connections (4)\n"
-            "  shutdown_grace_ms / EHCD_SHUTDOWN_GRACE_MS  time for requests in flight at stop (10000)\n");
+            "  shutdown_grace_ms / EHCD_SHUTDOWN_GRACE_MS  time for requests in flight at stop (10000)\n"
+            "  workflows_dir / EHCD_WORKFLOWS_DIR   workflow definitions and calendars/\n");
 }
 
 static int load_config(const char *path, ehc_config *cfg)
@@ -130,6 +140,116 @@ out:
     return rc;
 }
 
+static int load_definitions(const ehc_config *cfg, ehc_definitions **defs)
+{
+    ehc_load_error err;
+    if (ehc_definitions_load(cfg->workflows_dir, defs, &err) == 0) return 0;
+    /* stderr, not the JSON log: this is read by the analyst who edited the file */
+    fprintf(stderr, "ehcd: invalid definition: %s%s%s: %s\n", err.file, *err.path ? " at " : "", err.path,
+            err.reason);
+    ehc_log(EHC_LOG_ERROR, "definitions_invalid", NULL, "%s %s: %s", err.file, err.path, err.reason);
+    return EHC_EINVAL;
+}
+
+static int cmd_check(const ehc_config *cfg)
+{
+    ehc_definitions *defs;
+    if (load_definitions(cfg, &defs)) return 2;
+    const ehc_calendar_set *cals = ehc_definitions_calendars(defs);
+    for (size_t i = 0; i < ehc_calendar_set_count(cals); i++) {
+        const ehc_calendar *c = ehc_calendar_set_at(cals, i);
+        printf("calendar %-32s %s  %s\n", ehc_calendar_id(c), ehc_calendar_content_hash(c), ehc_calendar_file(c));
+    }
+    for (size_t i = 0; i < ehc_calendar_set_setting_count(cals); i++) {
+        const ehc_setting_calendar *c = ehc_calendar_set_setting_at(cals, i);
+        printf("setting  %-32s %s  %s\n", ehc_setting_calendar_id(c), ehc_setting_calendar_content_hash(c),
+               ehc_setting_calendar_file(c));
+    }
+    for (size_t i = 0; i < ehc_definitions_workflow_count(defs); i++) {
+        const ehc_workflow *wf = ehc_definitions_workflow_at(defs, i);
+        printf("workflow %-32s %s  %s\n", ehc_workflow_id(wf), ehc_workflow_content_hash(wf), ehc_workflow_file(wf));
+    }
+    ehc_definitions_free(defs);
+    return 0;
+}
+
+static char *read_all(const char *path)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 4096, len = 0;
+    char *buf = ehc_malloc(cap);
+    size_t n;
+    while ((n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += n;
+        if (cap - len < 2) buf = ehc_realloc(buf, cap *= 2);
+    }
+    buf[len] = '\0';
+    if (f != stdin) fclose(f);
+    return buf;
+}
+
+static int today_in_london(ehc_date *out)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ehc_instant now = {.us = (int64_t)ts.tv_sec * EHC_US_PER_SECOND + ts.tv_nsec / 1000};
+    return ehc_date_of_instant(now, out);
+}
+
+static int cmd_timeline(const ehc_config *cfg, int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: ehcd timeline WORKFLOW EVENTS.json [--today YYYY-MM-DD]\n");
+        return 2;
+    }
+    ehc_date today;
+    if (argc >= 4 && strcmp(argv[2], "--today") == 0) {
+        if (ehc_date_parse_iso(argv[3], &today)) {
+            fprintf(stderr, "ehcd timeline: --today must be a date written YYYY-MM-DD, got \"%s\"\n", argv[3]);
+            return 2;
+        }
+    } else if (today_in_london(&today)) {
+        fprintf(stderr, "ehcd timeline: cannot tell today's date\n");
+        return 1;
+    }
+    ehc_definitions *defs;
+    if (load_definitions(cfg, &defs)) return 2;
+    const ehc_workflow *wf = NULL;
+    ehc_workflow *own = NULL;
+    size_t wlen = strlen(argv[0]);
+    if (wlen > 5 && strcmp(argv[0] + wlen - 5, ".json") == 0) {
+        ehc_load_error err;
+        if (ehc_workflow_load_file(argv[0], ehc_definitions_calendars(defs), &own, &err)) {
+            fprintf(stderr, "ehcd: invalid definition: %s at %s: %s\n", err.file, err.path, err.reason);
+            ehc_definitions_free(defs);
+            return 2;
+        }
+        wf = own;
+    } else if (ehc_definitions_find(defs, argv[0], &wf)) {
+        fprintf(stderr, "ehcd timeline: no workflow with id '%s' in %s\n", argv[0], cfg->workflows_dir);
+        ehc_definitions_free(defs);
+        return 2;
+    }
+    char *events = read_all(argv[1]);
+    int rc = 0;
+    if (!events) {
+        fprintf(stderr, "ehcd timeline: cannot read %s\n", argv[1]);
+        rc = 2;
+    } else {
+        ehc_machine_error merr;
+        memset(&merr, 0, sizeof merr);
+        if (ehc_timeline_render(wf, ehc_definitions_calendars(defs), events, today, stdout, &merr)) {
+            fprintf(stderr, "ehcd timeline: %s%s%s\n", merr.message, *merr.field ? "; field: " : "", merr.field);
+            rc = 1;
+        }
+    }
+    free(events);
+    ehc_workflow_free(own);
+    ehc_definitions_free(defs);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     const char *config_path = NULL;
@@ -164,15 +284,22 @@ int main(int argc, char **argv)
     if (load_config(config_path, &cfg)) return 2;
 
     if (strcmp(cmd, "migrate") == 0) return run_migrations(&cfg, 0);
+    if (strcmp(cmd, "check") == 0) return cmd_check(&cfg);
+    if (strcmp(cmd, "timeline") == 0) return cmd_timeline(&cfg, argc - i, argv + i);
     if (strcmp(cmd, "admin-init") == 0) {
         const char *username = "admin";
         if (i + 1 < argc && strcmp(argv[i], "--username") == 0) username = argv[i + 1];
         return cmd_admin_init(&cfg, username);
     }
     if (strcmp(cmd, "serve") == 0) {
+        /* the law first: ehcd never serves on an invalid definition */
+        ehc_definitions *defs;
+        if (load_definitions(&cfg, &defs)) return 2;
         const char *wait = getenv("EHCD_DB_WAIT_S");
-        if (run_migrations(&cfg, wait ? atoi(wait) : 30)) return 1;
-        return ehc_app_serve(&cfg);
+        int rc = run_migrations(&cfg, wait ? atoi(wait) : 30);
+        if (rc == 0) rc = ehc_app_serve(&cfg, defs);
+        ehc_definitions_free(defs);
+        return rc;
     }
     fprintf(stderr, "ehcd: unknown command %s\n", cmd);
     usage(stderr);

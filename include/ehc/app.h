@@ -6,12 +6,14 @@
 #include <uv.h>
 
 #include "ehc/config.h"
+#include "ehc/definitions.h"
 #include "ehc/http.h"
 #include "ehc/pg.h"
 
 typedef struct ehc_app {
     uv_loop_t *loop;
     ehc_config cfg;
+    const ehc_definitions *defs; /* borrowed from the caller of ehc_app_serve */
     ehc_pg_pool *pg;
     ehc_http_server *http;
     uv_signal_t sigint;
@@ -22,7 +24,7 @@ typedef struct ehc_app {
 
 /* Runs ehcd until SIGINT or SIGTERM: listens, serves, then shuts down gracefully (stop accepting,
  * finish requests in flight, close the database). Returns the process exit code. */
-int ehc_app_serve(const ehc_config *cfg);
+int ehc_app_serve(const ehc_config *cfg, const ehc_definitions *defs);
 
 /* Route registration, one function per resource file under api/. */
 void ehc_api_health_register(ehc_app *app);
