@@ -61,6 +61,7 @@ int ehc_app_serve(const ehc_config *cfg, const ehc_definitions *defs)
     ehc_pg_pool_options_default(&popts);
     popts.conninfo = app.cfg.database_url;
     popts.size = app.cfg.db_pool_size;
+    popts.session_role = "ehc_app"; /* owns nothing, bound by row-level security */
     if (ehc_pg_pool_new(app.loop, &popts, &app.pg) || ehc_pg_pool_start(app.pg)) {
         ehc_log(EHC_LOG_ERROR, "db_pool_failed", NULL, "cannot create the database pool");
         return 1;

@@ -10,6 +10,7 @@
 
 #include "ehc/app.h"
 #include "ehc/config.h"
+#include "ehc/clock.h"
 #include "ehc/credential.h"
 #include "ehc/date.h"
 #include "ehc/definitions.h"
@@ -189,14 +190,6 @@ static char *read_all(const char *path)
     return buf;
 }
 
-static int today_in_london(ehc_date *out)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ehc_instant now = {.us = (int64_t)ts.tv_sec * EHC_US_PER_SECOND + ts.tv_nsec / 1000};
-    return ehc_date_of_instant(now, out);
-}
-
 static int cmd_timeline(const ehc_config *cfg, int argc, char **argv)
 {
     if (argc < 2) {
@@ -204,12 +197,13 @@ static int cmd_timeline(const ehc_config *cfg, int argc, char **argv)
         return 2;
     }
     ehc_date today;
+    ehc_clock real = ehc_clock_real();
     if (argc >= 4 && strcmp(argv[2], "--today") == 0) {
         if (ehc_date_parse_iso(argv[3], &today)) {
             fprintf(stderr, "ehcd timeline: --today must be a date written YYYY-MM-DD, got \"%s\"\n", argv[3]);
             return 2;
         }
-    } else if (today_in_london(&today)) {
+    } else if (ehc_clock_today(&real, &today)) {
         fprintf(stderr, "ehcd timeline: cannot tell today's date\n");
         return 1;
     }

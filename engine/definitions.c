@@ -111,3 +111,22 @@ int ehc_definitions_find(const ehc_definitions *defs, const char *id, const ehc_
     }
     return EHC_ENOENT;
 }
+
+int ehc_definitions_find_hash(const ehc_definitions *defs, const char *sha256, const ehc_workflow **out)
+{
+    for (size_t i = 0; i < defs->count; i++) {
+        if (strcmp(ehc_workflow_content_hash(defs->workflows[i]), sha256) == 0) {
+            *out = defs->workflows[i];
+            return 0;
+        }
+    }
+    return EHC_ENOENT;
+}
+
+const char *ehc_definitions_calendar_hash(const ehc_definitions *defs, const ehc_workflow *wf)
+{
+    const ehc_calendar *cal;
+    /* a loaded workflow's calendar was found at load, so this cannot fail */
+    if (ehc_calendar_set_find(defs->calendars, ehc_workflow_calendar_id(wf), &cal) != 0) return "";
+    return ehc_calendar_content_hash(cal);
+}

@@ -836,7 +836,10 @@ static int pool_build_conninfo(ehc_pg_pool *pool, const char *conninfo)
     if (pool->opts.client_check_interval_ms > 0)
         snprintf(check, sizeof check, " -c client_connection_check_interval=%d",
                  pool->opts.client_check_interval_ms);
-    pool->server_options = ehc_asprintf("%s%s%s", user_options, statement, check);
+    char role[96] = "";
+    if (pool->opts.session_role && *pool->opts.session_role)
+        snprintf(role, sizeof role, " -c role=%s", pool->opts.session_role);
+    pool->server_options = ehc_asprintf("%s%s%s%s", user_options, statement, check, role);
     if (*pool->server_options) {
         pool->keywords[k] = "options";
         pool->values[k++] = pool->server_options;
@@ -862,8 +865,19 @@ void ehc_pg_pool_options_default(ehc_pg_pool_options *opts)
     opts->client_check_interval_ms = 1000;
 }
 
+static bool role_name_valid(const char *r)
+{
+    if (!r) return true;
+    size_t n = strlen(r);
+    if (n == 0 || n > 63) return n == 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((r[i] >= 'a' && r[i] <= 'z') || r[i] == '_' || (i > 0 && r[i] >= '0' && r[i] <= '9'))) return false;
+    return true;
+}
+
 static bool options_valid(const ehc_pg_pool_options *o)
 {
+    if (!role_name_valid(o->session_role)) return false;
     return o->conninfo && o->size >= 1 && o->size <= EHC_PG_MAX_POOL_SIZE && o->connect_timeout_ms > 0 &&
            o->backoff_min_ms > 0 && o->backoff_max_ms >= o->backoff_min_ms && o->max_queued >= 0 &&
            o->query_timeout_ms > 0 && o->statement_timeout_ms >= 0 && o->client_check_interval_ms >= 0;
@@ -881,6 +895,7 @@ int ehc_pg_pool_new(uv_loop_t *loop, const ehc_pg_pool_options *opts, ehc_pg_poo
         pool_free(pool);
         return EHC_EINVAL;
     }
+    pool->opts.session_role = NULL; /* now part of server_options; the caller's string is not kept */
     pool->rng = uv_hrtime() ^ (uint64_t)(uintptr_t)pool ^ ((uint64_t)getpid() << 32);
     if (pool->rng == 0) pool->rng = 0x9E3779B97F4A7C15ULL;
     pool->conns = ehc_calloc((size_t)opts->size, sizeof *pool->conns);

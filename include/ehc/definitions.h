@@ -21,4 +21,10 @@ const ehc_workflow *ehc_definitions_workflow_at(const ehc_definitions *defs, siz
 /* By workflow id; EHC_ENOENT when there is none. */
 EHC_MUST_USE int ehc_definitions_find(const ehc_definitions *defs, const char *id, const ehc_workflow **out);
 
+/* By content hash (the version a case pinned); EHC_ENOENT when that version is not loaded. */
+EHC_MUST_USE int ehc_definitions_find_hash(const ehc_definitions *defs, const char *sha256,
+                                           const ehc_workflow **out);
+/* The content hash of the bank-holiday calendar a workflow uses. */
+const char *ehc_definitions_calendar_hash(const ehc_definitions *defs, const ehc_workflow *wf);
+
 #endif

@@ -37,6 +37,9 @@ typedef struct ehc_pg_pool_options {
                                    * a query whose client went away, e.g. after our time limit dropped
                                    * the connection, instead of running it to the end; 0 leaves the
                                    * server's setting. Default 1000. */
+    const char *session_role;     /* when set (lower-case name), every connection acts as this role
+                                   * (startup option role=...): ehcd serves as ehc_app, which owns
+                                   * nothing and is bound by row-level security. Default NULL. */
 } ehc_pg_pool_options;
 
 /* The outcome of one query, reported exactly once:

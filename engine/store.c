@@ -1,0 +1,638 @@
+/* The store: each command reads its case's snapshot (one round trip), replays the history through
+ * the machine under the pinned workflow, applies the new event as of today, and joins the queue of
+ * commands to commit. Whenever a commit slot is free, everything queued (up to max_batch) goes to
+ * PostgreSQL as one ehc_apply_batch call (sql/0006): one transaction, one round trip, one fsync for
+ * the lot, each command in its own subtransaction. Results are completed on the loop, never from
+ * inside the call that started the command. */
+#include "ehc/store.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <cJSON.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "ehc/log.h"
+
+typedef struct store_cmd {
+    ehc_store *store;
+    ehc_store_cb cb;
+    void *data;
+    ehc_store_result result;
+    char *json; /* the command for ehc_apply_batch, once the machine accepted it */
+    /* inputs kept until the snapshot arrives (record) */
+    ehc_store_record_cmd record;
+    char *type, *role, *fields_json, *idempotency_key;
+    struct store_cmd *next;
+} store_cmd;
+
+typedef struct store_batch {
+    ehc_store *store;
+    store_cmd **cmds;
+    size_t count;
+} store_batch;
+
+struct ehc_store {
+    uv_loop_t *loop;
+    ehc_pg_pool *pool;
+    const ehc_definitions *defs;
+    ehc_clock clock;
+    ehc_store_options opts;
+    store_cmd *queue_head, *queue_tail; /* accepted by the machine, waiting for a commit slot */
+    size_t queued;
+    int inflight;                        /* commits in flight */
+    store_cmd *done_head, *done_tail;    /* finished, callbacks not yet run */
+    uv_idle_t completer;
+    size_t pending;                      /* commands started and not yet called back */
+    uint64_t commits, commands;
+};
+
+void ehc_store_options_default(ehc_store_options *opts)
+{
+    opts->max_batch = 128;
+    opts->max_inflight = 0; /* 0: the pool's size, set in ehc_store_new by the caller's pool */
+    opts->query_timeout_ms = 5000;
+}
+
+/* ---- completion ----------------------------------------------------------------------------- */
+
+static void cmd_free(store_cmd *c)
+{
+    free(c->json);
+    free(c->type);
+    free(c->role);
+    free(c->fields_json);
+    free(c->idempotency_key);
+    free(c);
+}
+
+static void on_complete(uv_idle_t *idle)
+{
+    ehc_store *store = ehc_container_of(idle, ehc_store, completer);
+    store_cmd *list = store->done_head;
+    store->done_head = store->done_tail = NULL;
+    uv_idle_stop(idle);
+    while (list) {
+        store_cmd *c = list;
+        list = c->next;
+        store->pending--;
+        c->cb(c->data, &c->result);
+        cmd_free(c);
+    }
+}
+
+static void finish(store_cmd *c, int status, const char *fmt, ...) EHC_PRINTF(3, 4);
+
+static void finish(store_cmd *c, int status, const char *fmt, ...)
+{
+    ehc_store *store = c->store;
+    c->result.status = status;
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(c->result.message, sizeof c->result.message, fmt, ap);
+        va_end(ap);
+    }
+    c->next = NULL;
+    if (store->done_tail) store->done_tail->next = c;
+    else store->done_head = c;
+    store->done_tail = c;
+    uv_idle_start(&store->completer, on_complete);
+}
+
+/* ---- the machine step -------------------------------------------------------------------------- */
+
+/* Field values of an event, from a JSON object: strings as they are, booleans as true/false, whole
+ * numbers in decimal. Values point into the JSON object or into `numbers`. */
+typedef struct field_list {
+    ehc_field_value *values;
+    char (*numbers)[24];
+    size_t count;
+} field_list;
+
+static void field_list_free(field_list *f)
+{
+    free(f->values);
+    free(f->numbers);
+    memset(f, 0, sizeof *f);
+}
+
+static int fields_from_json(const cJSON *obj, field_list *out, ehc_machine_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!obj) return 0;
+    if (!cJSON_IsObject(obj)) {
+        err->code = EHC_MACHINE_E_FIELD_INVALID;
+        snprintf(err->message, sizeof err->message, "fields must be a JSON object");
+        return EHC_EINVAL;
+    }
+    size_t n = (size_t)cJSON_GetArraySize(obj);
+    out->values = ehc_calloc(n ? n : 1, sizeof *out->values);
+    out->numbers = ehc_calloc(n ? n : 1, sizeof *out->numbers);
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        ehc_field_value *v = &out->values[out->count];
+        v->field = it->string;
+        if (cJSON_IsString(it)) {
+            v->value = it->valuestring;
+        } else if (cJSON_IsBool(it)) {
+            v->value = cJSON_IsTrue(it) ? "true" : "false";
+        } else if (cJSON_IsNumber(it) && it->valuedouble >= -1e15 && it->valuedouble <= 1e15 &&
+                   it->valuedouble == (double)(int64_t)it->valuedouble) {
+            snprintf(out->numbers[out->count], sizeof out->numbers[0], "%" PRId64, (int64_t)it->valuedouble);
+            v->value = out->numbers[out->count];
+        } else {
+            err->code = EHC_MACHINE_E_FIELD_INVALID;
+            snprintf(err->field, sizeof err->field, "%s", it->string ? it->string : "");
+            snprintf(err->message, sizeof err->message,
+                     "field '%s' must be text, true or false, or a whole number", it->string ? it->string : "");
+            field_list_free(out);
+            return EHC_EINVAL;
+        }
+        out->count++;
+    }
+    return 0;
+}
+
+int ehc_store_replay(const ehc_workflow *wf, const ehc_calendar_set *calendars, const char *events_json,
+                     ehc_case_state *state, ehc_machine_error *err)
+{
+    memset(err, 0, sizeof *err);
+    ehc_case_state_init(wf, state);
+    cJSON *events = cJSON_Parse(events_json);
+    if (!cJSON_IsArray(events)) {
+        cJSON_Delete(events);
+        snprintf(err->message, sizeof err->message, "the event log is not a JSON array");
+        return EHC_EINVAL;
+    }
+    int rc = 0;
+    int i = 0;
+    for (cJSON *e = events->child; e && rc == 0; e = e->next, i++) {
+        const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "type"));
+        const char *role = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "role"));
+        const char *on = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "effective_on"));
+        const char *recorded = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "recorded_on"));
+        ehc_machine_env env = {.workflow = wf, .calendars = calendars};
+        ehc_event_input in = {.type = type, .actor_role = role};
+        if (!type || !role || !on || !recorded || ehc_date_parse_iso(on, &in.effective_on) ||
+            ehc_date_parse_iso(recorded, &env.today)) {
+            snprintf(err->message, sizeof err->message, "event %d of the log is malformed", i + 1);
+            rc = EHC_EINVAL;
+            break;
+        }
+        field_list fields;
+        rc = fields_from_json(cJSON_GetObjectItemCaseSensitive(e, "fields"), &fields, err);
+        if (rc) break;
+        in.fields = fields.values;
+        in.field_count = fields.count;
+        ehc_case_state next;
+        ehc_effects effects;
+        rc = ehc_machine_apply(&env, state, &in, &next, &effects, err);
+        field_list_free(&fields);
+        if (rc == 0) {
+            ehc_effects_free(&effects);
+            ehc_case_state_free(state);
+            *state = next;
+        } else {
+            char why[sizeof err->message];
+            snprintf(why, sizeof why, "%s", err->message);
+            snprintf(err->message, sizeof err->message, "event %d (%.63s) no longer replays: %.400s", i + 1, type, why);
+        }
+    }
+    cJSON_Delete(events);
+    if (rc) ehc_case_state_free(state);
+    return rc;
+}
+
+static void add_date(cJSON *obj, const char *name, ehc_date d)
+{
+    char iso[EHC_DATE_ISO_SIZE];
+    ehc_date_format_iso(d, iso);
+    cJSON_AddStringToObject(obj, name, iso);
+}
+
+static bool instance_changed(const ehc_deadline_instance *a, const ehc_deadline_instance *b)
+{
+    return a->status != b->status || a->due_on.days != b->due_on.days || a->exception != b->exception ||
+           a->settled_by_seq != b->settled_by_seq;
+}
+
+/* The projection changes of one accepted event, as the JSON ehc__apply_command reads. */
+static cJSON *build_changes(const ehc_workflow *wf, const ehc_case_state *prev, const ehc_case_state *next,
+                            const ehc_effects *effects)
+{
+    cJSON *root = cJSON_CreateObject();
+    const ehc_wf_stage *stage = ehc_workflow_stage(wf, next->stage);
+    const ehc_case_event *last = &next->events[next->event_count - 1];
+    cJSON *proj = cJSON_AddObjectToObject(root, "projection");
+    cJSON_AddStringToObject(proj, "stage", stage->id);
+    cJSON_AddStringToObject(proj, "status", stage->final ? "closed" : "open");
+    if (stage->final) add_date(proj, "closed_on", last->effective_on);
+    else cJSON_AddNullToObject(proj, "closed_on");
+
+    cJSON *dl = cJSON_AddArrayToObject(root, "deadlines");
+    for (size_t i = 0; i < next->deadline_count; i++) {
+        const ehc_deadline_instance *n = &next->deadlines[i];
+        if (i < prev->deadline_count && !instance_changed(&prev->deadlines[i], n)) continue;
+        const ehc_wf_deadline *d = ehc_workflow_deadline(wf, n->deadline);
+        cJSON *row = cJSON_CreateObject();
+        cJSON_AddStringToObject(row, "deadline_key", d->id);
+        cJSON_AddStringToObject(row, "instance_key", n->key);
+        cJSON_AddStringToObject(row, "kind", ehc_deadline_kind_name(d->kind));
+        if (d->basis) cJSON_AddStringToObject(row, "basis", d->basis);
+        else cJSON_AddNullToObject(row, "basis");
+        cJSON_AddStringToObject(row, "direction", d->earliest ? "earliest" : "latest");
+        add_date(row, "origin_on", n->started_on);
+        add_date(row, "due_on", n->due_on);
+        cJSON_AddStringToObject(row, "status", ehc_deadline_status_name(n->status));
+        if (n->status == EHC_DEADLINE_OPEN) {
+            cJSON_AddNullToObject(row, "settled_on");
+            cJSON_AddNullToObject(row, "settled_by_seq");
+        } else {
+            add_date(row, "settled_on", n->settled_on);
+            cJSON_AddNumberToObject(row, "settled_by_seq", n->settled_by_seq);
+        }
+        cJSON_AddBoolToObject(row, "exception_applies", n->exception != EHC_WF_NONE);
+        cJSON_AddNumberToObject(row, "set_by_seq", n->started_by_seq);
+        cJSON_AddItemToArray(dl, row);
+    }
+
+    cJSON *resolve = cJSON_AddArrayToObject(root, "resolve_alerts");
+    for (size_t i = 0; i < effects->count; i++) {
+        const ehc_effect *e = &effects->items[i];
+        if (e->kind != EHC_EFFECT_ALERTS_RESOLVE) continue;
+        const ehc_deadline_instance *n = &next->deadlines[e->instance];
+        cJSON *row = cJSON_CreateObject();
+        cJSON_AddStringToObject(row, "deadline_key", e->deadline);
+        cJSON_AddStringToObject(row, "instance_key", e->key);
+        cJSON_AddStringToObject(row, "resolution", ehc_deadline_status_name(n->status));
+        cJSON_AddItemToArray(resolve, row);
+    }
+
+    cJSON *reports = cJSON_AddArrayToObject(root, "reports");
+    for (size_t i = 0; i < next->report_count; i++) {
+        const ehc_report_value *r = &next->reports[i];
+        bool same = false;
+        for (size_t j = 0; j < prev->report_count; j++)
+            if (strcmp(prev->reports[j].item, r->item) == 0) same = strcmp(prev->reports[j].value, r->value) == 0;
+        if (same) continue;
+        cJSON *row = cJSON_CreateObject();
+        cJSON_AddStringToObject(row, "item", r->item);
+        cJSON_AddStringToObject(row, "value", r->value);
+        cJSON_AddItemToArray(reports, row);
+    }
+    return root;
+}
+
+/* Applies the command's event to `prev` and, when accepted, fills c->json. Returns 0, or the
+ * machine's refusal (c->result.machine_error says why). */
+static int run_machine(store_cmd *c, const ehc_workflow *wf, const ehc_case_state *prev, cJSON *cmd_root,
+                       const ehc_store_event *ev)
+{
+    ehc_store *store = c->store;
+    ehc_machine_env env = {.workflow = wf, .calendars = ehc_definitions_calendars(store->defs)};
+    if (ehc_clock_today(&store->clock, &env.today)) return EHC_ERANGE;
+    cJSON *fields = ev->fields_json ? cJSON_Parse(ev->fields_json) : NULL;
+    if (ev->fields_json && !fields) {
+        c->result.machine_error.code = EHC_MACHINE_E_FIELD_INVALID;
+        snprintf(c->result.machine_error.message, sizeof c->result.machine_error.message, "fields are not valid JSON");
+        return EHC_EINVAL;
+    }
+    ehc_event_input in = {.type = ev->type, .actor_role = ev->actor_role, .effective_on = ev->effective_on};
+    field_list values;
+    int rc = fields_from_json(fields, &values, &c->result.machine_error);
+    in.fields = values.values;
+    in.field_count = values.count;
+    ehc_case_state next;
+    ehc_effects effects;
+    if (rc == 0) rc = ehc_machine_apply(&env, prev, &in, &next, &effects, &c->result.machine_error);
+    if (rc == 0) {
+        cJSON *changes = build_changes(wf, prev, &next, &effects);
+        for (cJSON *it = changes->child; it;) {
+            cJSON *nx = it->next;
+            cJSON_AddItemToObject(cmd_root, it->string, cJSON_DetachItemViaPointer(changes, it));
+            it = nx;
+        }
+        cJSON_Delete(changes);
+        cJSON *event = cJSON_AddObjectToObject(cmd_root, "event");
+        cJSON_AddStringToObject(event, "type", ev->type);
+        cJSON_AddStringToObject(event, "actor_role", ev->actor_role);
+        if (ev->actor_id > 0) cJSON_AddNumberToObject(event, "actor_id", (double)ev->actor_id);
+        add_date(event, "effective_on", next.events[next.event_count - 1].effective_on);
+        cJSON_AddItemToObject(event, "fields", fields ? fields : cJSON_CreateObject());
+        fields = NULL;
+        if (ev->idempotency_key) cJSON_AddStringToObject(event, "idempotency_key", ev->idempotency_key);
+        cJSON_AddStringToObject(event, "workflow_sha256", ehc_workflow_content_hash(wf));
+        c->json = cJSON_PrintUnformatted(cmd_root);
+        ehc_effects_free(&effects);
+        ehc_case_state_free(&next);
+    }
+    field_list_free(&values);
+    cJSON_Delete(fields);
+    return rc;
+}
+
+/* ---- group commit -------------------------------------------------------------------------------- */
+
+static void flush(ehc_store *store);
+
+static void on_batch(void *data, int status, PGresult *res, const char *message)
+{
+    store_batch *b = data;
+    ehc_store *store = b->store;
+    store->inflight--;
+    cJSON *results = NULL;
+    if (status == 0 && PQntuples(res) == 1) results = cJSON_Parse(PQgetvalue(res, 0, 0));
+    if (status == 0 && (!cJSON_IsArray(results) || (size_t)cJSON_GetArraySize(results) != b->count)) {
+        status = EHC_EINVAL;
+        message = "unexpected reply from ehc_apply_batch";
+    }
+    if (status == 0) {
+        store->commits++;
+        store->commands += b->count;
+    } else {
+        ehc_log(EHC_LOG_WARN, "store_commit_failed", NULL, "%zu commands: %s (%s)", b->count, ehc_strerror(status),
+                message ? message : "");
+    }
+    cJSON *r = results ? results->child : NULL;
+    for (size_t i = 0; i < b->count; i++, r = r ? r->next : NULL) {
+        store_cmd *c = b->cmds[i];
+        if (status != 0) {
+            /* EUNAVAILABLE/ETIMEDOUT: the commit may or may not have happened; a retry with the
+             * same idempotency key finds out safely */
+            finish(c, status == EHC_EINVAL ? EHC_EINVAL : status, "commit failed: %s", ehc_strerror(status));
+            continue;
+        }
+        cJSON *ok = cJSON_GetObjectItemCaseSensitive(r, "ok");
+        cJSON *case_id = cJSON_GetObjectItemCaseSensitive(r, "case_id");
+        cJSON *seq = cJSON_GetObjectItemCaseSensitive(r, "seq");
+        const char *error = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "error"));
+        if (cJSON_IsTrue(ok)) {
+            c->result.case_id = (int64_t)cJSON_GetNumberValue(case_id);
+            c->result.version = (int32_t)cJSON_GetNumberValue(seq);
+            c->result.replayed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "replayed"));
+            finish(c, 0, NULL);
+        } else if (error && strcmp(error, "conflict") == 0) {
+            cJSON *cur = cJSON_GetObjectItemCaseSensitive(r, "current_version");
+            c->result.current_version = cur ? (int32_t)cJSON_GetNumberValue(cur) : -1;
+            const char *constraint = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "constraint"));
+            if (cur) finish(c, EHC_ECONFLICT, "the case has changed: it is now at version %d", c->result.current_version);
+            else finish(c, EHC_ECONFLICT, "conflicts with an existing record (%s)", constraint ? constraint : "unique");
+        } else if (error && strcmp(error, "not_found") == 0) {
+            finish(c, EHC_ENOENT, "no such case");
+        } else {
+            const char *state = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "sqlstate"));
+            const char *constraint = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "constraint"));
+            finish(c, EHC_EINVAL, "refused by the database: SQLSTATE %s%s%s", state ? state : "?",
+                   constraint ? ", constraint " : "", constraint ? constraint : "");
+        }
+    }
+    cJSON_Delete(results);
+    free(b->cmds);
+    free(b);
+    flush(store);
+}
+
+static void flush(ehc_store *store)
+{
+    while (store->queue_head && store->inflight < store->opts.max_inflight) {
+        store_batch *b = ehc_calloc(1, sizeof *b);
+        b->store = store;
+        size_t cap = store->queued < (size_t)store->opts.max_batch ? store->queued : (size_t)store->opts.max_batch;
+        b->cmds = ehc_calloc(cap, sizeof *b->cmds);
+        size_t len = 2;
+        while (store->queue_head && b->count < cap) {
+            store_cmd *c = store->queue_head;
+            store->queue_head = c->next;
+            store->queued--;
+            b->cmds[b->count++] = c;
+            len += strlen(c->json) + 1;
+        }
+        if (!store->queue_head) store->queue_tail = NULL;
+        char *array = ehc_malloc(len + 1);
+        size_t n = 0;
+        array[n++] = '[';
+        for (size_t i = 0; i < b->count; i++) {
+            if (i) array[n++] = ',';
+            size_t l = strlen(b->cmds[i]->json);
+            memcpy(array + n, b->cmds[i]->json, l);
+            n += l;
+        }
+        array[n++] = ']';
+        array[n] = '\0';
+        const char *params[1] = {array};
+        int rc = ehc_pg_query(store->pool, "SELECT ehc_apply_batch($1::jsonb)", 1, params, store->opts.query_timeout_ms,
+                              on_batch, b);
+        free(array);
+        if (rc == 0) {
+            store->inflight++;
+            continue;
+        }
+        for (size_t i = 0; i < b->count; i++) finish(b->cmds[i], rc, "the database is unavailable");
+        free(b->cmds);
+        free(b);
+    }
+}
+
+static void enqueue(store_cmd *c)
+{
+    ehc_store *store = c->store;
+    c->next = NULL;
+    if (store->queue_tail) store->queue_tail->next = c;
+    else store->queue_head = c;
+    store->queue_tail = c;
+    store->queued++;
+    flush(store);
+}
+
+/* ---- commands -------------------------------------------------------------------------------------- */
+
+static int event_valid(const ehc_store_event *ev)
+{
+    if (!ev->type || !*ev->type || !ev->actor_role || !*ev->actor_role) return 0;
+    if (ev->idempotency_key && (!*ev->idempotency_key || strlen(ev->idempotency_key) > 200)) return 0;
+    return ehc_date_is_valid(ev->effective_on);
+}
+
+static store_cmd *cmd_new(ehc_store *store, ehc_store_cb cb, void *data)
+{
+    store_cmd *c = ehc_calloc(1, sizeof *c);
+    c->store = store;
+    c->cb = cb;
+    c->data = data;
+    store->pending++;
+    return c;
+}
+
+static void make_reference(char out[16])
+{
+    static const char alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    unsigned char rnd[10];
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) memset(rnd, 0, sizeof rnd);
+    memcpy(out, "EHC-", 4);
+    for (int i = 0; i < 10; i++) out[4 + i] = alphabet[rnd[i] % 32];
+    out[14] = '\0';
+}
+
+static cJSON *command_root(const char *kind, int64_t authority_id)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "kind", kind);
+    cJSON_AddNumberToObject(root, "authority_id", (double)authority_id);
+    char ids[24];
+    snprintf(ids, sizeof ids, "%" PRId64, authority_id);
+    cJSON_AddStringToObject(root, "authority_ids", ids);
+    return root;
+}
+
+int ehc_store_open_case(ehc_store *store, const ehc_store_open_cmd *cmd, ehc_store_cb cb, void *data)
+{
+    if (cmd->authority_id <= 0 || cmd->child_id <= 0 || !cmd->workflow_id || !event_valid(&cmd->event))
+        return EHC_EINVAL;
+    const ehc_workflow *wf;
+    if (ehc_definitions_find(store->defs, cmd->workflow_id, &wf)) return EHC_ENOENT;
+    if (ehc_pg_pool_connected(store->pool) == 0) return EHC_EUNAVAILABLE;
+
+    store_cmd *c = cmd_new(store, cb, data);
+    cJSON *root = command_root("open", cmd->authority_id);
+    if (cmd->event.idempotency_key) cJSON_AddStringToObject(root, "idempotency_key", cmd->event.idempotency_key);
+    cJSON *kase = cJSON_AddObjectToObject(root, "case");
+    char ref[16];
+    if (!cmd->reference) make_reference(ref);
+    cJSON_AddStringToObject(kase, "reference", cmd->reference ? cmd->reference : ref);
+    cJSON_AddNumberToObject(kase, "child_id", (double)cmd->child_id);
+    cJSON_AddStringToObject(kase, "workflow_id", ehc_workflow_id(wf));
+    cJSON_AddStringToObject(kase, "workflow_sha256", ehc_workflow_content_hash(wf));
+    cJSON_AddStringToObject(kase, "calendar_sha256", ehc_definitions_calendar_hash(store->defs, wf));
+    if (cmd->team_id > 0) cJSON_AddNumberToObject(kase, "team_id", (double)cmd->team_id);
+    if (cmd->officer_id > 0) cJSON_AddNumberToObject(kase, "officer_id", (double)cmd->officer_id);
+    cJSON_AddBoolToObject(kase, "migrated", cmd->migrated);
+
+    ehc_case_state empty;
+    ehc_case_state_init(wf, &empty);
+    int rc = run_machine(c, wf, &empty, root, &cmd->event);
+    ehc_case_state_free(&empty);
+    cJSON_Delete(root);
+    if (rc) finish(c, rc, "%s", c->result.machine_error.message);
+    else enqueue(c);
+    return 0;
+}
+
+static void on_snapshot(void *data, int status, PGresult *res, const char *message)
+{
+    store_cmd *c = data;
+    ehc_store *store = c->store;
+    if (status != 0) {
+        finish(c, status == EHC_EINVAL ? EHC_EINVAL : status, "reading the case failed: %s", message ? message : "");
+        return;
+    }
+    if (PQntuples(res) != 1) {
+        finish(c, EHC_ENOENT, "no such case");
+        return;
+    }
+    int32_t version = atoi(PQgetvalue(res, 0, 1));
+    if (!PQgetisnull(res, 0, 7)) {
+        /* a retry of a command already recorded: its first outcome, whatever happened since */
+        c->result.case_id = c->record.case_id;
+        c->result.version = atoi(PQgetvalue(res, 0, 7));
+        c->result.replayed = true;
+        finish(c, 0, NULL);
+        return;
+    }
+    const char *wf_hash = PQgetvalue(res, 0, 3);
+    const char *cal_hash = PQgetvalue(res, 0, 4);
+    if (version != c->record.expected_version) {
+        c->result.current_version = version;
+        finish(c, EHC_ECONFLICT, "the case has changed: it is now at version %d", version);
+        return;
+    }
+    const ehc_workflow *wf;
+    if (ehc_definitions_find_hash(store->defs, wf_hash, &wf) != 0 ||
+        strcmp(ehc_definitions_calendar_hash(store->defs, wf), cal_hash) != 0) {
+        finish(c, EHC_ESTATE, "the case runs under workflow %.12s and calendar %.12s, which this ehcd has not "
+               "loaded: record definitions_updated to move it to the current versions", wf_hash, cal_hash);
+        return;
+    }
+    ehc_case_state state;
+    int rc = ehc_store_replay(wf, ehc_definitions_calendars(store->defs), PQgetvalue(res, 0, 6), &state,
+                              &c->result.machine_error);
+    if (rc) {
+        ehc_log(EHC_LOG_ERROR, "store_replay_failed", NULL, "case %" PRId64 ": %s", c->record.case_id,
+                c->result.machine_error.message);
+        finish(c, EHC_ESTATE, "%s", c->result.machine_error.message);
+        return;
+    }
+    cJSON *root = command_root("record", c->record.authority_id);
+    cJSON_AddNumberToObject(root, "case_id", (double)c->record.case_id);
+    cJSON_AddNumberToObject(root, "expected_version", c->record.expected_version);
+    rc = run_machine(c, wf, &state, root, &c->record.event);
+    cJSON_Delete(root);
+    ehc_case_state_free(&state);
+    if (rc) finish(c, rc, "%s", c->result.machine_error.message);
+    else enqueue(c);
+}
+
+int ehc_store_record_event(ehc_store *store, const ehc_store_record_cmd *cmd, ehc_store_cb cb, void *data)
+{
+    if (cmd->authority_id <= 0 || cmd->case_id <= 0 || cmd->expected_version < 0 || !event_valid(&cmd->event))
+        return EHC_EINVAL;
+    store_cmd *c = cmd_new(store, cb, data);
+    c->record = *cmd;
+    c->type = ehc_strdup(cmd->event.type);
+    c->role = ehc_strdup(cmd->event.actor_role);
+    c->fields_json = cmd->event.fields_json ? ehc_strdup(cmd->event.fields_json) : NULL;
+    c->idempotency_key = cmd->event.idempotency_key ? ehc_strdup(cmd->event.idempotency_key) : NULL;
+    c->record.event.type = c->type;
+    c->record.event.actor_role = c->role;
+    c->record.event.fields_json = c->fields_json;
+    c->record.event.idempotency_key = c->idempotency_key;
+    char ids[24], case_id[24];
+    snprintf(ids, sizeof ids, "%" PRId64, cmd->authority_id);
+    snprintf(case_id, sizeof case_id, "%" PRId64, cmd->case_id);
+    const char *params[3] = {ids, case_id, c->idempotency_key};
+    int rc = ehc_pg_query(store->pool,
+                          "SELECT authority_id, version, workflow_id, workflow_sha256, calendar_sha256, status, events, "
+                          "idempotent_seq FROM ehc_case_snapshot($1, $2::bigint, $3)",
+                          3, params, store->opts.query_timeout_ms, on_snapshot, c);
+    if (rc) {
+        store->pending--;
+        cmd_free(c);
+        return rc;
+    }
+    return 0;
+}
+
+int ehc_store_new(uv_loop_t *loop, ehc_pg_pool *pool, const ehc_definitions *defs, const ehc_clock *clock,
+                  const ehc_store_options *opts, ehc_store **out)
+{
+    if (opts->max_batch < 1 || opts->max_inflight < 1 || opts->query_timeout_ms < 1) return EHC_EINVAL;
+    ehc_store *store = ehc_calloc(1, sizeof *store);
+    store->loop = loop;
+    store->pool = pool;
+    store->defs = defs;
+    store->clock = *clock;
+    store->opts = *opts;
+    uv_idle_init(loop, &store->completer);
+    *out = store;
+    return 0;
+}
+
+static void on_completer_closed(uv_handle_t *h)
+{
+    free(ehc_container_of((uv_idle_t *)h, ehc_store, completer));
+}
+
+void ehc_store_free(ehc_store *store)
+{
+    /* the HTTP server drains first, so nothing can still be waiting on the store */
+    assert(store->pending == 0);
+    uv_close((uv_handle_t *)&store->completer, on_completer_closed);
+}
+
+void ehc_store_stats(const ehc_store *store, uint64_t *commits, uint64_t *commands)
+{
+    *commits = store->commits;
+    *commands = store->commands;
+}
