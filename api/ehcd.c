@@ -17,6 +17,7 @@
 #include "ehc/log.h"
 #include "ehc/migrate.h"
 #include "ehc/timeline.h"
+#include "ehc/verify.h"
 
 static void usage(FILE *out)
 {
@@ -32,6 +33,8 @@ static void usage(FILE *out)
             "               replay a case's events (a JSON file, or - for standard input) through a\n"
             "               workflow (an id from workflows_dir, or a .json file) and print every date\n"
             "               with its kind, legal basis and status\n"
+            "  verify       replay every case's events and report any stored projection, deadline or\n"
+            "               SEN2 code that differs (exit status 1 if any does)\n"
             "  version      print the version and the schema version this binary needs\n"
             "\n"
             "settings (file key / environment variable):\n"
@@ -244,6 +247,24 @@ static int cmd_timeline(const ehc_config *cfg, int argc, char **argv)
     return rc;
 }
 
+static int cmd_verify(const ehc_config *cfg)
+{
+    ehc_definitions *defs;
+    if (load_definitions(cfg, &defs)) return 2;
+    PGconn *conn = connect_blocking(cfg, 0);
+    if (!conn) {
+        ehc_definitions_free(defs);
+        return 2;
+    }
+    long checked = 0, differences = 0;
+    int rc = ehc_verify_run(conn, defs, stdout, &checked, &differences);
+    PQfinish(conn);
+    ehc_definitions_free(defs);
+    if (rc) return 2;
+    printf("%ld case(s) replayed, %ld difference(s)\n", checked, differences);
+    return differences ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *config_path = NULL;
@@ -279,6 +300,7 @@ int main(int argc, char **argv)
 
     if (strcmp(cmd, "migrate") == 0) return run_migrations(&cfg, 0);
     if (strcmp(cmd, "check") == 0) return cmd_check(&cfg);
+    if (strcmp(cmd, "verify") == 0) return cmd_verify(&cfg);
     if (strcmp(cmd, "timeline") == 0) return cmd_timeline(&cfg, argc - i, argv + i);
     if (strcmp(cmd, "admin-init") == 0) {
         const char *username = "admin";

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -443,6 +444,55 @@ static void test_acknowledged_writes_survive_an_immediate_restart(void **state)
     assert_int_equal(scalar(sql), final_version); /* no gap, no duplicate */
 }
 
+static int run_verify(char *out, size_t size)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "DATABASE_URL='%s' EHCD_WORKFLOWS_DIR=%s/tests/fixtures/store %s verify 2>&1", db_url,
+             ehc_test_env("EHC_SOURCE_DIR"), ehc_test_env("EHC_TEST_EHCD"));
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, size - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void exec_admin(const char *sql)
+{
+    PGresult *r = PQexec(admin, sql);
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+}
+
+static void test_verify_replays_every_case_and_reports_tampering(void **state)
+{
+    outcome o;
+    long id = open_case(auth_a, child_a, NULL, &o);
+    record(auth_a, id, 1, "decision_to_assess", "2026-02-10", "{\"decision\": \"yes\"}", NULL, &o);
+    run_until_done(&o, 1);
+    assert_int_equal(o.r.status, 0);
+    char out[16384];
+    assert_int_equal(run_verify(out, sizeof out), 0);
+    assert_non_null(strstr(out, " 0 difference(s)"));
+    assert_null(strstr(out, " 0 case(s)"));
+
+    /* someone edits the projection behind the store's back: verify names each change */
+    char sql[256];
+    snprintf(sql, sizeof sql, "UPDATE deadlines SET due_on = due_on + 7 WHERE case_id = %ld AND deadline_key = 'final_plan_due'", id);
+    exec_admin(sql);
+    snprintf(sql, sizeof sql, "UPDATE cases SET stage = 'draft' WHERE id = %ld", id);
+    exec_admin(sql);
+    assert_int_equal(run_verify(out, sizeof out), 1);
+    assert_non_null(strstr(out, "deadline final_plan_due: stored 2026-06-01, replay gives 2026-05-25"));
+    assert_non_null(strstr(out, "stage: stored draft, replay gives assessment"));
+    assert_non_null(strstr(out, " 2 difference(s)"));
+    snprintf(sql, sizeof sql, "UPDATE deadlines SET due_on = due_on - 7 WHERE case_id = %ld AND deadline_key = 'final_plan_due'", id);
+    exec_admin(sql);
+    snprintf(sql, sizeof sql, "UPDATE cases SET stage = 'assessment' WHERE id = %ld", id);
+    exec_admin(sql);
+    assert_int_equal(run_verify(out, sizeof out), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -454,6 +504,7 @@ int main(void)
         cmocka_unit_test(test_another_authority_cannot_reach_the_case),
         cmocka_unit_test(test_commands_arriving_together_share_commits),
         cmocka_unit_test(test_acknowledged_writes_survive_an_immediate_restart),
+        cmocka_unit_test(test_verify_replays_every_case_and_reports_tampering),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

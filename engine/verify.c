@@ -1,0 +1,170 @@
+/* `ehcd verify`: the event log is the truth, so every case's events are replayed through the
+ * machine under the workflow the case pinned, and the stored projection (stage, status, version),
+ * its deadlines and its SEN2 codes are compared with the replay. Each difference is printed; none
+ * is repaired here. An operator's tool: blocking libpq, every authority visible. */
+#include "ehc/verify.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ehc/store.h"
+
+static PGresult *exec_params(PGconn *conn, const char *sql, int n, const char *const *params)
+{
+    return PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
+}
+
+typedef struct verify_ctx {
+    PGconn *conn;
+    const ehc_definitions *defs;
+    FILE *out;
+    long differences;
+    const char *case_id;
+    const char *reference;
+} verify_ctx;
+
+static void diff(verify_ctx *v, const char *what, const char *stored, const char *replayed)
+{
+    v->differences++;
+    fprintf(v->out, "case %s (%s): %s: stored %s, replay gives %s\n", v->case_id, v->reference, what, stored, replayed);
+}
+
+static void check_deadlines(verify_ctx *v, const ehc_workflow *wf, const ehc_case_state *st)
+{
+    const char *params[1] = {v->case_id};
+    PGresult *r = exec_params(v->conn,
+                              "SELECT deadline_key, instance_key, due_on, status, coalesce(settled_on::text, ''), "
+                              "exception_applies FROM deadlines WHERE case_id = $1::bigint",
+                              1, params);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        diff(v, "deadlines", "unreadable", PQresultErrorMessage(r));
+        PQclear(r);
+        return;
+    }
+    int rows = PQntuples(r);
+    bool *seen = calloc((size_t)rows + 1, sizeof *seen);
+    for (size_t i = 0; i < st->deadline_count; i++) {
+        const ehc_deadline_instance *n = &st->deadlines[i];
+        const char *key = ehc_workflow_deadline(wf, n->deadline)->id;
+        char due[EHC_DATE_ISO_SIZE], settled[EHC_DATE_ISO_SIZE] = "", what[200];
+        ehc_date_format_iso(n->due_on, due);
+        if (n->status != EHC_DEADLINE_OPEN) ehc_date_format_iso(n->settled_on, settled);
+        snprintf(what, sizeof what, "deadline %s%s%s", key, *n->key ? "/" : "", n->key);
+        int row = -1;
+        for (int j = 0; j < rows; j++)
+            if (strcmp(PQgetvalue(r, j, 0), key) == 0 && strcmp(PQgetvalue(r, j, 1), n->key) == 0) row = j;
+        if (row < 0) {
+            diff(v, what, "missing", due);
+            continue;
+        }
+        seen[row] = true;
+        if (strcmp(PQgetvalue(r, row, 2), due) != 0) diff(v, what, PQgetvalue(r, row, 2), due);
+        const char *status = ehc_deadline_status_name(n->status);
+        if (strcmp(PQgetvalue(r, row, 3), status) != 0) diff(v, what, PQgetvalue(r, row, 3), status);
+        if (strcmp(PQgetvalue(r, row, 4), settled) != 0) diff(v, what, PQgetvalue(r, row, 4), settled);
+        const char *exc = n->exception != EHC_WF_NONE ? "t" : "f";
+        if (strcmp(PQgetvalue(r, row, 5), exc) != 0)
+            diff(v, what, *PQgetvalue(r, row, 5) == 't' ? "exception applies" : "no exception",
+                 *exc == 't' ? "exception applies" : "no exception");
+    }
+    for (int j = 0; j < rows; j++) {
+        if (seen[j]) continue;
+        char what[200];
+        snprintf(what, sizeof what, "deadline %s/%s", PQgetvalue(r, j, 0), PQgetvalue(r, j, 1));
+        diff(v, what, PQgetvalue(r, j, 2), "no such deadline");
+    }
+    free(seen);
+    PQclear(r);
+}
+
+static void check_reports(verify_ctx *v, const ehc_case_state *st)
+{
+    const char *params[1] = {v->case_id};
+    PGresult *r = exec_params(v->conn, "SELECT item, value FROM case_report_codes WHERE case_id = $1::bigint", 1, params);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        PQclear(r);
+        return;
+    }
+    int rows = PQntuples(r);
+    for (size_t i = 0; i < st->report_count; i++) {
+        const char *stored = "missing";
+        for (int j = 0; j < rows; j++)
+            if (strcmp(PQgetvalue(r, j, 0), st->reports[i].item) == 0) stored = PQgetvalue(r, j, 1);
+        if (strcmp(stored, st->reports[i].value) != 0) {
+            char what[96];
+            snprintf(what, sizeof what, "SEN2 %s", st->reports[i].item);
+            diff(v, what, stored, st->reports[i].value);
+        }
+    }
+    if ((size_t)rows > st->report_count) diff(v, "SEN2 codes", "more codes", "fewer codes");
+    PQclear(r);
+}
+
+static void verify_case(verify_ctx *v, PGresult *cases, int row)
+{
+    v->case_id = PQgetvalue(cases, row, 0);
+    v->reference = PQgetvalue(cases, row, 1);
+    const char *wf_hash = PQgetvalue(cases, row, 2);
+    const ehc_workflow *wf;
+    if (ehc_definitions_find_hash(v->defs, wf_hash, &wf) != 0) {
+        diff(v, "workflow", wf_hash, "a version this ehcd has not loaded");
+        return;
+    }
+    ehc_case_state st;
+    ehc_machine_error err;
+    if (ehc_store_replay(wf, ehc_definitions_calendars(v->defs), PQgetvalue(cases, row, 6), &st, &err) != 0) {
+        diff(v, "event log", "recorded events", err.message);
+        return;
+    }
+    const ehc_wf_stage *stage = ehc_workflow_stage(wf, st.stage);
+    if (strcmp(PQgetvalue(cases, row, 3), stage->id) != 0) diff(v, "stage", PQgetvalue(cases, row, 3), stage->id);
+    const char *status = stage->final ? "closed" : "open";
+    if (strcmp(PQgetvalue(cases, row, 4), status) != 0) diff(v, "status", PQgetvalue(cases, row, 4), status);
+    char version[16];
+    snprintf(version, sizeof version, "%zu", st.event_count);
+    if (strcmp(PQgetvalue(cases, row, 5), version) != 0) diff(v, "version", PQgetvalue(cases, row, 5), version);
+    check_deadlines(v, wf, &st);
+    check_reports(v, &st);
+    ehc_case_state_free(&st);
+}
+
+int ehc_verify_run(PGconn *conn, const ehc_definitions *defs, FILE *out, long *cases_checked, long *differences)
+{
+    verify_ctx v = {.conn = conn, .defs = defs, .out = out};
+    *cases_checked = 0;
+    /* the verifier reads every authority: bind the session to all of them */
+    PGresult *r = PQexec(conn, "SELECT set_config('ehc.authority_ids', coalesce((SELECT string_agg(id::text, ',') "
+                               "FROM local_authorities), ''), false)");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        fprintf(out, "cannot read the authorities: %s", PQresultErrorMessage(r));
+        PQclear(r);
+        return EHC_EIO;
+    }
+    PQclear(r);
+    const char *sql = "SELECT c.id, c.reference, c.workflow_sha256, c.stage, c.status, c.version, "
+                      "coalesce((SELECT jsonb_agg(jsonb_build_object('seq', e.seq, 'type', e.type, "
+                      "'role', e.actor_role, 'effective_on', e.effective_on, "
+                      "'recorded_on', (e.recorded_at AT TIME ZONE 'Europe/London')::date, "
+                      "'fields', coalesce(e.payload -> 'fields', '{}'::jsonb)) ORDER BY e.seq) "
+                      "FROM case_events e WHERE e.case_id = c.id), '[]'::jsonb) "
+                      "FROM cases c WHERE c.id > $1::bigint ORDER BY c.id LIMIT 500";
+    char last[24] = "0";
+    for (;;) {
+        const char *params[1] = {last};
+        r = exec_params(conn, sql, 1, params);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            fprintf(out, "cannot read cases: %s", PQresultErrorMessage(r));
+            PQclear(r);
+            return EHC_EIO;
+        }
+        int n = PQntuples(r);
+        for (int i = 0; i < n; i++) verify_case(&v, r, i);
+        *cases_checked += n;
+        if (n > 0) snprintf(last, sizeof last, "%s", PQgetvalue(r, n - 1, 0));
+        PQclear(r);
+        if (n < 500) break;
+    }
+    *differences = v.differences;
+    return 0;
+}
