@@ -946,3 +946,63 @@ const ehc_setting_calendar *ehc_calendar_set_setting_at(const ehc_calendar_set *
 {
     return i < set->setting_count ? set->settings[i] : NULL;
 }
+
+/* ------------------------------------------------------------------------------------------------
+ * Tribunal roll-overs and deemed receipt (new rules; the functions above are unchanged). */
+
+int ehc_calendar_tribunal_rollover(const ehc_calendar *cal, ehc_date d, ehc_date *out)
+{
+    int year = 0, month = 0, day = 0;
+    if (!ehc_date_is_valid(d)) return EHC_ERANGE;
+    ehc_date_to_ymd(d, &year, &month, &day);
+    ehc_date from;
+    int rc;
+    if (month == 8) {
+        rc = ehc_date_of_year(year, 9, 1, &from);
+    } else if (month == 12 && day >= 25) {
+        rc = ehc_date_of_year(year + 1, 1, 2, &from);
+    } else if (month == 1 && day == 1) {
+        rc = ehc_date_of_year(year, 1, 2, &from);
+    } else {
+        *out = d;
+        return 0;
+    }
+    return rc ? rc : ehc_calendar_working_day_on_or_after(cal, from, out);
+}
+
+int ehc_receipt_channel_parse(const char *name, ehc_receipt_channel *out)
+{
+    static const char *const names[] = {"hand", "email", "first_class_post", "signed_for"};
+    for (size_t i = 0; i < EHC_ARRAY_SIZE(names); i++) {
+        if (name && strcmp(name, names[i]) == 0) {
+            *out = (ehc_receipt_channel)i;
+            return 0;
+        }
+    }
+    return EHC_ENOENT;
+}
+
+int ehc_calendar_deemed_receipt(const ehc_calendar *cal, ehc_receipt_channel channel, ehc_date on,
+                                int minute_of_day, ehc_date *out)
+{
+    if (minute_of_day < 0 || minute_of_day >= 24 * 60) return EHC_EINVAL;
+    switch (channel) {
+    case EHC_RECEIPT_SIGNED_FOR:
+        if (!ehc_date_is_valid(on)) return EHC_ERANGE;
+        *out = on;
+        return 0;
+    case EHC_RECEIPT_FIRST_CLASS_POST: return ehc_calendar_next_working_day(cal, on, out);
+    case EHC_RECEIPT_HAND:
+    case EHC_RECEIPT_EMAIL: {
+        bool working = false;
+        int rc = ehc_calendar_is_working_day(cal, on, &working);
+        if (rc) return rc;
+        if (working && minute_of_day < 17 * 60) {
+            *out = on;
+            return 0;
+        }
+        return ehc_calendar_next_working_day(cal, on, out);
+    }
+    }
+    return EHC_EINVAL;
+}

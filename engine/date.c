@@ -290,3 +290,25 @@ int ehc_date_of_instant(ehc_instant at, ehc_date *out)
     const int64_t local = floor_div(at.us, EHC_US_PER_SECOND) + offset;
     return date_from_days64(floor_div(local, SECONDS_PER_DAY), out);
 }
+
+ehc_date ehc_date_later(ehc_date a, ehc_date b)
+{
+    return a.days >= b.days ? a : b;
+}
+
+int ehc_date_parse_local_datetime(const char *text, ehc_date *on, int *minute_of_day)
+{
+    /* "YYYY-MM-DDTHH:MM": 16 characters. */
+    if (!text || strlen(text) != 16 || text[10] != 'T' || text[13] != ':') return EHC_EINVAL;
+    if (!is_digit(text[11]) || !is_digit(text[12]) || !is_digit(text[14]) || !is_digit(text[15]))
+        return EHC_EINVAL;
+    const int hour = (text[11] - '0') * 10 + (text[12] - '0');
+    const int minute = (text[14] - '0') * 10 + (text[15] - '0');
+    if (hour > 23 || minute > 59) return EHC_EINVAL;
+    ehc_date d;
+    const int rc = ehc_date_parse_iso_n(text, 10, &d);
+    if (rc) return rc;
+    *on = d;
+    *minute_of_day = hour * 60 + minute;
+    return 0;
+}

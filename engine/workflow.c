@@ -63,7 +63,7 @@ const char *ehc_role_name(ehc_role role)
     return "";
 }
 
-static const char *const field_type_names[] = {"date", "enum", "text", "bool", "int", "id"};
+static const char *const field_type_names[] = {"date", "enum", "text", "bool", "int", "id", "datetime"};
 
 const char *ehc_field_type_name(ehc_field_type type)
 {
@@ -92,7 +92,19 @@ static const sen2_item sen2_items[] = {
     {"StartDate", {NULL}},
     {"CeaseDate", {NULL}},
     {"CeaseReason", {"1", "2", "3", "4", "5", "6", "7", "8", "9"}},
+    {"RequestMediation", {"0", "1", NULL}},
+    {"RequestTribunal", {"0", "1", NULL}},
+    {"AssessmentMediation", {"0", "1", NULL}},
+    {"AssessmentTribunal", {"0", "1", NULL}},
 };
+
+const char *ehc_sen2_item(const char *name)
+{
+    for (size_t i = 0; name && i < EHC_ARRAY_SIZE(sen2_items); i++) {
+        if (strcmp(sen2_items[i].item, name) == 0) return sen2_items[i].item;
+    }
+    return NULL;
+}
 
 /* ------------------------------------------------------------------------------------------------
  * Loader helpers: every refusal names the file, the JSON path and the reason. */
@@ -390,7 +402,7 @@ static int load_field(const loader *ld, const cJSON *obj, const char *path, ehc_
         char safe[80];
         quote_text(safe, sizeof safe, type);
         return refuse(ld, path_key(path, "type").s,
-                      "unknown field type '%s' (one of date, enum, text, bool, int, id)", safe);
+                      "unknown field type '%s' (one of date, enum, text, bool, int, id, datetime)", safe);
     }
     f->type = (ehc_field_type)t;
     const cJSON *values = cJSON_GetObjectItemCaseSensitive(obj, "values");
@@ -474,6 +486,12 @@ static int guard_value(const loader *ld, const cJSON *v, const char *path, const
         ehc_date d;
         if (ehc_date_parse_iso(v->valuestring, &d) != 0)
             return refuse(ld, path, "'%s' is not a date (YYYY-MM-DD)", safe);
+    }
+    if (f->type == EHC_FIELD_DATETIME) {
+        ehc_date d;
+        int minute = 0;
+        if (ehc_date_parse_local_datetime(v->valuestring, &d, &minute) != 0)
+            return refuse(ld, path, "'%s' is not a time (YYYY-MM-DDTHH:MM)", safe);
     }
     if (strlen(v->valuestring) == 0) return refuse(ld, path, "must not be empty");
     *out = v->valuestring;
@@ -715,12 +733,58 @@ static int special_field(const loader *ld, const char *path, const ehc_wf_event 
     return 0;
 }
 
+/* "deemed_receipt": {"channel": "<enum field of channel names>", "at": "<datetime field>"}. */
+static int load_deemed_receipt(const loader *ld, const cJSON *obj, const char *path, ehc_wf_event *ev)
+{
+    static const char *const allowed[] = {"channel", "at", NULL};
+    const cJSON *dr = cJSON_GetObjectItemCaseSensitive(obj, "deemed_receipt");
+    ev->receipt_channel_field = ev->receipt_at_field = EHC_WF_NONE;
+    if (!dr) return 0;
+    const path_buf at = path_key(path, "deemed_receipt");
+    const char *channel = NULL, *when = NULL;
+    int rc = check_keys(ld, dr, at.s, allowed, allowed);
+    if (rc || (rc = get_text(ld, dr, at.s, "channel", true, &channel)) ||
+        (rc = get_text(ld, dr, at.s, "at", true, &when)) ||
+        (rc = special_field(ld, path_key(at.s, "channel").s, ev, channel, EHC_FIELD_ENUM,
+                            &ev->receipt_channel_field)) ||
+        (rc = special_field(ld, path_key(at.s, "at").s, ev, when, EHC_FIELD_DATETIME,
+                            &ev->receipt_at_field))) {
+        return rc;
+    }
+    const ehc_wf_field *f = &ev->fields[ev->receipt_channel_field];
+    for (size_t i = 0; i < f->value_count; i++) {
+        ehc_receipt_channel ch;
+        if (ehc_receipt_channel_parse(f->values[i], &ch) != 0) {
+            return refuse(ld, path_key(at.s, "channel").s,
+                          "value '%s' of field '%s' is not a channel (hand, email, first_class_post, "
+                          "signed_for)",
+                          f->values[i], f->id);
+        }
+    }
+    if (ev->effective_field != EHC_WF_NONE)
+        return refuse(ld, at.s, "an event has either \"effective_date\" or \"deemed_receipt\", not both");
+    ev->deemed_receipt = true;
+    return 0;
+}
+
 static int load_event(const loader *ld, const cJSON *obj, size_t index)
 {
-    static const char *const allowed[] = {
-        "id",          "title", "roles",      "fields", "effective_date",    "key",
-        "transitions", "stay",  "depends_on", "report", "records_exception", "note",
-        NULL};
+    static const char *const allowed[] = {"id",
+                                          "title",
+                                          "roles",
+                                          "fields",
+                                          "effective_date",
+                                          "key",
+                                          "transitions",
+                                          "stay",
+                                          "depends_on",
+                                          "report",
+                                          "records_exception",
+                                          "note",
+                                          "cancels_all_clocks",
+                                          "stops_letters",
+                                          "deemed_receipt",
+                                          NULL};
     static const char *const required[] = {"id", "title", "roles", NULL};
     ehc_workflow *wf = ld->wf;
     ehc_wf_event *ev = &wf->events[index];
@@ -760,7 +824,12 @@ static int load_event(const loader *ld, const cJSON *obj, size_t index)
     if ((rc = get_text(ld, obj, at.s, "key", false, &name))) return rc;
     if (name && (rc = special_field(ld, path_key(at.s, "key").s, ev, name, EHC_FIELD_ID, &ev->key_field)))
         return rc;
-    if ((rc = get_bool(ld, obj, at.s, "records_exception", &ev->records_exception))) return rc;
+    if ((rc = get_bool(ld, obj, at.s, "records_exception", &ev->records_exception)) ||
+        (rc = get_bool(ld, obj, at.s, "cancels_all_clocks", &ev->cancels_all_clocks)) ||
+        (rc = get_bool(ld, obj, at.s, "stops_letters", &ev->stops_letters)) ||
+        (rc = load_deemed_receipt(ld, obj, at.s, ev))) {
+        return rc;
+    }
     if (ev->records_exception) {
         size_t ignored;
         if ((rc = special_field(ld, path_key(at.s, "records_exception").s, ev, "deadline", EHC_FIELD_ID,
@@ -848,8 +917,9 @@ static int load_length(const loader *ld, const cJSON *obj, const char *path, ehc
 {
     static const char *const units[] = {"days",         "weeks",         "months",
                                         "working_days", "period_months", "before_fixed"};
-    static const char *const allowed[] = {"days",          "weeks",        "months",      "working_days",
-                                          "period_months", "before_fixed", "year_offset", NULL};
+    static const char *const allowed[] = {"days",         "weeks",         "months",
+                                          "working_days", "period_months", "before_fixed",
+                                          "year_offset",  "before",        NULL};
     const path_buf at = path_key(path, "length");
     const cJSON *l = cJSON_GetObjectItemCaseSensitive(obj, "length");
     int rc = check_keys(ld, l, at.s, allowed, NULL);
@@ -869,6 +939,11 @@ static int load_length(const loader *ld, const cJSON *obj, const char *path, ehc
                       "before_fixed");
     }
     len->unit = (ehc_length_unit)found;
+    if ((rc = get_bool(ld, l, at.s, "before", &len->before))) return rc;
+    if (len->before && (len->unit == EHC_LENGTH_PERIOD_MONTHS || len->unit == EHC_LENGTH_BEFORE_FIXED)) {
+        return refuse(ld, path_key(at.s, "before").s,
+                      "\"before\" counts days, weeks, months or working_days back; not %s", units[found]);
+    }
     const cJSON *offset = cJSON_GetObjectItemCaseSensitive(l, "year_offset");
     if (len->unit != EHC_LENGTH_BEFORE_FIXED) {
         if (offset)
@@ -896,9 +971,36 @@ static int load_length(const loader *ld, const cJSON *obj, const char *path, ehc
     return 0;
 }
 
+/* "setting_closure": {"advice_event": "<event with a key and a `setting` id field>", "when": {...}}. */
+static int load_setting_closure(const loader *ld, const cJSON *obj, const char *path, ehc_wf_exception *e)
+{
+    static const char *const allowed[] = {"advice_event", "when", NULL};
+    const cJSON *sc = cJSON_GetObjectItemCaseSensitive(obj, "setting_closure");
+    if (!sc) return 0;
+    const path_buf at = path_key(path, "setting_closure");
+    int rc = check_keys(ld, sc, at.s, allowed, (const char *const[]){"advice_event", NULL});
+    const path_buf epath = path_key(at.s, "advice_event");
+    if (rc || (rc = event_ref(ld, cJSON_GetObjectItemCaseSensitive(sc, "advice_event"), epath.s,
+                              &e->closure_advice_event))) {
+        return rc;
+    }
+    const ehc_wf_event *adv = &ld->wf->events[e->closure_advice_event];
+    if (adv->key_field == EHC_WF_NONE)
+        return refuse(ld, epath.s, "event '%s' must have a \"key\" (one advice request each)", adv->id);
+    e->closure_setting_field = find_field(adv, "setting");
+    if (e->closure_setting_field == EHC_WF_NONE ||
+        adv->fields[e->closure_setting_field].type != EHC_FIELD_ID) {
+        return refuse(ld, epath.s, "event '%s' must have an id field 'setting' (the setting's calendar id)",
+                      adv->id);
+    }
+    if ((rc = load_when(ld, sc, at.s, adv, &e->closure_when))) return rc;
+    e->setting_closure = true;
+    return 0;
+}
+
 static int load_exceptions(const loader *ld, const cJSON *obj, const char *path, ehc_wf_deadline *dl)
 {
-    static const char *const allowed[] = {"id", "title", "basis", "note", NULL};
+    static const char *const allowed[] = {"id", "title", "basis", "setting_closure", "note", NULL};
     static const char *const required[] = {"id", "title", "basis", NULL};
     const cJSON *arr = NULL;
     int rc = get_array(ld, obj, path, "exceptions", false, &arr);
@@ -917,6 +1019,7 @@ static int load_exceptions(const loader *ld, const cJSON *obj, const char *path,
             if (strcmp(xs[i].id, e->id) == 0)
                 return refuse(ld, path_key(at.s, "id").s, "duplicate exception id '%s'", e->id);
         }
+        if ((rc = load_setting_closure(ld, x, at.s, e))) return rc;
         dl->exception_count++;
     }
     dl->exceptions = xs;
@@ -953,11 +1056,119 @@ static int load_alerts(const loader *ld, const cJSON *obj, const char *path, ehc
     return 0;
 }
 
+/* "later_of": [{"length": {...}, "field": "<date field of the origin event>" (optional)}]. */
+static int load_later_of(const loader *ld, const cJSON *obj, const char *path, ehc_wf_deadline *dl)
+{
+    static const char *const allowed[] = {"length", "field", "note", NULL};
+    const cJSON *arr = NULL;
+    int rc = get_array(ld, obj, path, "later_of", true, &arr);
+    if (rc || !arr) return rc;
+    const path_buf lpath = path_key(path, "later_of");
+    ehc_wf_later_term *terms = wf_alloc(ld->wf, (size_t)cJSON_GetArraySize(arr), sizeof *terms);
+    const ehc_wf_event *oe = &ld->wf->events[dl->origin_event];
+    for (const cJSON *t = arr->child; t; t = t->next) {
+        const path_buf at = path_index(lpath.s, dl->later_of_count);
+        ehc_wf_later_term *term = &terms[dl->later_of_count];
+        const char *field = NULL;
+        if ((rc = check_keys(ld, t, at.s, allowed, (const char *const[]){"length", NULL})) ||
+            (rc = get_text(ld, t, at.s, "field", false, &field)) ||
+            (rc = load_length(ld, t, at.s, &term->length))) {
+            return rc;
+        }
+        term->field = EHC_WF_NONE;
+        if (field) {
+            term->field = find_field(oe, field);
+            if (term->field == EHC_WF_NONE || oe->fields[term->field].type != EHC_FIELD_DATE) {
+                return refuse(ld, path_key(at.s, "field").s, "event '%s' has no date field '%s'", oe->id,
+                              path_key("", field).s + 1);
+            }
+        }
+        dl->later_of_count++;
+    }
+    dl->later_of = terms;
+    if (dl->earliest) return refuse(ld, lpath.s, "an earliest date cannot have \"later_of\"");
+    return 0;
+}
+
+/* "extended_by": [{"event": "...", "when": {...} (optional), "length": {...}}]. */
+static int load_extended_by(const loader *ld, const cJSON *obj, const char *path, ehc_wf_deadline *dl)
+{
+    static const char *const allowed[] = {"event", "when", "length", "note", NULL};
+    const cJSON *arr = NULL;
+    int rc = get_array(ld, obj, path, "extended_by", true, &arr);
+    if (rc || !arr) return rc;
+    const path_buf xpath = path_key(path, "extended_by");
+    ehc_wf_extension *xs = wf_alloc(ld->wf, (size_t)cJSON_GetArraySize(arr), sizeof *xs);
+    for (const cJSON *t = arr->child; t; t = t->next) {
+        const path_buf at = path_index(xpath.s, dl->extended_by_count);
+        ehc_wf_extension *x = &xs[dl->extended_by_count];
+        if ((rc = check_keys(ld, t, at.s, allowed, (const char *const[]){"event", "length", NULL})) ||
+            (rc = event_ref(ld, cJSON_GetObjectItemCaseSensitive(t, "event"), path_key(at.s, "event").s,
+                            &x->event)) ||
+            (rc = load_when(ld, t, at.s, &ld->wf->events[x->event], &x->when)) ||
+            (rc = load_length(ld, t, at.s, &x->length))) {
+            return rc;
+        }
+        dl->extended_by_count++;
+    }
+    dl->extended_by = xs;
+    if (dl->earliest) return refuse(ld, xpath.s, "an earliest date cannot be \"extended_by\"");
+    return 0;
+}
+
+static int load_rollover(const loader *ld, const cJSON *obj, const char *path, ehc_wf_deadline *dl)
+{
+    const char *rollover = NULL;
+    int rc = get_text(ld, obj, path, "rollover", false, &rollover);
+    if (rc || !rollover) return rc;
+    if (strcmp(rollover, "tribunal") != 0)
+        return refuse(ld, path_key(path, "rollover").s, "the only rollover is \"tribunal\"");
+    dl->tribunal_rollover = true;
+    return 0;
+}
+
+/* "exception_report": a SEN2 item with codes 0 and 1 (Week20) derived from this clock's exceptions. */
+static int load_exception_report(const loader *ld, const cJSON *obj, const char *path, ehc_wf_deadline *dl)
+{
+    const char *item = NULL;
+    int rc = get_text(ld, obj, path, "exception_report", false, &item);
+    if (rc || !item) return rc;
+    for (size_t i = 0; i < EHC_ARRAY_SIZE(sen2_items); i++) {
+        if (strcmp(sen2_items[i].item, item) == 0 && strcmp(item, "Week20") == 0) {
+            dl->exception_report = sen2_items[i].item;
+            break;
+        }
+    }
+    if (!dl->exception_report) {
+        return refuse(ld, path_key(path, "exception_report").s,
+                      "only \"Week20\" is derived from a clock's exceptions (SEN2, Reg 13(3))");
+    }
+    if (dl->exception_count == 0) {
+        return refuse(ld, path_key(path, "exception_report").s,
+                      "a clock that reports its exceptions must list the exceptions the law allows");
+    }
+    return 0;
+}
+
 static int load_deadline(const loader *ld, const cJSON *obj, size_t index)
 {
-    static const char *const allowed[] = {"id",     "title",     "kind",   "basis",        "origin",
-                                          "length", "direction", "met_by", "cancelled_by", "exceptions",
-                                          "alerts", "note",      NULL};
+    static const char *const allowed[] = {"id",
+                                          "title",
+                                          "kind",
+                                          "basis",
+                                          "origin",
+                                          "length",
+                                          "direction",
+                                          "met_by",
+                                          "cancelled_by",
+                                          "exceptions",
+                                          "alerts",
+                                          "note",
+                                          "later_of",
+                                          "extended_by",
+                                          "rollover",
+                                          "exception_report",
+                                          NULL};
     static const char *const required[] = {"id", "title", "kind", "origin", "length", "met_by", NULL};
     ehc_workflow *wf = ld->wf;
     ehc_wf_deadline *dl = &wf->deadlines[index];
@@ -1000,17 +1211,32 @@ static int load_deadline(const loader *ld, const cJSON *obj, size_t index)
     /* origin: "event" or {"event": "...", "per": "<key field>"} */
     const cJSON *origin = cJSON_GetObjectItemCaseSensitive(obj, "origin");
     path_buf opath = path_key(at.s, "origin");
-    const char *per = NULL;
-    if (cJSON_IsObject(origin)) {
-        static const char *const oallowed[] = {"event", "per", NULL};
+    const char *per = NULL, *from_field = NULL;
+    const cJSON *origin_obj = cJSON_IsObject(origin) ? origin : NULL;
+    const path_buf obase = opath;
+    dl->origin_field = EHC_WF_NONE;
+    if (origin_obj) {
+        static const char *const oallowed[] = {"event", "per", "when", "field", NULL};
         if ((rc = check_keys(ld, origin, opath.s, oallowed, (const char *const[]){"event", NULL})) ||
-            (rc = get_text(ld, origin, opath.s, "per", false, &per))) {
+            (rc = get_text(ld, origin, opath.s, "per", false, &per)) ||
+            (rc = get_text(ld, origin, opath.s, "field", false, &from_field))) {
             return rc;
         }
         origin = cJSON_GetObjectItemCaseSensitive(origin, "event");
         opath = path_key(opath.s, "event");
     }
     if ((rc = event_ref(ld, origin, opath.s, &dl->origin_event))) return rc;
+    if (origin_obj) {
+        const ehc_wf_event *oe = &wf->events[dl->origin_event];
+        if ((rc = load_when(ld, origin_obj, obase.s, oe, &dl->origin_when))) return rc;
+        if (from_field) {
+            dl->origin_field = find_field(oe, from_field);
+            if (dl->origin_field == EHC_WF_NONE || oe->fields[dl->origin_field].type != EHC_FIELD_DATE) {
+                return refuse(ld, path_key(obase.s, "field").s, "event '%s' has no date field '%s'", oe->id,
+                              path_key("", from_field).s + 1);
+            }
+        }
+    }
     if (per) {
         const ehc_wf_event *oe = &wf->events[dl->origin_event];
         if (oe->key_field == EHC_WF_NONE || strcmp(oe->fields[oe->key_field].id, per) != 0) {
@@ -1028,6 +1254,10 @@ static int load_deadline(const loader *ld, const cJSON *obj, size_t index)
     }
     if (dl->earliest && dl->length.unit == EHC_LENGTH_BEFORE_FIXED) {
         return refuse(ld, path_key(at.s, "length").s, "an earliest date cannot be \"before_fixed\"");
+    }
+    if ((rc = load_later_of(ld, obj, at.s, dl)) || (rc = load_extended_by(ld, obj, at.s, dl)) ||
+        (rc = load_rollover(ld, obj, at.s, dl)) || (rc = load_exception_report(ld, obj, at.s, dl))) {
+        return rc;
     }
     return load_alerts(ld, obj, at.s, &dl->alerts);
 }

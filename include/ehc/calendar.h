@@ -83,6 +83,29 @@ EHC_MUST_USE int ehc_calendar_next_working_day(const ehc_calendar *cal, ehc_date
 EHC_MUST_USE int ehc_calendar_working_day_on_or_before(const ehc_calendar *cal, ehc_date d, ehc_date *out);
 EHC_MUST_USE int ehc_calendar_working_day_on_or_after(const ehc_calendar *cal, ehc_date d, ehc_date *out);
 
+/* The First-tier Tribunal (SEND) roll-overs of an appeal deadline (docs/dates.md) [S: IPSEA]: a day
+ * in August moves to the first working day of September; a day from 25 December to 1 January moves
+ * to the first working day in January after 1 January; any other day is unchanged. */
+EHC_MUST_USE int ehc_calendar_tribunal_rollover(const ehc_calendar *cal, ehc_date d, ehc_date *out);
+
+/* How a document reached the authority, for the date it is deemed received (statute notes, "Date
+ * of receipt" [S: IPSEA model letter 9]). */
+typedef enum ehc_receipt_channel {
+    EHC_RECEIPT_HAND,             /* that day; the next working day if after 5pm or not a working day */
+    EHC_RECEIPT_EMAIL,            /* the same rule as by hand */
+    EHC_RECEIPT_FIRST_CLASS_POST, /* the next working day after posting */
+    EHC_RECEIPT_SIGNED_FOR,       /* the day it was signed for */
+} ehc_receipt_channel;
+
+/* "hand", "email", "first_class_post", "signed_for"; EHC_ENOENT otherwise. */
+EHC_MUST_USE int ehc_receipt_channel_parse(const char *name, ehc_receipt_channel *out);
+
+/* The day a document is deemed received. `on` and `minute_of_day` (0-1439, wall-clock time in
+ * England) are when it was delivered or sent; for first-class post, when it was posted. 17:00 and
+ * later is "after 5pm" [U: 17:00 exactly is taken as after]. EHC_EINVAL for a bad minute. */
+EHC_MUST_USE int ehc_calendar_deemed_receipt(const ehc_calendar *cal, ehc_receipt_channel channel,
+                                             ehc_date on, int minute_of_day, ehc_date *out);
+
 /* --- setting closures -------------------------------------------------------------------------- */
 
 typedef struct ehc_setting_calendar ehc_setting_calendar;

@@ -95,6 +95,15 @@ EHC_MUST_USE int ehc_date_period_months_last_day(ehc_date start, int32_t months,
 /* The last day that is "before" x: x - 1 (Reg 18: before 15 February 2027 -> 14 February 2027). */
 EHC_MUST_USE int ehc_date_before_last_day(ehc_date x, ehc_date *out);
 
+/* The later of two dates ("the later of 12 months and 3 months after the transfer", Reg 15; the
+ * tribunal appeal deadline after a mediation certificate). */
+ehc_date ehc_date_later(ehc_date a, ehc_date b);
+
+/* A wall-clock time in England, "YYYY-MM-DDTHH:MM" exactly (no seconds, no offset): the date and the
+ * minute of that day (0-1439). Used for the time a request was received (deemed receipt: after
+ * 5pm counts as the next working day). EHC_EINVAL for anything else; EHC_ERANGE as for dates. */
+EHC_MUST_USE int ehc_date_parse_local_datetime(const char *text, ehc_date *on, int *minute_of_day);
+
 /* --- Europe/London ------------------------------------------------------------------------- */
 
 /* The instant at which the local wall-clock time hour:minute on date `on` occurs in Europe/London.

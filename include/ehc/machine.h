@@ -21,12 +21,30 @@
 
 /* --- the case state ------------------------------------------------------------------------------- */
 
-/* One recorded event, compact: its payload lives in the event log, not here. */
+/* Event kinds the machine knows natively, in every workflow (docs/workflows.md). */
+#define EHC_MACHINE_DEFINITIONS_UPDATED "definitions_updated"
+
+/* A field value held by the state (owned copies). */
+typedef struct ehc_case_field {
+    char *field;
+    char *value;
+} ehc_case_field;
+
+/* One recorded event with its payload, so that the state can be rebuilt by replay when a correction
+ * supersedes an event or new definitions are adopted. Nothing recorded is ever edited: a correction
+ * is a new event naming the one it supersedes. */
 typedef struct ehc_case_event {
     uint32_t seq; /* 1, 2, 3 ... */
-    size_t event; /* index into the workflow's events */
+    size_t event; /* index into the workflow's events; EHC_WF_NONE for a native kind */
+    char type[EHC_WORKFLOW_MAX_ID_CHARS + 1]; /* event id (stable across workflow versions) */
+    char role[24];                            /* who recorded it */
     ehc_date effective_on;
     char key[EHC_MACHINE_KEY_SIZE]; /* value of the event's key field, or "" */
+    ehc_case_field *fields;
+    size_t field_count;
+    uint32_t supersedes_seq;    /* a correction: the event it replaces, else 0 */
+    uint32_t superseded_by_seq; /* set when a later correction replaces this one, else 0 */
+    char *correction_reason;    /* a correction's reason, else NULL */
 } ehc_case_event;
 
 typedef enum ehc_deadline_status {
@@ -49,7 +67,8 @@ typedef struct ehc_deadline_instance {
     ehc_deadline_status status;
     ehc_date settled_on; /* when met or cancelled */
     uint32_t settled_by_seq;
-    size_t exception; /* index into the deadline's exceptions, or EHC_WF_NONE */
+    size_t exception;       /* index into the deadline's exceptions, or EHC_WF_NONE */
+    uint32_t exception_seq; /* the event that recorded the exception, or 0 */
 } ehc_deadline_instance;
 
 /* A SEN2 item's current value. `item` points into the workflow. */
@@ -62,6 +81,10 @@ typedef struct ehc_case_state {
     size_t stage;       /* index into the workflow's stages */
     bool opened;        /* the opening event has been recorded */
     ehc_date origin_on; /* its effective date: Day 0 */
+    /* The versions the case runs under, pinned when it opens; changed only by definitions_updated. */
+    char workflow_hash[EHC_WORKFLOW_HASH_SIZE];
+    char calendar_hash[EHC_CALENDAR_HASH_SIZE];
+    bool letters_stopped; /* an event with "stops_letters" (a death): no alert or letter, ever */
     ehc_case_event *events;
     size_t event_count;
     ehc_deadline_instance *deadlines; /* in the order they were started */
@@ -78,6 +101,11 @@ void ehc_case_state_copy(const ehc_case_state *src, ehc_case_state *dst);
 /* The state as canonical JSON (stable key order, ids not indexes, ISO dates): two states are the
  * same exactly when these strings are equal. The caller frees the string. */
 char *ehc_case_state_to_json(const ehc_workflow *wf, const ehc_case_state *state);
+/* The inverse: reads what ehc_case_state_to_json wrote, for the same workflow version (its hash must
+ * match: EHC_ECONFLICT otherwise). EHC_EINVAL for anything malformed or naming unknown ids; `why`
+ * (may be NULL) then says what. On success *state is a fresh state the caller frees. */
+EHC_MUST_USE int ehc_case_state_from_json(const ehc_workflow *wf, const char *json, ehc_case_state *state,
+                                          char why[256]);
 
 /* --- input --------------------------------------------------------------------------------------- */
 
@@ -88,11 +116,18 @@ typedef struct ehc_field_value {
 } ehc_field_value;
 
 typedef struct ehc_event_input {
-    const char *type;       /* event id */
+    const char *type;       /* event id, or EHC_MACHINE_DEFINITIONS_UPDATED */
     const char *actor_role; /* role name */
-    ehc_date effective_on;  /* replaced by the event's effective_date field when it has one */
+    /* The date it took effect. For an event whose date comes from a field ("effective_date",
+     * "deemed_receipt") it must agree with that date, or be left to it with derive_effective_on. */
+    ehc_date effective_on;
+    bool derive_effective_on;
     const ehc_field_value *fields;
     size_t field_count;
+    /* A correction (manager, service_manager or admin): this event replaces event number
+     * supersedes_seq, which stays in the log, marked superseded; correction_reason is required. */
+    uint32_t supersedes_seq;
+    const char *correction_reason;
 } ehc_event_input;
 
 /* An authority's own length for one of its local targets. */
@@ -103,6 +138,9 @@ typedef struct ehc_local_override {
 
 typedef struct ehc_machine_env {
     const ehc_workflow *workflow;
+    /* For definitions_updated only: the workflow version the case was pinned to (may be the same as
+     * `workflow` when only the calendar changed). */
+    const ehc_workflow *previous_workflow;
     const ehc_calendar_set *calendars;
     const ehc_local_override *overrides;
     size_t override_count;
@@ -120,6 +158,10 @@ typedef enum ehc_effect_kind {
     EHC_EFFECT_ALERTS_RESOLVE, /* stop and clear every pending alert of this instance */
     EHC_EFFECT_EXCEPTION_APPLIED,
     EHC_EFFECT_REPORT_SET,
+    EHC_EFFECT_DEADLINE_RECOMPUTED, /* due date changed: reschedule this instance's alerts */
+    EHC_EFFECT_LETTERS_STOPPED,     /* stop every pending alert and letter of the case, for good */
+    EHC_EFFECT_EVENT_SUPERSEDED,    /* `seq` was replaced by a correction */
+    EHC_EFFECT_DEFINITIONS_PINNED,  /* the case now runs under `workflow_hash` / `calendar_hash` */
 } ehc_effect_kind;
 
 /* "stage_changed", "deadline_set", ... */
@@ -139,12 +181,18 @@ typedef struct ehc_effect {
     bool earliest;
     ehc_date on; /* set: due/earliest date; met/cancelled: the event's date */
     ehc_date due_on;
-    int32_t days_late;     /* met_late: days after due_on */
-    const char *exception; /* exception_applied: id */
+    ehc_date previous_due_on; /* deadline_recomputed: the due date before */
+    int32_t days_late;        /* met_late: days after due_on */
+    const char *exception;    /* exception_applied: id */
     const char *exception_basis;
-    /* report_set */
+    /* report_set ("" when a rebuild cleared the item) */
     const char *report_item;
     char report_value[EHC_DATE_ISO_SIZE];
+    /* event_superseded */
+    uint32_t seq;
+    /* definitions_pinned */
+    const char *workflow_hash;
+    const char *calendar_hash;
 } ehc_effect;
 
 typedef struct ehc_effects {
@@ -174,6 +222,8 @@ typedef enum ehc_machine_error_code {
     EHC_MACHINE_E_EXCEPTION_INVALID,      /* unknown deadline instance or exception not allowed on it */
     EHC_MACHINE_E_DATE_UNCOMPUTABLE,      /* a date falls outside the calendars or supported years */
     EHC_MACHINE_E_OVERRIDE_INVALID,       /* an override names no local deadline or has a bad length */
+    EHC_MACHINE_E_DEFINITIONS_MISMATCH,   /* the case is pinned to other definitions (or hashes disagree) */
+    EHC_MACHINE_E_CORRECTION_INVALID,     /* no such event to supersede, no reason, or the replay fails */
 } ehc_machine_error_code;
 
 typedef struct ehc_machine_error {
@@ -189,11 +239,18 @@ const char *ehc_machine_error_name(ehc_machine_error_code code);
  * (configuration), otherwise 422. */
 int ehc_machine_error_http_status(ehc_machine_error_code code);
 
+/* Checks an authority's local-target overrides against a workflow once, when configuration is
+ * loaded (not on every event): each must name a `local` deadline and give a sound length. */
+EHC_MUST_USE int ehc_machine_check_overrides(const ehc_workflow *wf, const ehc_local_override *overrides,
+                                             size_t count, ehc_machine_error *err);
+
 /* --- the machine ----------------------------------------------------------------------------------- */
 
 /* Applies one event. On success returns 0, fills *next (a fresh state the caller frees) and *effects
- * (in order: settlements, new clocks, exceptions, reports, stage change). On refusal returns
- * EHC_EFORBIDDEN (role), EHC_ECONFLICT (duplicate key), EHC_ESTATE (not allowed now, too early),
+ * (in order: settlements, new clocks, exceptions, reports, stage change). A correction
+ * (supersedes_seq) or definitions_updated rebuilds the state by replaying the log and reports the
+ * differences (deadline_recomputed, deadline_set, cancellations, report_set, stage_changed). On refusal
+ * returns EHC_EFORBIDDEN (role), EHC_ECONFLICT (duplicate key), EHC_ESTATE (not allowed now, too early),
  * EHC_ERANGE (a date outside the calendars) or EHC_EINVAL (everything else), fills *err, and leaves
  * *next and *effects empty. `state` is never changed. */
 EHC_MUST_USE int ehc_machine_apply(const ehc_machine_env *env, const ehc_case_state *state,

@@ -52,9 +52,10 @@ typedef enum ehc_field_type {
     EHC_FIELD_BOOL,
     EHC_FIELD_INT,
     EHC_FIELD_ID,
+    EHC_FIELD_DATETIME, /* "YYYY-MM-DDTHH:MM", wall-clock time in England (deemed receipt) */
 } ehc_field_type;
 
-/* "date", "enum", "text", "bool", "int", "id". */
+/* "date", "enum", "text", "bool", "int", "id", "datetime". */
 const char *ehc_field_type_name(ehc_field_type type);
 
 typedef struct ehc_wf_field {
@@ -117,7 +118,14 @@ typedef struct ehc_wf_event {
     bool depends_on_same_key; /* the earlier event must have the same key value */
     const ehc_wf_report *reports;
     size_t report_count;
-    bool records_exception; /* applies one of a deadline's exceptions (fields deadline, exception) */
+    bool records_exception;  /* applies one of a deadline's exceptions (fields deadline, exception) */
+    bool cancels_all_clocks; /* settles every open clock as cancelled (withdrawal, death) */
+    bool stops_letters;      /* stops every pending alert and letter of the case for good (death) */
+    /* "deemed_receipt": the effective date is the day a document is deemed received, from an enum
+     * field naming the channel (hand, email, first_class_post, signed_for) and a datetime field. */
+    bool deemed_receipt;
+    size_t receipt_channel_field;
+    size_t receipt_at_field;
 } ehc_wf_event;
 
 typedef enum ehc_deadline_kind {
@@ -143,6 +151,7 @@ typedef struct ehc_wf_length {
     int32_t count;       /* all but BEFORE_FIXED: >= 1 */
     int month, day;      /* BEFORE_FIXED */
     int32_t year_offset; /* BEFORE_FIXED */
+    bool before;         /* DAYS, WEEKS, MONTHS, WORKING_DAYS: counted back from the origin */
 } ehc_wf_length;
 
 typedef struct ehc_wf_event_ref {
@@ -154,7 +163,29 @@ typedef struct ehc_wf_exception {
     const char *id;
     const char *title;
     const char *basis;
+    /* "setting_closure": the exception (Reg 5(4)(a)/(b), 10(4)(a)/(b)) holds only when the advice
+     * request named by the recording event's key was made, from the setting named in that request's
+     * `setting` field, inside that setting's closure window. */
+    bool setting_closure;
+    size_t closure_advice_event;  /* the advice-request event (it has a key and a `setting` id field) */
+    size_t closure_setting_field; /* that event's `setting` field */
+    ehc_wf_when closure_when;     /* guard on the advice request (e.g. {"adviser": "school"}) */
 } ehc_wf_exception;
+
+/* One more candidate date for a "later_of" clock: `length` from the origin event's date field
+ * `field` (or from the origin date when field is NONE). */
+typedef struct ehc_wf_later_term {
+    size_t field;
+    ehc_wf_length length;
+} ehc_wf_later_term;
+
+/* "extended_by": when `event` happens while the clock runs, the due date becomes the later of the
+ * current one and `length` from that event's date (tribunal appeal after a mediation certificate). */
+typedef struct ehc_wf_extension {
+    size_t event;
+    ehc_wf_when when;
+    ehc_wf_length length;
+} ehc_wf_extension;
 
 typedef struct ehc_wf_alerts {
     int32_t before_working_days[EHC_WORKFLOW_MAX_ALERT_OFFSETS]; /* descending */
@@ -169,7 +200,15 @@ typedef struct ehc_wf_deadline {
     ehc_deadline_kind kind;
     const char *basis; /* NULL only for a local deadline without one */
     size_t origin_event;
-    bool per_key; /* one instance per value of the origin event's key field */
+    bool per_key;            /* one instance per value of the origin event's key field */
+    ehc_wf_when origin_when; /* the clock starts only when this guard holds on the origin event */
+    size_t origin_field;     /* a date field of the origin event that the clock runs from, or NONE */
+    const ehc_wf_later_term *later_of; /* the due date is the latest of length and these */
+    size_t later_of_count;
+    const ehc_wf_extension *extended_by;
+    size_t extended_by_count;
+    bool tribunal_rollover;       /* "rollover": "tribunal": August -> 1st working day of September, etc. */
+    const char *exception_report; /* SEN2 item set "0" when the clock starts, "1" on an exception */
     ehc_wf_length length;
     bool earliest; /* "direction": "earliest": met_by events may not act before it */
     const ehc_wf_event_ref *met_by;
@@ -230,6 +269,10 @@ EHC_MUST_USE int ehc_workflow_find_event(const ehc_workflow *wf, const char *id,
 EHC_MUST_USE int ehc_workflow_find_deadline(const ehc_workflow *wf, const char *id, size_t *index);
 /* A field of an event by id; EHC_ENOENT when there is none. */
 EHC_MUST_USE int ehc_wf_event_find_field(const ehc_wf_event *ev, const char *id, size_t *index);
+
+/* The SEN2 item of that name as the engine spells it (a pointer that lives for the whole program),
+ * or NULL when the engine knows no such item. */
+const char *ehc_sen2_item(const char *name);
 
 /* Whether the event may be recorded in the stage at all (some transition from it, or `stay`),
  * before looking at guards. */

@@ -356,9 +356,32 @@ static void test_draft_served_takes_effect_on_its_served_on_field(void **state)
 {
     fixture *f = *state;
     to_assessment(f);
-    RECORD_OK(f, "draft_served", "officer", "2026-04-22", "served_on", "2026-04-20");
+    RECORD_OK(f, "draft_served", "officer", "2026-04-20", "served_on", "2026-04-20");
     assert_date(f->state.events[f->state.event_count - 1].effective_on, "2026-04-20");
     assert_date(instance(f, "representations_period", "")->due_on, "2026-05-05");
+}
+
+static void test_effective_on_that_disagrees_with_the_effective_date_field_is_refused(void **state)
+{
+    fixture *f = *state;
+    to_assessment(f);
+    assert_int_equal(record(f, "draft_served", "officer", "2026-04-22", "served_on", "2026-04-20", NULL),
+                     EHC_EINVAL);
+    assert_int_equal(f->err.code, EHC_MACHINE_E_FIELD_INVALID);
+    assert_string_equal(f->err.field, "served_on");
+    assert_non_null(strstr(f->err.message, "2026-04-22 disagrees"));
+    /* Left to be derived, the field decides. */
+    ehc_field_value fv = {"served_on", "2026-04-20"};
+    ehc_event_input in = {.type = "draft_served",
+                          .actor_role = "officer",
+                          .derive_effective_on = true,
+                          .fields = &fv,
+                          .field_count = 1};
+    ehc_case_state next;
+    assert_int_equal(ehc_machine_apply(&f->env, &f->state, &in, &next, &f->fx, &f->err), 0);
+    assert_date(next.events[next.event_count - 1].effective_on, "2026-04-20");
+    ehc_case_state_free(&f->state);
+    f->state = next;
 }
 
 static void test_placement_response_is_guidance_citing_the_code_of_practice(void **state)
@@ -439,12 +462,22 @@ static void test_override_of_a_statutory_deadline_is_refused(void **state)
     fixture *f = *state;
     const ehc_local_override o = {.deadline = "final_plan_due",
                                   .length = {.unit = EHC_LENGTH_WEEKS, .count = 30}};
-    f->env.overrides = &o;
-    f->env.override_count = 1;
-    assert_int_equal(record(f, "request_received", "officer", "2026-01-05", "source", "parent", NULL),
-                     EHC_EINVAL);
+    /* Checked once, when the authority's configuration is loaded; never on each event. */
+    assert_int_equal(ehc_machine_check_overrides(f->wf, &o, 1, &f->err), EHC_EINVAL);
     assert_int_equal(f->err.code, EHC_MACHINE_E_OVERRIDE_INVALID);
     assert_non_null(strstr(f->err.message, "only a local target may be overridden"));
+    const ehc_local_override bad = {.deadline = "decision_local_target",
+                                    .length = {.unit = EHC_LENGTH_DAYS, .count = 0}};
+    assert_int_equal(ehc_machine_check_overrides(f->wf, &bad, 1, &f->err), EHC_EINVAL);
+    assert_non_null(strstr(f->err.message, "bad length"));
+    const ehc_local_override good = {.deadline = "decision_local_target",
+                                     .length = {.unit = EHC_LENGTH_WEEKS, .count = 3}};
+    assert_int_equal(ehc_machine_check_overrides(f->wf, &good, 1, &f->err), 0);
+    /* Even if one slipped through, a statutory clock never takes an override's length. */
+    f->env.overrides = &o;
+    f->env.override_count = 1;
+    open_case(f);
+    assert_date(instance(f, "final_plan_due", "")->due_on, "2026-05-25");
     f->env.overrides = NULL;
     f->env.override_count = 0;
 }
@@ -599,7 +632,7 @@ static void test_effective_date_after_today_is_refused(void **state)
     assert_int_equal(f->err.code, EHC_MACHINE_E_DATE_IN_FUTURE);
     assert_string_equal(f->err.field, "effective_on");
     RECORD_OK(f, "decision_to_assess", "manager", "2026-02-09", "decision", "yes");
-    assert_int_equal(record(f, "draft_served", "officer", "2026-02-09", "served_on", "2026-02-10", NULL),
+    assert_int_equal(record(f, "draft_served", "officer", "2026-02-10", "served_on", "2026-02-10", NULL),
                      EHC_EINVAL);
     assert_int_equal(f->err.code, EHC_MACHINE_E_DATE_IN_FUTURE);
     assert_string_equal(f->err.field, "served_on");
@@ -713,7 +746,7 @@ static void test_replaying_the_same_events_gives_the_same_state(void **state)
     assert_non_null(
         strstr(first, "{\"deadline\":\"final_plan_due\",\"started_by_seq\":1,\"started_on\":\"2026-01-05\","
                       "\"due_on\":\"2026-05-25\",\"status\":\"met_late\",\"settled_on\":\"2026-05-26\","
-                      "\"settled_by_seq\":8,\"exception\":\"reg_10_4_c\"}"));
+                      "\"settled_by_seq\":8,\"exception\":\"reg_10_4_c\",\"exception_seq\":6}"));
     assert_non_null(strstr(first, "\"advice_due\",\"key\":\"B\""));
     free(first);
     free(second);
@@ -753,6 +786,7 @@ int main(void)
         T(test_final_plan_before_the_15_days_end_is_refused_citing_reg_13_1),
         T(test_final_plan_on_served_plus_15_days_is_issued_and_meets_20_weeks),
         T(test_draft_served_takes_effect_on_its_served_on_field),
+        T(test_effective_on_that_disagrees_with_the_effective_date_field_is_refused),
         T(test_placement_response_is_guidance_citing_the_code_of_practice),
         T(test_no_plan_notice_meets_16_weeks_and_cancels_final_plan_and_advice),
         T(test_withdrawal_from_any_open_stage_cancels_every_open_clock),

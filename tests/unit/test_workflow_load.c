@@ -243,7 +243,7 @@ static void test_refuses_duplicate_field_id(void **state)
 static void test_refuses_unknown_field_type(void **state)
 {
     expect_refusal(state, "invalid-bad-field-type.json", "$.events[1].fields[0].type",
-                   "unknown field type 'datetime'");
+                   "unknown field type 'timestamp'");
 }
 
 static void test_refuses_title_that_is_not_a_string(void **state)
