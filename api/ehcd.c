@@ -14,6 +14,7 @@
 #include "ehc/credential.h"
 #include "ehc/date.h"
 #include "ehc/definitions.h"
+#include "ehc/erase.h"
 #include "ehc/log.h"
 #include "ehc/migrate.h"
 #include "ehc/timeline.h"
@@ -35,6 +36,7 @@ static void usage(FILE *out)
             "               with its kind, legal basis and status\n"
             "  verify       replay every case's events and report any stored projection, deadline or\n"
             "               SEN2 code that differs (exit status 1 if any does)\n"
+            "  erase CASE   erase the personal data of the case's child after retention, if approved\n"
             "  version      print the version and the schema version this binary needs\n"
             "\n"
             "settings (file key / environment variable):\n"
@@ -265,6 +267,24 @@ static int cmd_verify(const ehc_config *cfg)
     return differences ? 1 : 0;
 }
 
+static int cmd_erase(const ehc_config *cfg, int argc, char **argv)
+{
+    char *end;
+    long long id = argc >= 1 ? strtoll(argv[0], &end, 10) : 0;
+    if (argc < 1 || *end || id <= 0) {
+        fprintf(stderr, "usage: ehcd erase CASE_ID\n");
+        return 2;
+    }
+    ehc_clock real = ehc_clock_real();
+    ehc_date today;
+    if (ehc_clock_today(&real, &today)) return 1;
+    PGconn *conn = connect_blocking(cfg, 0);
+    if (!conn) return 2;
+    int rc = ehc_erase_case_child(conn, id, today, stdout);
+    PQfinish(conn);
+    return rc == 0 ? 0 : rc == EHC_EIO ? 2 : 1;
+}
+
 int main(int argc, char **argv)
 {
     const char *config_path = NULL;
@@ -301,6 +321,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "migrate") == 0) return run_migrations(&cfg, 0);
     if (strcmp(cmd, "check") == 0) return cmd_check(&cfg);
     if (strcmp(cmd, "verify") == 0) return cmd_verify(&cfg);
+    if (strcmp(cmd, "erase") == 0) return cmd_erase(&cfg, argc - i, argv + i);
     if (strcmp(cmd, "timeline") == 0) return cmd_timeline(&cfg, argc - i, argv + i);
     if (strcmp(cmd, "admin-init") == 0) {
         const char *username = "admin";

@@ -493,6 +493,111 @@ static void test_verify_replays_every_case_and_reports_tampering(void **state)
     assert_int_equal(run_verify(out, sizeof out), 0);
 }
 
+static int run_erase(long case_id, char *out, size_t size)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "DATABASE_URL='%s' EHCD_WORKFLOWS_DIR=%s/tests/fixtures/store %s erase %ld 2>&1", db_url,
+             ehc_test_env("EHC_SOURCE_DIR"), ehc_test_env("EHC_TEST_EHCD"), case_id);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, size - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* A child (born 1 June 1990) whose one case ran from March to May 2018; returns the case id. */
+static long closed_2018_case(long *child_out)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql, "INSERT INTO children (authority_id, forename, surname, date_of_birth, nhs_number) "
+                              "VALUES (%ld, 'Old', 'Record', '1990-06-01', '9434765919') RETURNING id", auth_a);
+    long child = scalar(sql);
+    snprintf(sql, sizeof sql, "INSERT INTO family_contacts (authority_id, child_id, name, relationship, "
+                              "parental_responsibility, email) VALUES (%ld, %ld, 'A Parent', 'mother', true, "
+                              "'parent@example.org') RETURNING id", auth_a, child);
+    scalar(sql);
+    outcome o;
+    ehc_store_open_cmd cmd = {
+        .authority_id = auth_a, .child_id = child, .workflow_id = "store-test",
+        .event = {.type = "request_received", .actor_role = "officer", .effective_on = d("2018-03-01"),
+                  .fields_json = "{\"source\": \"young_person\"}"},
+    };
+    memset(&o, 0, sizeof o);
+    assert_int_equal(ehc_store_open_case(store, &cmd, on_result, &o), 0);
+    run_until_done(&o, 1);
+    assert_int_equal(o.r.status, 0);
+    long id = (long)o.r.case_id;
+    record(auth_a, id, 1, "withdrawn", "2018-05-01", NULL, NULL, &o);
+    run_until_done(&o, 1);
+    assert_int_equal(o.r.status, 0);
+    *child_out = child;
+    return id;
+}
+
+static void test_erase_needs_closed_cases_past_retention_and_an_approval(void **state)
+{
+    long child;
+    long id = closed_2018_case(&child);
+    char out[4096], sql[512];
+    assert_int_equal(run_erase(id, out, sizeof out), 1);
+    assert_non_null(strstr(out, "no erasure approval"));
+
+    long approver = scalar("INSERT INTO users (username, display_name, is_admin) VALUES ('dpo', 'Data protection officer', "
+                           "true) RETURNING id");
+    snprintf(sql, sizeof sql, "INSERT INTO erasure_approvals (authority_id, child_id, approved_by, reason) "
+                              "VALUES (%ld, %ld, %ld, 'retention period over') RETURNING id", auth_a, child, approver);
+    scalar(sql);
+    assert_int_equal(run_erase(id, out, sizeof out), 0);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM children WHERE id = %ld AND surname IS NULL AND forename IS NULL "
+                              "AND date_of_birth IS NULL AND nhs_number IS NULL AND birth_year = 1990 "
+                              "AND erased_at IS NOT NULL", child);
+    assert_int_equal(scalar(sql), 1);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM family_contacts WHERE child_id = %ld AND name IS NULL "
+                              "AND email IS NULL AND erased_at IS NOT NULL", child);
+    assert_int_equal(scalar(sql), 1);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM access_log WHERE case_id = %ld AND action = 'erase'", id);
+    assert_int_equal(scalar(sql), 1);
+    /* the statutory record stays: events, dates and outcomes */
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM case_events WHERE case_id = %ld", id);
+    assert_int_equal(scalar(sql), 2);
+    assert_int_equal(run_erase(id, out, sizeof out), 0);
+    assert_non_null(strstr(out, "already erased"));
+    assert_int_equal(run_verify(out, sizeof out), 0);
+}
+
+static void test_erase_refuses_an_open_case_and_an_unexpired_retention(void **state)
+{
+    outcome o;
+    long open_id = open_case(auth_a, child_a, NULL, &o);
+    char out[4096], sql[512];
+    assert_int_equal(run_erase(open_id, out, sizeof out), 1);
+    assert_non_null(strstr(out, "still open"));
+
+    /* born 2018: kept until the 31st birthday, 1 March 2049 */
+    snprintf(sql, sizeof sql, "INSERT INTO children (authority_id, forename, surname, date_of_birth) "
+                              "VALUES (%ld, 'Young', 'Child', '2018-03-01') RETURNING id", auth_a);
+    long child = scalar(sql);
+    ehc_store_open_cmd cmd = {
+        .authority_id = auth_a, .child_id = child, .workflow_id = "store-test",
+        .event = {.type = "request_received", .actor_role = "officer", .effective_on = d("2026-01-05"),
+                  .fields_json = "{\"source\": \"parent\"}"},
+    };
+    memset(&o, 0, sizeof o);
+    assert_int_equal(ehc_store_open_case(store, &cmd, on_result, &o), 0);
+    run_until_done(&o, 1);
+    long id = (long)o.r.case_id;
+    record(auth_a, id, 1, "withdrawn", "2026-01-20", NULL, NULL, &o);
+    run_until_done(&o, 1);
+    assert_int_equal(o.r.status, 0);
+    assert_int_equal(run_erase(id, out, sizeof out), 1);
+    assert_non_null(strstr(out, "kept until 2049-03-01"));
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM children WHERE id = %ld AND surname = 'Child'", child);
+    assert_int_equal(scalar(sql), 1);
+    assert_int_equal(run_erase(999999, out, sizeof out), 1);
+    assert_non_null(strstr(out, "no such case"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -505,6 +610,8 @@ int main(void)
         cmocka_unit_test(test_commands_arriving_together_share_commits),
         cmocka_unit_test(test_acknowledged_writes_survive_an_immediate_restart),
         cmocka_unit_test(test_verify_replays_every_case_and_reports_tampering),
+        cmocka_unit_test(test_erase_needs_closed_cases_past_retention_and_an_approval),
+        cmocka_unit_test(test_erase_refuses_an_open_case_and_an_unexpired_retention),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
