@@ -1,7 +1,8 @@
-/* Durable event writes through the store: N cases, each with one command always in flight (so
- * `concurrency` commands are outstanding at any moment, as from that many officers' requests),
- * each command a machine-checked event committed with its projection and deadlines. Prints one
- * line: "store_writes_per_second <n> commits <c> commands <m> seconds <s>".
+/* Durable event writes through the store: `concurrency` simulated officers, each with one command
+ * always in flight (so that many commands are outstanding at any moment), each command a
+ * machine-checked event committed with its projection and deadlines. An officer records at most
+ * EVENTS_PER_CASE events on a case and then opens a new one, as real cases hold tens of events, not
+ * thousands. Prints one line: "store_writes_per_second <n> commits <c> commands <m> ...".
  * Usage: ehc_bench_store CONNINFO DEFINITIONS_DIR CONCURRENCY SECONDS */
 #include <inttypes.h>
 #include <libpq-fe.h>
@@ -15,6 +16,8 @@
 #include "ehc/migrate.h"
 #include "ehc/store.h"
 
+#define EVENTS_PER_CASE 30
+
 typedef struct bench_case {
     struct bench *b;
     int64_t id;
@@ -27,6 +30,7 @@ typedef struct bench {
     ehc_store *store;
     ehc_pg_pool *pool;
     int64_t authority;
+    int64_t child;
     uint64_t started_ns, deadline_ns;
     uint64_t ok, failed;
     int running;
@@ -55,8 +59,68 @@ static void on_written(void *data, const ehc_store_result *r)
     else b->running--;
 }
 
+static void on_reopened(void *data, const ehc_store_result *r);
+static void on_decided(void *data, const ehc_store_result *r);
+
+/* The officer's next case: opened, then decided to assess, then advice requests until full. */
+static void reopen(bench_case *c)
+{
+    ehc_date jan5;
+    if (ehc_date_parse_iso("2026-01-05", &jan5)) abort();
+    ehc_store_open_cmd open = {
+        .authority_id = c->b->authority, .child_id = c->b->child, .workflow_id = "store-test",
+        .event = {.type = "request_received", .actor_role = "officer", .effective_on = jan5,
+                  .fields_json = "{\"source\": \"parent\"}"},
+    };
+    if (ehc_store_open_case(c->b->store, &open, on_reopened, c) != 0) {
+        c->b->failed++;
+        c->b->running--;
+    }
+}
+
+static void on_reopened(void *data, const ehc_store_result *r)
+{
+    bench_case *c = data;
+    bench *b = c->b;
+    if (r->status != 0) {
+        b->failed++;
+        b->running--;
+        return;
+    }
+    b->ok++;
+    c->id = r->case_id;
+    c->version = r->version;
+    c->seq = 0;
+    ehc_store_record_cmd decide = {
+        .authority_id = b->authority, .case_id = c->id, .expected_version = c->version,
+        .event = {.type = "decision_to_assess", .actor_role = "officer", .fields_json = "{\"decision\": \"yes\"}"},
+    };
+    if (ehc_date_parse_iso("2026-02-10", &decide.event.effective_on)) abort();
+    if (ehc_store_record_event(b->store, &decide, on_decided, c) != 0) {
+        b->failed++;
+        b->running--;
+    }
+}
+
+static void on_decided(void *data, const ehc_store_result *r)
+{
+    bench_case *c = data;
+    if (r->status == 0) {
+        c->b->ok++;
+        c->version = r->version;
+    } else {
+        c->b->failed++;
+    }
+    if (uv_hrtime() < c->b->deadline_ns) submit(c);
+    else c->b->running--;
+}
+
 static void submit(bench_case *c)
 {
+    if (c->seq >= EVENTS_PER_CASE) {
+        reopen(c);
+        return;
+    }
     char fields[128];
     snprintf(fields, sizeof fields, "{\"request_key\": \"k%d\", \"adviser\": \"educational\"}", c->seq++);
     ehc_date on;
@@ -118,7 +182,8 @@ int main(int argc, char **argv)
     bench b;
     memset(&b, 0, sizeof b);
     b.authority = atoll(PQgetvalue(res, 0, 0));
-    int64_t child = atoll(PQgetvalue(res, 0, 1));
+    b.child = atoll(PQgetvalue(res, 0, 1));
+    int64_t child = b.child;
     PQclear(res);
     PQfinish(admin);
 
@@ -132,7 +197,7 @@ int main(int argc, char **argv)
     ehc_pg_pool_options popts;
     ehc_pg_pool_options_default(&popts);
     popts.conninfo = argv[1];
-    popts.size = 4;
+    popts.size = atoi(getenv("BENCH_POOL") ? getenv("BENCH_POOL") : "4");
     popts.session_role = "ehc_app";
     if (ehc_pg_pool_new(&b.loop, &popts, &b.pool) || ehc_pg_pool_start(b.pool)) return 1;
     while (ehc_pg_pool_connected(b.pool) < popts.size) uv_run(&b.loop, UV_RUN_ONCE);

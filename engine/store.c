@@ -23,6 +23,10 @@ typedef struct store_cmd {
     void *data;
     ehc_store_result result;
     char *json; /* the command for ehc_apply_batch, once the machine accepted it */
+    ehc_case_state next_state; /* the state after this command, cached if it commits */
+    bool has_next;
+    const ehc_workflow *wf;  /* the workflow `next` belongs to */
+    int64_t authority_id;
     /* inputs kept until the snapshot arrives (record) */
     ehc_store_record_cmd record;
     char *type, *role, *fields_json, *idempotency_key;
@@ -35,7 +39,23 @@ typedef struct store_batch {
     size_t count;
 } store_batch;
 
+/* Recently written case states, so that the next command on a case skips the snapshot round trip
+ * and the replay. An entry is used only when its version is the one the command expects, for the
+ * same authority; the commit's version check in the database stays the arbiter, so a stale entry
+ * can cost a conflict, never a wrong write. Fixed size, open addressing, replacement on collision. */
+#define EHC_STORE_CACHE_SLOTS 4096
+
+typedef struct cache_entry {
+    int64_t case_id; /* 0: empty */
+    int64_t authority_id;
+    int32_t version;
+    const ehc_workflow *wf;
+    ehc_case_state state;
+} cache_entry;
+
 struct ehc_store {
+    cache_entry *cache;
+    uint64_t cache_hits, cache_misses;
     uv_loop_t *loop;
     ehc_pg_pool *pool;
     const ehc_definitions *defs;
@@ -57,10 +77,48 @@ void ehc_store_options_default(ehc_store_options *opts)
     opts->query_timeout_ms = 5000;
 }
 
+/* ---- the case-state cache -------------------------------------------------------------------- */
+
+static cache_entry *cache_slot(ehc_store *store, int64_t case_id)
+{
+    uint64_t h = (uint64_t)case_id * 0x9E3779B97F4A7C15ull;
+    return &store->cache[h >> 52]; /* 4096 slots: the top 12 bits */
+}
+
+static void cache_forget(ehc_store *store, int64_t case_id)
+{
+    cache_entry *e = cache_slot(store, case_id);
+    if (e->case_id != case_id) return;
+    ehc_case_state_free(&e->state);
+    e->case_id = 0;
+}
+
+/* Takes ownership of *state. */
+static void cache_put(ehc_store *store, int64_t case_id, int64_t authority_id, int32_t version,
+                      const ehc_workflow *wf, ehc_case_state *state)
+{
+    cache_entry *e = cache_slot(store, case_id);
+    if (e->case_id) ehc_case_state_free(&e->state);
+    e->case_id = case_id;
+    e->authority_id = authority_id;
+    e->version = version;
+    e->wf = wf;
+    e->state = *state;
+    memset(state, 0, sizeof *state);
+}
+
+static const cache_entry *cache_get(ehc_store *store, int64_t case_id, int64_t authority_id, int32_t version)
+{
+    cache_entry *e = cache_slot(store, case_id);
+    if (e->case_id != case_id || e->authority_id != authority_id || e->version != version) return NULL;
+    return e;
+}
+
 /* ---- completion ----------------------------------------------------------------------------- */
 
 static void cmd_free(store_cmd *c)
 {
+    if (c->has_next) ehc_case_state_free(&c->next_state);
     free(c->json);
     free(c->type);
     free(c->role);
@@ -327,7 +385,9 @@ static int run_machine(store_cmd *c, const ehc_workflow *wf, const ehc_case_stat
         cJSON_AddStringToObject(event, "workflow_sha256", ehc_workflow_content_hash(wf));
         c->json = cJSON_PrintUnformatted(cmd_root);
         ehc_effects_free(&effects);
-        ehc_case_state_free(&next);
+        c->next_state = next;
+        c->has_next = true;
+        c->wf = wf;
     }
     field_list_free(&values);
     cJSON_Delete(fields);
@@ -359,6 +419,8 @@ static void on_batch(void *data, int status, PGresult *res, const char *message)
     cJSON *r = results ? results->child : NULL;
     for (size_t i = 0; i < b->count; i++, r = r ? r->next : NULL) {
         store_cmd *c = b->cmds[i];
+        if (c->record.case_id && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "ok")))
+            cache_forget(store, c->record.case_id);
         if (status != 0) {
             /* EUNAVAILABLE/ETIMEDOUT: the commit may or may not have happened; a retry with the
              * same idempotency key finds out safely */
@@ -373,6 +435,12 @@ static void on_batch(void *data, int status, PGresult *res, const char *message)
             c->result.case_id = (int64_t)cJSON_GetNumberValue(case_id);
             c->result.version = (int32_t)cJSON_GetNumberValue(seq);
             c->result.replayed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "replayed"));
+            if (c->has_next && !c->result.replayed) {
+                cache_put(store, c->result.case_id, c->authority_id, c->result.version, c->wf, &c->next_state);
+                c->has_next = false;
+            } else {
+                cache_forget(store, c->result.case_id);
+            }
             finish(c, 0, NULL);
         } else if (error && strcmp(error, "conflict") == 0) {
             cJSON *cur = cJSON_GetObjectItemCaseSensitive(r, "current_version");
@@ -496,6 +564,7 @@ int ehc_store_open_case(ehc_store *store, const ehc_store_open_cmd *cmd, ehc_sto
     if (ehc_pg_pool_connected(store->pool) == 0) return EHC_EUNAVAILABLE;
 
     store_cmd *c = cmd_new(store, cb, data);
+    c->authority_id = cmd->authority_id;
     cJSON *root = command_root("open", cmd->authority_id);
     if (cmd->event.idempotency_key) cJSON_AddStringToObject(root, "idempotency_key", cmd->event.idempotency_key);
     cJSON *kase = cJSON_AddObjectToObject(root, "case");
@@ -519,6 +588,8 @@ int ehc_store_open_case(ehc_store *store, const ehc_store_open_cmd *cmd, ehc_sto
     else enqueue(c);
     return 0;
 }
+
+static void record_on_state(store_cmd *c, const ehc_workflow *wf, const ehc_case_state *state);
 
 static void on_snapshot(void *data, int status, PGresult *res, const char *message)
 {
@@ -564,12 +635,18 @@ static void on_snapshot(void *data, int status, PGresult *res, const char *messa
         finish(c, EHC_ESTATE, "%s", c->result.machine_error.message);
         return;
     }
+    record_on_state(c, wf, &state);
+    ehc_case_state_free(&state);
+}
+
+/* Runs the machine on a case state and queues the command, or finishes it with the refusal. */
+static void record_on_state(store_cmd *c, const ehc_workflow *wf, const ehc_case_state *state)
+{
     cJSON *root = command_root("record", c->record.authority_id);
     cJSON_AddNumberToObject(root, "case_id", (double)c->record.case_id);
     cJSON_AddNumberToObject(root, "expected_version", c->record.expected_version);
-    rc = run_machine(c, wf, &state, root, &c->record.event);
+    int rc = run_machine(c, wf, state, root, &c->record.event);
     cJSON_Delete(root);
-    ehc_case_state_free(&state);
     if (rc) finish(c, rc, "%s", c->result.machine_error.message);
     else enqueue(c);
 }
@@ -579,6 +656,7 @@ int ehc_store_record_event(ehc_store *store, const ehc_store_record_cmd *cmd, eh
     if (cmd->authority_id <= 0 || cmd->case_id <= 0 || cmd->expected_version < 0 || !event_valid(&cmd->event))
         return EHC_EINVAL;
     store_cmd *c = cmd_new(store, cb, data);
+    c->authority_id = cmd->authority_id;
     c->record = *cmd;
     c->type = ehc_strdup(cmd->event.type);
     c->role = ehc_strdup(cmd->event.actor_role);
@@ -588,6 +666,15 @@ int ehc_store_record_event(ehc_store *store, const ehc_store_record_cmd *cmd, eh
     c->record.event.actor_role = c->role;
     c->record.event.fields_json = c->fields_json;
     c->record.event.idempotency_key = c->idempotency_key;
+    /* a retry (idempotency key) always asks the database, which knows whether it already happened */
+    const cache_entry *hit = c->idempotency_key ? NULL
+                                                : cache_get(store, cmd->case_id, cmd->authority_id, cmd->expected_version);
+    if (hit) {
+        store->cache_hits++;
+        record_on_state(c, hit->wf, &hit->state);
+        return 0;
+    }
+    store->cache_misses++;
     char ids[24], case_id[24];
     snprintf(ids, sizeof ids, "%" PRId64, cmd->authority_id);
     snprintf(case_id, sizeof case_id, "%" PRId64, cmd->case_id);
@@ -614,6 +701,7 @@ int ehc_store_new(uv_loop_t *loop, ehc_pg_pool *pool, const ehc_definitions *def
     store->defs = defs;
     store->clock = *clock;
     store->opts = *opts;
+    store->cache = ehc_calloc(EHC_STORE_CACHE_SLOTS, sizeof *store->cache);
     uv_idle_init(loop, &store->completer);
     *out = store;
     return 0;
@@ -621,7 +709,11 @@ int ehc_store_new(uv_loop_t *loop, ehc_pg_pool *pool, const ehc_definitions *def
 
 static void on_completer_closed(uv_handle_t *h)
 {
-    free(ehc_container_of((uv_idle_t *)h, ehc_store, completer));
+    ehc_store *store = ehc_container_of((uv_idle_t *)h, ehc_store, completer);
+    for (size_t i = 0; i < EHC_STORE_CACHE_SLOTS; i++)
+        if (store->cache[i].case_id) ehc_case_state_free(&store->cache[i].state);
+    free(store->cache);
+    free(store);
 }
 
 void ehc_store_free(ehc_store *store)

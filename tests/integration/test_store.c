@@ -454,6 +454,7 @@ static int run_verify(char *out, size_t size)
     size_t n = fread(out, 1, size - 1, p);
     out[n] = '\0';
     int st = pclose(p);
+    fprintf(stderr, "ehcd verify said:\n%s", out);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
