@@ -42,7 +42,8 @@ static void on_signal(uv_signal_t *sig, int signum)
         exit(1);
     }
     app->stopping = 1;
-    ehc_log(EHC_LOG_INFO, "shutdown_begin", NULL, "signal %d: no new connections; finishing requests", signum);
+    ehc_log(EHC_LOG_INFO, "shutdown_begin", NULL, "signal %d: no new connections; finishing requests",
+            signum);
     ehc_http_server_shutdown(app->http, app->cfg.shutdown_grace_ms, on_http_closed, app);
 }
 
@@ -88,8 +89,8 @@ int ehc_app_serve(const ehc_config *cfg, const ehc_definitions *defs)
     if (!app.stopping) {
         uv_signal_start(&app.sigint, on_signal, SIGINT);
         uv_signal_start(&app.sigterm, on_signal, SIGTERM);
-        ehc_log(EHC_LOG_INFO, "serve_ready", NULL, "ehcd %s serving on %s:%d", EHC_VERSION, app.cfg.listen_host,
-                ehc_http_server_port(app.http));
+        ehc_log(EHC_LOG_INFO, "serve_ready", NULL, "ehcd %s serving on %s:%d", EHC_VERSION,
+                app.cfg.listen_host, ehc_http_server_port(app.http));
     }
 
     uv_run(app.loop, UV_RUN_DEFAULT);

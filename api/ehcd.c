@@ -68,7 +68,8 @@ bad:
 static PGconn *connect_blocking(const ehc_config *cfg, int wait_seconds)
 {
     if (!*cfg->database_url) {
-        ehc_log(EHC_LOG_ERROR, "config_invalid", NULL, "database_url is not set (DATABASE_URL or the config file)");
+        ehc_log(EHC_LOG_ERROR, "config_invalid", NULL,
+                "database_url is not set (DATABASE_URL or the config file)");
         return NULL;
     }
     for (int attempt = 0;; attempt++) {
@@ -164,7 +165,8 @@ static int cmd_check(const ehc_config *cfg)
     const ehc_calendar_set *cals = ehc_definitions_calendars(defs);
     for (size_t i = 0; i < ehc_calendar_set_count(cals); i++) {
         const ehc_calendar *c = ehc_calendar_set_at(cals, i);
-        printf("calendar %-32s %s  %s\n", ehc_calendar_id(c), ehc_calendar_content_hash(c), ehc_calendar_file(c));
+        printf("calendar %-32s %s  %s\n", ehc_calendar_id(c), ehc_calendar_content_hash(c),
+               ehc_calendar_file(c));
     }
     for (size_t i = 0; i < ehc_calendar_set_setting_count(cals); i++) {
         const ehc_setting_calendar *c = ehc_calendar_set_setting_at(cals, i);
@@ -173,7 +175,8 @@ static int cmd_check(const ehc_config *cfg)
     }
     for (size_t i = 0; i < ehc_definitions_workflow_count(defs); i++) {
         const ehc_workflow *wf = ehc_definitions_workflow_at(defs, i);
-        printf("workflow %-32s %s  %s\n", ehc_workflow_id(wf), ehc_workflow_content_hash(wf), ehc_workflow_file(wf));
+        printf("workflow %-32s %s  %s\n", ehc_workflow_id(wf), ehc_workflow_content_hash(wf),
+               ehc_workflow_file(wf));
     }
     ehc_definitions_free(defs);
     return 0;
@@ -205,7 +208,8 @@ static int cmd_timeline(const ehc_config *cfg, int argc, char **argv)
     ehc_clock real = ehc_clock_real();
     if (argc >= 4 && strcmp(argv[2], "--today") == 0) {
         if (ehc_date_parse_iso(argv[3], &today)) {
-            fprintf(stderr, "ehcd timeline: --today must be a date written YYYY-MM-DD, got \"%s\"\n", argv[3]);
+            fprintf(stderr, "ehcd timeline: --today must be a date written YYYY-MM-DD, got \"%s\"\n",
+                    argv[3]);
             return 2;
         }
     } else if (ehc_clock_today(&real, &today)) {
@@ -239,7 +243,8 @@ static int cmd_timeline(const ehc_config *cfg, int argc, char **argv)
         ehc_machine_error merr;
         memset(&merr, 0, sizeof merr);
         if (ehc_timeline_render(wf, ehc_definitions_calendars(defs), events, today, stdout, &merr)) {
-            fprintf(stderr, "ehcd timeline: %s%s%s\n", merr.message, *merr.field ? "; field: " : "", merr.field);
+            fprintf(stderr, "ehcd timeline: %s%s%s\n", merr.message, *merr.field ? "; field: " : "",
+                    merr.field);
             rc = 1;
         }
     }

@@ -48,15 +48,16 @@ static void on_readyz_result(void *data, int status, PGresult *res, const char *
         }
     }
     if (status != 0) {
-        snprintf(reason, sizeof reason, "database check failed: %s", message ? message : ehc_strerror(status));
+        snprintf(reason, sizeof reason, "database check failed: %s",
+                 message ? message : ehc_strerror(status));
         reply_not_ready(req, reason);
         return;
     }
     int current = atoi(PQgetvalue(res, 0, 0));
     int needed = ehc_migrate_latest_version();
     if (current != needed) {
-        snprintf(reason, sizeof reason, "migrations not current: the database is at version %d, ehcd needs %d",
-                 current, needed);
+        snprintf(reason, sizeof reason,
+                 "migrations not current: the database is at version %d, ehcd needs %d", current, needed);
         reply_not_ready(req, reason);
         return;
     }
@@ -74,7 +75,8 @@ static void on_readyz(ehc_http_req *req, void *ctx)
         reply_not_ready(req, "shutting down");
         return;
     }
-    int rc = ehc_pg_query(app->pg, ehc_migrate_version_sql, 0, NULL, EHC_READYZ_TIMEOUT_MS, on_readyz_result, req);
+    int rc =
+        ehc_pg_query(app->pg, ehc_migrate_version_sql, 0, NULL, EHC_READYZ_TIMEOUT_MS, on_readyz_result, req);
     if (rc == 0) return;
     char reason[512];
     const char *last = ehc_pg_pool_last_error(app->pg);

@@ -60,7 +60,7 @@ typedef struct dispatch_handler {
 
 struct ehc_http_req {
     ehc_http_server *srv;
-    h2o_req_t *h2o;   /* NULL once h2o has released the request (client gone or reply done) */
+    h2o_req_t *h2o; /* NULL once h2o has released the request (client gone or reply done) */
     int replied;
     int status;
     uint64_t started_ms;
@@ -99,7 +99,8 @@ static void make_request_id(ehc_http_server *srv, h2o_req_t *h2o, char out[32])
         int ok = v.len > 0 && v.len < 32;
         for (size_t i = 0; ok && i < v.len; i++) {
             char c = v.base[i];
-            ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_';
+            ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' ||
+                 c == '_';
         }
         if (ok) {
             memcpy(out, v.base, v.len);
@@ -110,7 +111,8 @@ static void make_request_id(ehc_http_server *srv, h2o_req_t *h2o, char out[32])
     snprintf(out, 32, "%s-%06llx", srv->id_prefix, (unsigned long long)++srv->request_seq);
 }
 
-static const route_entry *find_route(ehc_http_server *srv, const char *method, const char *path, int *path_known)
+static const route_entry *find_route(ehc_http_server *srv, const char *method, const char *path,
+                                     int *path_known)
 {
     *path_known = 0;
     size_t plen = strlen(path);
@@ -151,9 +153,9 @@ static int on_dispatch(h2o_handler_t *self, h2o_req_t *h2o)
     req->method = ehc_strndup(h2o->method.base, h2o->method.len);
     size_t path_len = h2o->query_at == SIZE_MAX ? h2o->path.len : h2o->query_at;
     req->path = ehc_strndup(h2o->path.base, path_len);
-    req->query = h2o->query_at == SIZE_MAX ? ehc_strdup("")
-                                           : ehc_strndup(h2o->path.base + h2o->query_at + 1,
-                                                         h2o->path.len - h2o->query_at - 1);
+    req->query = h2o->query_at == SIZE_MAX
+                     ? ehc_strdup("")
+                     : ehc_strndup(h2o->path.base + h2o->query_at + 1, h2o->path.len - h2o->query_at - 1);
     req_guard *g = h2o_mem_alloc_shared(&h2o->pool, sizeof *g, on_guard_dispose);
     g->req = req;
     srv->inflight++;
@@ -188,8 +190,10 @@ static void on_socket_closed(uv_handle_t *handle)
     client_conn *c = ehc_container_of((uv_tcp_t *)handle, client_conn, tcp);
     ehc_http_server *srv = c->srv;
     srv->open_sockets--;
-    if (c->prev) c->prev->next = c->next;
-    else srv->conns = c->next;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
     if (c->next) c->next->prev = c->prev;
     free(c);
 }
@@ -248,7 +252,8 @@ int ehc_http_server_new(uv_loop_t *loop, const ehc_http_options *opts, ehc_http_
     srv->config.http1.req_timeout = (uint64_t)opts->request_timeout_ms;
     srv->config.http1.upgrade_to_http2 = 0;
     srv->config.http2.idle_timeout = (uint64_t)opts->request_timeout_ms;
-    h2o_hostconf_t *host = h2o_config_register_host(&srv->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_hostconf_t *host =
+        h2o_config_register_host(&srv->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *pathconf = h2o_config_register_path(host, "/", 0);
     dispatch_handler *h = (dispatch_handler *)h2o_create_handler(pathconf, sizeof *h);
     h->super.on_req = on_dispatch;
@@ -368,7 +373,8 @@ static void on_shutdown_tick(uv_timer_t *t)
     }
 }
 
-void ehc_http_server_shutdown(ehc_http_server *srv, int grace_ms, void (*done)(void *data, int clean), void *data)
+void ehc_http_server_shutdown(ehc_http_server *srv, int grace_ms, void (*done)(void *data, int clean),
+                              void *data)
 {
     if (srv->shutting_down) return;
     srv->shutting_down = 1;
@@ -471,8 +477,8 @@ void ehc_http_reply(ehc_http_req *req, int status, const char *content_type, con
     ehc_http_server *srv = req->srv;
     srv->inflight--;
     uint64_t ms = uv_now(srv->loop) - req->started_ms;
-    ehc_log(status >= 500 ? EHC_LOG_WARN : EHC_LOG_INFO, "http_request", req->id, "%s %s %d %llums", req->method,
-            req->path, status, (unsigned long long)ms);
+    ehc_log(status >= 500 ? EHC_LOG_WARN : EHC_LOG_INFO, "http_request", req->id, "%s %s %d %llums",
+            req->method, req->path, status, (unsigned long long)ms);
     if (!req->h2o) {
         /* the client went away while we worked: nothing to send to */
         req_free(req);
@@ -489,14 +495,17 @@ void ehc_http_reply(ehc_http_req *req, int status, const char *content_type, con
     h2o_send_inline(h2o, body, len);
 }
 
-void ehc_http_reply_error(ehc_http_req *req, int status, const char *code, const char *message, const char *field)
+void ehc_http_reply_error(ehc_http_req *req, int status, const char *code, const char *message,
+                          const char *field)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON *err = cJSON_AddObjectToObject(root, "error");
     cJSON_AddStringToObject(err, "code", code);
     cJSON_AddStringToObject(err, "message", message);
-    if (field) cJSON_AddStringToObject(err, "field", field);
-    else cJSON_AddNullToObject(err, "field");
+    if (field)
+        cJSON_AddStringToObject(err, "field", field);
+    else
+        cJSON_AddNullToObject(err, "field");
     cJSON_AddStringToObject(err, "request_id", req->id);
     char *body = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);

@@ -55,8 +55,10 @@ static void on_written(void *data, const ehc_store_result *r)
         b->failed++;
         if (r->status == EHC_ECONFLICT) c->version = r->current_version;
     }
-    if (uv_hrtime() < b->deadline_ns) submit(c);
-    else b->running--;
+    if (uv_hrtime() < b->deadline_ns)
+        submit(c);
+    else
+        b->running--;
 }
 
 static void on_reopened(void *data, const ehc_store_result *r);
@@ -68,8 +70,12 @@ static void reopen(bench_case *c)
     ehc_date jan5;
     if (ehc_date_parse_iso("2026-01-05", &jan5)) abort();
     ehc_store_open_cmd open = {
-        .authority_id = c->b->authority, .child_id = c->b->child, .workflow_id = "store-test",
-        .event = {.type = "request_received", .actor_role = "officer", .effective_on = jan5,
+        .authority_id = c->b->authority,
+        .child_id = c->b->child,
+        .workflow_id = "store-test",
+        .event = {.type = "request_received",
+                  .actor_role = "officer",
+                  .effective_on = jan5,
                   .fields_json = "{\"source\": \"parent\"}"},
     };
     if (ehc_store_open_case(c->b->store, &open, on_reopened, c) != 0) {
@@ -92,8 +98,12 @@ static void on_reopened(void *data, const ehc_store_result *r)
     c->version = r->version;
     c->seq = 0;
     ehc_store_record_cmd decide = {
-        .authority_id = b->authority, .case_id = c->id, .expected_version = c->version,
-        .event = {.type = "decision_to_assess", .actor_role = "officer", .fields_json = "{\"decision\": \"yes\"}"},
+        .authority_id = b->authority,
+        .case_id = c->id,
+        .expected_version = c->version,
+        .event = {.type = "decision_to_assess",
+                  .actor_role = "officer",
+                  .fields_json = "{\"decision\": \"yes\"}"},
     };
     if (ehc_date_parse_iso("2026-02-10", &decide.event.effective_on)) abort();
     if (ehc_store_record_event(b->store, &decide, on_decided, c) != 0) {
@@ -111,8 +121,10 @@ static void on_decided(void *data, const ehc_store_result *r)
     } else {
         c->b->failed++;
     }
-    if (uv_hrtime() < c->b->deadline_ns) submit(c);
-    else c->b->running--;
+    if (uv_hrtime() < c->b->deadline_ns)
+        submit(c);
+    else
+        c->b->running--;
 }
 
 static void submit(bench_case *c)
@@ -126,8 +138,13 @@ static void submit(bench_case *c)
     ehc_date on;
     if (ehc_date_parse_iso("2026-02-20", &on)) abort();
     ehc_store_record_cmd cmd = {
-        .authority_id = c->b->authority, .case_id = c->id, .expected_version = c->version,
-        .event = {.type = "advice_requested", .actor_role = "officer", .effective_on = on, .fields_json = fields},
+        .authority_id = c->b->authority,
+        .case_id = c->id,
+        .expected_version = c->version,
+        .event = {.type = "advice_requested",
+                  .actor_role = "officer",
+                  .effective_on = on,
+                  .fields_json = fields},
     };
     if (ehc_store_record_event(c->b->store, &cmd, on_written, c) != 0) {
         c->b->failed++;
@@ -149,7 +166,8 @@ static void on_opened(void *data, const ehc_store_result *r)
 
 static void run(bench *b)
 {
-    while (b->running > 0) uv_run(&b->loop, UV_RUN_ONCE);
+    while (b->running > 0)
+        uv_run(&b->loop, UV_RUN_ONCE);
 }
 
 static void on_closed(void *data)
@@ -171,10 +189,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "setup failed: %s %s\n", PQerrorMessage(admin), err);
         return 1;
     }
-    PGresult *res = PQexec(admin, "WITH a AS (INSERT INTO local_authorities (dfe_code, name) VALUES ('999', 'Bench') "
-                                  "RETURNING id), c AS (INSERT INTO children (authority_id, forename, surname, "
-                                  "date_of_birth) SELECT id, 'B', 'C', '2018-01-01' FROM a RETURNING authority_id, id) "
-                                  "SELECT authority_id, id FROM c");
+    PGresult *res =
+        PQexec(admin, "WITH a AS (INSERT INTO local_authorities (dfe_code, name) VALUES ('999', 'Bench') "
+                      "RETURNING id), c AS (INSERT INTO children (authority_id, forename, surname, "
+                      "date_of_birth) SELECT id, 'B', 'C', '2018-01-01' FROM a RETURNING authority_id, id) "
+                      "SELECT authority_id, id FROM c");
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         fprintf(stderr, "setup failed: %s", PQresultErrorMessage(res));
         return 1;
@@ -200,7 +219,8 @@ int main(int argc, char **argv)
     popts.size = atoi(getenv("BENCH_POOL") ? getenv("BENCH_POOL") : "4");
     popts.session_role = "ehc_app";
     if (ehc_pg_pool_new(&b.loop, &popts, &b.pool) || ehc_pg_pool_start(b.pool)) return 1;
-    while (ehc_pg_pool_connected(b.pool) < popts.size) uv_run(&b.loop, UV_RUN_ONCE);
+    while (ehc_pg_pool_connected(b.pool) < popts.size)
+        uv_run(&b.loop, UV_RUN_ONCE);
     ehc_clock clock = {.now = today_2026_03_01};
     ehc_store_options sopts;
     ehc_store_options_default(&sopts);
@@ -213,8 +233,12 @@ int main(int argc, char **argv)
     for (int i = 0; i < concurrency; i++) {
         cases[i].b = &b;
         ehc_store_open_cmd open = {
-            .authority_id = b.authority, .child_id = child, .workflow_id = "store-test",
-            .event = {.type = "request_received", .actor_role = "officer", .effective_on = jan5,
+            .authority_id = b.authority,
+            .child_id = child,
+            .workflow_id = "store-test",
+            .event = {.type = "request_received",
+                      .actor_role = "officer",
+                      .effective_on = jan5,
                       .fields_json = "{\"source\": \"parent\"}"},
         };
         b.running++;
@@ -223,8 +247,12 @@ int main(int argc, char **argv)
     run(&b);
     for (int i = 0; i < concurrency; i++) {
         ehc_store_record_cmd decide = {
-            .authority_id = b.authority, .case_id = cases[i].id, .expected_version = cases[i].version,
-            .event = {.type = "decision_to_assess", .actor_role = "officer", .effective_on = jan5,
+            .authority_id = b.authority,
+            .case_id = cases[i].id,
+            .expected_version = cases[i].version,
+            .event = {.type = "decision_to_assess",
+                      .actor_role = "officer",
+                      .effective_on = jan5,
                       .fields_json = "{\"decision\": \"yes\"}"},
         };
         if (ehc_date_parse_iso("2026-02-10", &decide.event.effective_on)) return 1;
@@ -245,7 +273,8 @@ int main(int argc, char **argv)
     double elapsed = (double)(uv_hrtime() - b.started_ns) / 1e9;
     uint64_t commits, commands;
     ehc_store_stats(b.store, &commits, &commands);
-    printf("store_writes_per_second %.0f commits %" PRIu64 " commands %" PRIu64 " failed %" PRIu64 " seconds %.2f\n",
+    printf("store_writes_per_second %.0f commits %" PRIu64 " commands %" PRIu64 " failed %" PRIu64
+           " seconds %.2f\n",
            (double)b.ok / elapsed, commits - commits0, commands - commands0, b.failed, elapsed);
 
     ehc_store_free(b.store);

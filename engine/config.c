@@ -71,7 +71,8 @@ int ehc_config_set(ehc_config *cfg, const char *key, const char *value, const ch
     long n;
     if (strcmp(key, "listen") == 0) {
         if (parse_listen(cfg, value) == 0) return 0;
-        ehc_load_error_set(err, source, key, "expected ADDRESS:PORT with a numeric address, got \"%s\"", value);
+        ehc_load_error_set(err, source, key, "expected ADDRESS:PORT with a numeric address, got \"%s\"",
+                           value);
     } else if (strcmp(key, "database_url") == 0) {
         if (*value && copy_string(cfg->database_url, sizeof cfg->database_url, value) == 0) return 0;
         ehc_load_error_set(err, source, key, "must be a non-empty libpq conninfo or URI under 1024 bytes");
@@ -80,9 +81,10 @@ int ehc_config_set(ehc_config *cfg, const char *key, const char *value, const ch
         ehc_load_error_set(err, source, key, "must be one of debug, info, warn, error; got \"%s\"", value);
     } else if (strcmp(key, "time_zone") == 0) {
         /* Statutory dates under the Children and Families Act 2014 are English civil dates. */
-        if (strcmp(value, "Europe/London") == 0) return copy_string(cfg->time_zone, sizeof cfg->time_zone, value);
-        ehc_load_error_set(err, source, key, "only Europe/London is supported (English statutory dates); got \"%s\"",
-                           value);
+        if (strcmp(value, "Europe/London") == 0)
+            return copy_string(cfg->time_zone, sizeof cfg->time_zone, value);
+        ehc_load_error_set(err, source, key,
+                           "only Europe/London is supported (English statutory dates); got \"%s\"", value);
     } else if (strcmp(key, "alert_hour") == 0) {
         if (parse_int(value, 0, 23, &n) == 0) {
             cfg->alert_hour = (int)n;
@@ -115,9 +117,11 @@ int ehc_config_set(ehc_config *cfg, const char *key, const char *value, const ch
 
 static char *trim(char *s)
 {
-    while (isspace((unsigned char)*s)) s++;
+    while (isspace((unsigned char)*s))
+        s++;
     char *e = s + strlen(s);
-    while (e > s && isspace((unsigned char)e[-1])) *--e = '\0';
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
     return s;
 }
 

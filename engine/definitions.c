@@ -56,8 +56,8 @@ int ehc_definitions_load(const char *dir, ehc_definitions **out, ehc_load_error 
         if (rc == 0) {
             const ehc_workflow *same;
             if (ehc_definitions_find(defs, ehc_workflow_id(wf), &same) == 0) {
-                ehc_load_error_set(err, path, "$.id", "workflow id '%s' is also used by %s", ehc_workflow_id(wf),
-                                   ehc_workflow_file(same));
+                ehc_load_error_set(err, path, "$.id", "workflow id '%s' is also used by %s",
+                                   ehc_workflow_id(wf), ehc_workflow_file(same));
                 ehc_workflow_free(wf);
                 rc = EHC_ECONFLICT;
             } else {
@@ -67,7 +67,8 @@ int ehc_definitions_load(const char *dir, ehc_definitions **out, ehc_load_error 
         }
         free(path);
     }
-    for (size_t i = 0; i < count; i++) free(names[i]);
+    for (size_t i = 0; i < count; i++)
+        free(names[i]);
     free(names);
     if (rc) {
         ehc_definitions_free(defs);
@@ -80,7 +81,8 @@ int ehc_definitions_load(const char *dir, ehc_definitions **out, ehc_load_error 
 void ehc_definitions_free(ehc_definitions *defs)
 {
     if (!defs) return;
-    for (size_t i = 0; i < defs->count; i++) ehc_workflow_free(defs->workflows[i]);
+    for (size_t i = 0; i < defs->count; i++)
+        ehc_workflow_free(defs->workflows[i]);
     free(defs->workflows);
     if (defs->calendars) ehc_calendar_set_free(defs->calendars);
     free(defs);

@@ -39,7 +39,8 @@ int ehc_erase_case_child(PGconn *conn, long long case_id, ehc_date today, FILE *
     if (!ok(conn, "BEGIN", 0, NULL, &r)) return fail_io(conn, r, out, "begin");
     PQclear(r);
     if (!ok(conn,
-            "SELECT set_config('ehc.authority_ids', coalesce((SELECT string_agg(id::text, ',') FROM local_authorities), ''), true)",
+            "SELECT set_config('ehc.authority_ids', coalesce((SELECT string_agg(id::text, ',') FROM "
+            "local_authorities), ''), true)",
             0, NULL, &r))
         return fail_io(conn, r, out, "binding the authorities");
     PQclear(r);
@@ -70,24 +71,29 @@ int ehc_erase_case_child(PGconn *conn, long long case_id, ehc_date today, FILE *
         return 0;
     }
     char why[256];
-    if (until_null) return refuse(conn, NULL, out, EHC_ESTATE, "refused: a case about this child is still open");
+    if (until_null)
+        return refuse(conn, NULL, out, EHC_ESTATE, "refused: a case about this child is still open");
     if (strcmp(until, today_iso) > 0) {
         snprintf(why, sizeof why, "refused: the records are kept until %s (retention policy)", until);
         return refuse(conn, NULL, out, EHC_ESTATE, why);
     }
-    if (!approved) return refuse(conn, NULL, out, EHC_ESTATE, "refused: no erasure approval is recorded for this child");
+    if (!approved)
+        return refuse(conn, NULL, out, EHC_ESTATE, "refused: no erasure approval is recorded for this child");
 
     const char *p2[1] = {child};
     if (!ok(conn,
             "UPDATE children SET birth_year = extract(year FROM date_of_birth)::smallint, forename = NULL, "
-            "surname = NULL, preferred_name = NULL, date_of_birth = NULL, nhs_number = NULL, upn = NULL, uln = NULL, "
-            "address = NULL, postcode = NULL, first_language = NULL, setting_urn = NULL, setting_ukprn = NULL, "
+            "surname = NULL, preferred_name = NULL, date_of_birth = NULL, nhs_number = NULL, upn = NULL, uln "
+            "= NULL, "
+            "address = NULL, postcode = NULL, first_language = NULL, setting_urn = NULL, setting_ukprn = "
+            "NULL, "
             "erased_at = now() WHERE id = $1::bigint",
             1, p2, &r))
         return fail_io(conn, r, out, "erasing the child");
     PQclear(r);
     if (!ok(conn,
-            "UPDATE family_contacts SET name = NULL, phone = NULL, email = NULL, address = NULL, postcode = NULL, "
+            "UPDATE family_contacts SET name = NULL, phone = NULL, email = NULL, address = NULL, postcode = "
+            "NULL, "
             "language = NULL, erased_at = now() WHERE child_id = $1::bigint",
             1, p2, &r))
         return fail_io(conn, r, out, "erasing the family contacts");

@@ -71,8 +71,8 @@ void ehc_log(ehc_log_level level, const char *event, const char *request_id, con
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(tv.tv_usec / 1000));
 
     char line[3072];
-    size_t n = (size_t)snprintf(line, sizeof line, "{\"ts\":\"%s\",\"level\":\"%s\",\"event\":\"", ts,
-                                names[level]);
+    size_t n =
+        (size_t)snprintf(line, sizeof line, "{\"ts\":\"%s\",\"level\":\"%s\",\"event\":\"", ts, names[level]);
     n += ehc_json_escape(line + n, sizeof line - n, event);
     if (request_id) {
         n += (size_t)snprintf(line + n, sizeof line - n, "\",\"request_id\":\"");

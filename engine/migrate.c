@@ -11,15 +11,15 @@
 /* pg_advisory_lock key: "ehcd" in ASCII, an arbitrary constant shared by every node. */
 #define EHC_MIGRATE_LOCK_KEY "1701336932"
 
-const char ehc_migrate_version_sql[] =
-    "SELECT coalesce(max(version), 0)::int FROM ehc_schema_migrations";
+const char ehc_migrate_version_sql[] = "SELECT coalesce(max(version), 0)::int FROM ehc_schema_migrations";
 
 void ehc_sha256_hex(const void *data, size_t len, char out[65])
 {
     unsigned char md[32];
     unsigned int mdlen = 0;
     EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
-    for (unsigned int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
+    for (unsigned int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
     out[64] = '\0';
 }
 
@@ -72,9 +72,9 @@ static int apply_one(PGconn *conn, const ehc_migration *m, const char *checksum,
     char v[16];
     snprintf(v, sizeof v, "%d", m->version);
     const char *params[3] = {v, m->name, checksum};
-    PGresult *r = PQexecParams(conn,
-                               "INSERT INTO ehc_schema_migrations (version, name, checksum) VALUES ($1::int, $2, $3)",
-                               3, NULL, params, NULL, NULL, 0);
+    PGresult *r = PQexecParams(
+        conn, "INSERT INTO ehc_schema_migrations (version, name, checksum) VALUES ($1::int, $2, $3)", 3, NULL,
+        params, NULL, NULL, 0);
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok) snprintf(errbuf, errlen, "%s: recording: %s", what, PQresultErrorMessage(r));
     PQclear(r);
@@ -97,8 +97,10 @@ static int apply_all(PGconn *conn, int *applied, char *errbuf, size_t errlen)
     PQclear(r);
     int latest = ehc_migrate_latest_version();
     if (current > latest) {
-        snprintf(errbuf, errlen, "the database is at schema version %d but this ehcd knows only up to %d: "
-                 "run a newer ehcd", current, latest);
+        snprintf(errbuf, errlen,
+                 "the database is at schema version %d but this ehcd knows only up to %d: "
+                 "run a newer ehcd",
+                 current, latest);
         return EHC_ECONFLICT;
     }
     for (int i = 0; i < ehc_migrations_count; i++) {
@@ -109,9 +111,11 @@ static int apply_all(PGconn *conn, int *applied, char *errbuf, size_t errlen)
         if (found < 0) return found;
         if (found) {
             if (strcmp(want, have) != 0) {
-                snprintf(errbuf, errlen, "migration %04d_%s was changed after it was applied "
-                         "(checksum %.12s in the database, %.12s in this ehcd): write a new migration instead",
-                         m->version, m->name, have, want);
+                snprintf(
+                    errbuf, errlen,
+                    "migration %04d_%s was changed after it was applied "
+                    "(checksum %.12s in the database, %.12s in this ehcd): write a new migration instead",
+                    m->version, m->name, have, want);
                 return EHC_ECONFLICT;
             }
             continue;
@@ -127,19 +131,21 @@ int ehc_migrate_apply(PGconn *conn, int *applied, char *errbuf, size_t errlen)
 {
     *applied = 0;
     errbuf[0] = '\0';
-    if (exec_ok(conn, "SET client_min_messages = warning", errbuf, errlen, "session setup")) return EHC_EINVAL;
+    if (exec_ok(conn, "SET client_min_messages = warning", errbuf, errlen, "session setup"))
+        return EHC_EINVAL;
     if (exec_ok(conn, "SELECT pg_advisory_lock(" EHC_MIGRATE_LOCK_KEY ")", errbuf, errlen, "migration lock"))
         return EHC_EINVAL;
     int rc = exec_ok(conn,
-                "CREATE TABLE IF NOT EXISTS ehc_schema_migrations ("
-                " version int PRIMARY KEY CHECK (version > 0),"
-                " name text NOT NULL,"
-                " checksum text NOT NULL CHECK (checksum ~ '^[0-9a-f]{64}$'),"
-                " applied_at timestamptz NOT NULL DEFAULT now())",
-                errbuf, errlen, "creating ehc_schema_migrations");
+                     "CREATE TABLE IF NOT EXISTS ehc_schema_migrations ("
+                     " version int PRIMARY KEY CHECK (version > 0),"
+                     " name text NOT NULL,"
+                     " checksum text NOT NULL CHECK (checksum ~ '^[0-9a-f]{64}$'),"
+                     " applied_at timestamptz NOT NULL DEFAULT now())",
+                     errbuf, errlen, "creating ehc_schema_migrations");
     if (rc == 0) rc = apply_all(conn, applied, errbuf, errlen);
     char ignored[256];
-    if (exec_ok(conn, "SELECT pg_advisory_unlock(" EHC_MIGRATE_LOCK_KEY ")", ignored, sizeof ignored, "unlock"))
+    if (exec_ok(conn, "SELECT pg_advisory_unlock(" EHC_MIGRATE_LOCK_KEY ")", ignored, sizeof ignored,
+                "unlock"))
         PQclear(PQexec(conn, "SELECT pg_advisory_unlock_all()"));
     return rc;
 }

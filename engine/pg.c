@@ -871,7 +871,8 @@ static bool role_name_valid(const char *r)
     size_t n = strlen(r);
     if (n == 0 || n > 63) return n == 0;
     for (size_t i = 0; i < n; i++)
-        if (!((r[i] >= 'a' && r[i] <= 'z') || r[i] == '_' || (i > 0 && r[i] >= '0' && r[i] <= '9'))) return false;
+        if (!((r[i] >= 'a' && r[i] <= 'z') || r[i] == '_' || (i > 0 && r[i] >= '0' && r[i] <= '9')))
+            return false;
     return true;
 }
 

@@ -22,10 +22,10 @@ typedef struct store_cmd {
     ehc_store_cb cb;
     void *data;
     ehc_store_result result;
-    char *json; /* the command for ehc_apply_batch, once the machine accepted it */
+    char *json;                /* the command for ehc_apply_batch, once the machine accepted it */
     ehc_case_state next_state; /* the state after this command, cached if it commits */
     bool has_next;
-    const ehc_workflow *wf;  /* the workflow `next` belongs to */
+    const ehc_workflow *wf; /* the workflow `next` belongs to */
     int64_t authority_id;
     /* inputs kept until the snapshot arrives (record) */
     ehc_store_record_cmd record;
@@ -63,10 +63,10 @@ struct ehc_store {
     ehc_store_options opts;
     store_cmd *queue_head, *queue_tail; /* accepted by the machine, waiting for a commit slot */
     size_t queued;
-    int inflight;                        /* commits in flight */
-    store_cmd *done_head, *done_tail;    /* finished, callbacks not yet run */
+    int inflight;                     /* commits in flight */
+    store_cmd *done_head, *done_tail; /* finished, callbacks not yet run */
     uv_idle_t completer;
-    size_t pending;                      /* commands started and not yet called back */
+    size_t pending; /* commands started and not yet called back */
     uint64_t commits, commands;
 };
 
@@ -155,8 +155,10 @@ static void finish(store_cmd *c, int status, const char *fmt, ...)
         va_end(ap);
     }
     c->next = NULL;
-    if (store->done_tail) store->done_tail->next = c;
-    else store->done_head = c;
+    if (store->done_tail)
+        store->done_tail->next = c;
+    else
+        store->done_head = c;
     store->done_tail = c;
     uv_idle_start(&store->completer, on_complete);
 }
@@ -205,7 +207,8 @@ static int fields_from_json(const cJSON *obj, field_list *out, ehc_machine_error
             err->code = EHC_MACHINE_E_FIELD_INVALID;
             snprintf(err->field, sizeof err->field, "%s", it->string ? it->string : "");
             snprintf(err->message, sizeof err->message,
-                     "field '%s' must be text, true or false, or a whole number", it->string ? it->string : "");
+                     "field '%s' must be text, true or false, or a whole number",
+                     it->string ? it->string : "");
             field_list_free(out);
             return EHC_EINVAL;
         }
@@ -256,7 +259,8 @@ int ehc_store_replay(const ehc_workflow *wf, const ehc_calendar_set *calendars, 
         } else {
             char why[sizeof err->message];
             snprintf(why, sizeof why, "%s", err->message);
-            snprintf(err->message, sizeof err->message, "event %d (%.63s) no longer replays: %.400s", i + 1, type, why);
+            snprintf(err->message, sizeof err->message, "event %d (%.63s) no longer replays: %.400s", i + 1,
+                     type, why);
         }
     }
     cJSON_Delete(events);
@@ -287,8 +291,10 @@ static cJSON *build_changes(const ehc_workflow *wf, const ehc_case_state *prev, 
     cJSON *proj = cJSON_AddObjectToObject(root, "projection");
     cJSON_AddStringToObject(proj, "stage", stage->id);
     cJSON_AddStringToObject(proj, "status", stage->final ? "closed" : "open");
-    if (stage->final) add_date(proj, "closed_on", last->effective_on);
-    else cJSON_AddNullToObject(proj, "closed_on");
+    if (stage->final)
+        add_date(proj, "closed_on", last->effective_on);
+    else
+        cJSON_AddNullToObject(proj, "closed_on");
 
     cJSON *dl = cJSON_AddArrayToObject(root, "deadlines");
     for (size_t i = 0; i < next->deadline_count; i++) {
@@ -299,8 +305,10 @@ static cJSON *build_changes(const ehc_workflow *wf, const ehc_case_state *prev, 
         cJSON_AddStringToObject(row, "deadline_key", d->id);
         cJSON_AddStringToObject(row, "instance_key", n->key);
         cJSON_AddStringToObject(row, "kind", ehc_deadline_kind_name(d->kind));
-        if (d->basis) cJSON_AddStringToObject(row, "basis", d->basis);
-        else cJSON_AddNullToObject(row, "basis");
+        if (d->basis)
+            cJSON_AddStringToObject(row, "basis", d->basis);
+        else
+            cJSON_AddNullToObject(row, "basis");
         cJSON_AddStringToObject(row, "direction", d->earliest ? "earliest" : "latest");
         add_date(row, "origin_on", n->started_on);
         add_date(row, "due_on", n->due_on);
@@ -334,7 +342,8 @@ static cJSON *build_changes(const ehc_workflow *wf, const ehc_case_state *prev, 
         const ehc_report_value *r = &next->reports[i];
         bool same = false;
         for (size_t j = 0; j < prev->report_count; j++)
-            if (strcmp(prev->reports[j].item, r->item) == 0) same = strcmp(prev->reports[j].value, r->value) == 0;
+            if (strcmp(prev->reports[j].item, r->item) == 0)
+                same = strcmp(prev->reports[j].value, r->value) == 0;
         if (same) continue;
         cJSON *row = cJSON_CreateObject();
         cJSON_AddStringToObject(row, "item", r->item);
@@ -355,7 +364,8 @@ static int run_machine(store_cmd *c, const ehc_workflow *wf, const ehc_case_stat
     cJSON *fields = ev->fields_json ? cJSON_Parse(ev->fields_json) : NULL;
     if (ev->fields_json && !fields) {
         c->result.machine_error.code = EHC_MACHINE_E_FIELD_INVALID;
-        snprintf(c->result.machine_error.message, sizeof c->result.machine_error.message, "fields are not valid JSON");
+        snprintf(c->result.machine_error.message, sizeof c->result.machine_error.message,
+                 "fields are not valid JSON");
         return EHC_EINVAL;
     }
     ehc_event_input in = {.type = ev->type, .actor_role = ev->actor_role, .effective_on = ev->effective_on};
@@ -413,8 +423,8 @@ static void on_batch(void *data, int status, PGresult *res, const char *message)
         store->commits++;
         store->commands += b->count;
     } else {
-        ehc_log(EHC_LOG_WARN, "store_commit_failed", NULL, "%zu commands: %s (%s)", b->count, ehc_strerror(status),
-                message ? message : "");
+        ehc_log(EHC_LOG_WARN, "store_commit_failed", NULL, "%zu commands: %s (%s)", b->count,
+                ehc_strerror(status), message ? message : "");
     }
     cJSON *r = results ? results->child : NULL;
     for (size_t i = 0; i < b->count; i++, r = r ? r->next : NULL) {
@@ -436,7 +446,8 @@ static void on_batch(void *data, int status, PGresult *res, const char *message)
             c->result.version = (int32_t)cJSON_GetNumberValue(seq);
             c->result.replayed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "replayed"));
             if (c->has_next && !c->result.replayed) {
-                cache_put(store, c->result.case_id, c->authority_id, c->result.version, c->wf, &c->next_state);
+                cache_put(store, c->result.case_id, c->authority_id, c->result.version, c->wf,
+                          &c->next_state);
                 c->has_next = false;
             } else {
                 cache_forget(store, c->result.case_id);
@@ -446,8 +457,12 @@ static void on_batch(void *data, int status, PGresult *res, const char *message)
             cJSON *cur = cJSON_GetObjectItemCaseSensitive(r, "current_version");
             c->result.current_version = cur ? (int32_t)cJSON_GetNumberValue(cur) : -1;
             const char *constraint = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "constraint"));
-            if (cur) finish(c, EHC_ECONFLICT, "the case has changed: it is now at version %d", c->result.current_version);
-            else finish(c, EHC_ECONFLICT, "conflicts with an existing record (%s)", constraint ? constraint : "unique");
+            if (cur)
+                finish(c, EHC_ECONFLICT, "the case has changed: it is now at version %d",
+                       c->result.current_version);
+            else
+                finish(c, EHC_ECONFLICT, "conflicts with an existing record (%s)",
+                       constraint ? constraint : "unique");
         } else if (error && strcmp(error, "not_found") == 0) {
             finish(c, EHC_ENOENT, "no such case");
         } else {
@@ -468,7 +483,8 @@ static void flush(ehc_store *store)
     while (store->queue_head && store->inflight < store->opts.max_inflight) {
         store_batch *b = ehc_calloc(1, sizeof *b);
         b->store = store;
-        size_t cap = store->queued < (size_t)store->opts.max_batch ? store->queued : (size_t)store->opts.max_batch;
+        size_t cap =
+            store->queued < (size_t)store->opts.max_batch ? store->queued : (size_t)store->opts.max_batch;
         b->cmds = ehc_calloc(cap, sizeof *b->cmds);
         size_t len = 2;
         while (store->queue_head && b->count < cap) {
@@ -491,14 +507,15 @@ static void flush(ehc_store *store)
         array[n++] = ']';
         array[n] = '\0';
         const char *params[1] = {array};
-        int rc = ehc_pg_query(store->pool, "SELECT ehc_apply_batch($1::jsonb)", 1, params, store->opts.query_timeout_ms,
-                              on_batch, b);
+        int rc = ehc_pg_query(store->pool, "SELECT ehc_apply_batch($1::jsonb)", 1, params,
+                              store->opts.query_timeout_ms, on_batch, b);
         free(array);
         if (rc == 0) {
             store->inflight++;
             continue;
         }
-        for (size_t i = 0; i < b->count; i++) finish(b->cmds[i], rc, "the database is unavailable");
+        for (size_t i = 0; i < b->count; i++)
+            finish(b->cmds[i], rc, "the database is unavailable");
         free(b->cmds);
         free(b);
     }
@@ -508,8 +525,10 @@ static void enqueue(store_cmd *c)
 {
     ehc_store *store = c->store;
     c->next = NULL;
-    if (store->queue_tail) store->queue_tail->next = c;
-    else store->queue_head = c;
+    if (store->queue_tail)
+        store->queue_tail->next = c;
+    else
+        store->queue_head = c;
     store->queue_tail = c;
     store->queued++;
     flush(store);
@@ -540,7 +559,8 @@ static void make_reference(char out[16])
     unsigned char rnd[10];
     if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) memset(rnd, 0, sizeof rnd);
     memcpy(out, "EHC-", 4);
-    for (int i = 0; i < 10; i++) out[4 + i] = alphabet[rnd[i] % 32];
+    for (int i = 0; i < 10; i++)
+        out[4 + i] = alphabet[rnd[i] % 32];
     out[14] = '\0';
 }
 
@@ -566,7 +586,8 @@ int ehc_store_open_case(ehc_store *store, const ehc_store_open_cmd *cmd, ehc_sto
     store_cmd *c = cmd_new(store, cb, data);
     c->authority_id = cmd->authority_id;
     cJSON *root = command_root("open", cmd->authority_id);
-    if (cmd->event.idempotency_key) cJSON_AddStringToObject(root, "idempotency_key", cmd->event.idempotency_key);
+    if (cmd->event.idempotency_key)
+        cJSON_AddStringToObject(root, "idempotency_key", cmd->event.idempotency_key);
     cJSON *kase = cJSON_AddObjectToObject(root, "case");
     char ref[16];
     if (!cmd->reference) make_reference(ref);
@@ -584,8 +605,10 @@ int ehc_store_open_case(ehc_store *store, const ehc_store_open_cmd *cmd, ehc_sto
     int rc = run_machine(c, wf, &empty, root, &cmd->event);
     ehc_case_state_free(&empty);
     cJSON_Delete(root);
-    if (rc) finish(c, rc, "%s", c->result.machine_error.message);
-    else enqueue(c);
+    if (rc)
+        finish(c, rc, "%s", c->result.machine_error.message);
+    else
+        enqueue(c);
     return 0;
 }
 
@@ -596,7 +619,8 @@ static void on_snapshot(void *data, int status, PGresult *res, const char *messa
     store_cmd *c = data;
     ehc_store *store = c->store;
     if (status != 0) {
-        finish(c, status == EHC_EINVAL ? EHC_EINVAL : status, "reading the case failed: %s", message ? message : "");
+        finish(c, status == EHC_EINVAL ? EHC_EINVAL : status, "reading the case failed: %s",
+               message ? message : "");
         return;
     }
     if (PQntuples(res) != 1) {
@@ -622,8 +646,10 @@ static void on_snapshot(void *data, int status, PGresult *res, const char *messa
     const ehc_workflow *wf;
     if (ehc_definitions_find_hash(store->defs, wf_hash, &wf) != 0 ||
         strcmp(ehc_definitions_calendar_hash(store->defs, wf), cal_hash) != 0) {
-        finish(c, EHC_ESTATE, "the case runs under workflow %.12s and calendar %.12s, which this ehcd has not "
-               "loaded: record definitions_updated to move it to the current versions", wf_hash, cal_hash);
+        finish(c, EHC_ESTATE,
+               "the case runs under workflow %.12s and calendar %.12s, which this ehcd has not "
+               "loaded: record definitions_updated to move it to the current versions",
+               wf_hash, cal_hash);
         return;
     }
     ehc_case_state state;
@@ -647,8 +673,10 @@ static void record_on_state(store_cmd *c, const ehc_workflow *wf, const ehc_case
     cJSON_AddNumberToObject(root, "expected_version", c->record.expected_version);
     int rc = run_machine(c, wf, state, root, &c->record.event);
     cJSON_Delete(root);
-    if (rc) finish(c, rc, "%s", c->result.machine_error.message);
-    else enqueue(c);
+    if (rc)
+        finish(c, rc, "%s", c->result.machine_error.message);
+    else
+        enqueue(c);
 }
 
 int ehc_store_record_event(ehc_store *store, const ehc_store_record_cmd *cmd, ehc_store_cb cb, void *data)
@@ -667,8 +695,8 @@ int ehc_store_record_event(ehc_store *store, const ehc_store_record_cmd *cmd, eh
     c->record.event.fields_json = c->fields_json;
     c->record.event.idempotency_key = c->idempotency_key;
     /* a retry (idempotency key) always asks the database, which knows whether it already happened */
-    const cache_entry *hit = c->idempotency_key ? NULL
-                                                : cache_get(store, cmd->case_id, cmd->authority_id, cmd->expected_version);
+    const cache_entry *hit =
+        c->idempotency_key ? NULL : cache_get(store, cmd->case_id, cmd->authority_id, cmd->expected_version);
     if (hit) {
         store->cache_hits++;
         record_on_state(c, hit->wf, &hit->state);
@@ -679,10 +707,11 @@ int ehc_store_record_event(ehc_store *store, const ehc_store_record_cmd *cmd, eh
     snprintf(ids, sizeof ids, "%" PRId64, cmd->authority_id);
     snprintf(case_id, sizeof case_id, "%" PRId64, cmd->case_id);
     const char *params[3] = {ids, case_id, c->idempotency_key};
-    int rc = ehc_pg_query(store->pool,
-                          "SELECT authority_id, version, workflow_id, workflow_sha256, calendar_sha256, status, events, "
-                          "idempotent_seq FROM ehc_case_snapshot($1, $2::bigint, $3)",
-                          3, params, store->opts.query_timeout_ms, on_snapshot, c);
+    int rc = ehc_pg_query(
+        store->pool,
+        "SELECT authority_id, version, workflow_id, workflow_sha256, calendar_sha256, status, events, "
+        "idempotent_seq FROM ehc_case_snapshot($1, $2::bigint, $3)",
+        3, params, store->opts.query_timeout_ms, on_snapshot, c);
     if (rc) {
         store->pending--;
         cmd_free(c);

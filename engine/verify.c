@@ -27,16 +27,18 @@ typedef struct verify_ctx {
 static void diff(verify_ctx *v, const char *what, const char *stored, const char *replayed)
 {
     v->differences++;
-    fprintf(v->out, "case %s (%s): %s: stored %s, replay gives %s\n", v->case_id, v->reference, what, stored, replayed);
+    fprintf(v->out, "case %s (%s): %s: stored %s, replay gives %s\n", v->case_id, v->reference, what, stored,
+            replayed);
 }
 
 static void check_deadlines(verify_ctx *v, const ehc_workflow *wf, const ehc_case_state *st)
 {
     const char *params[1] = {v->case_id};
-    PGresult *r = exec_params(v->conn,
-                              "SELECT deadline_key, instance_key, due_on, status, coalesce(settled_on::text, ''), "
-                              "exception_applies FROM deadlines WHERE case_id = $1::bigint",
-                              1, params);
+    PGresult *r =
+        exec_params(v->conn,
+                    "SELECT deadline_key, instance_key, due_on, status, coalesce(settled_on::text, ''), "
+                    "exception_applies FROM deadlines WHERE case_id = $1::bigint",
+                    1, params);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         diff(v, "deadlines", "unreadable", PQresultErrorMessage(r));
         PQclear(r);
@@ -81,7 +83,8 @@ static void check_deadlines(verify_ctx *v, const ehc_workflow *wf, const ehc_cas
 static void check_reports(verify_ctx *v, const ehc_case_state *st)
 {
     const char *params[1] = {v->case_id};
-    PGresult *r = exec_params(v->conn, "SELECT item, value FROM case_report_codes WHERE case_id = $1::bigint", 1, params);
+    PGresult *r = exec_params(v->conn, "SELECT item, value FROM case_report_codes WHERE case_id = $1::bigint",
+                              1, params);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         PQclear(r);
         return;
@@ -118,24 +121,28 @@ static void verify_case(verify_ctx *v, PGresult *cases, int row)
         return;
     }
     const ehc_wf_stage *stage = ehc_workflow_stage(wf, st.stage);
-    if (strcmp(PQgetvalue(cases, row, 3), stage->id) != 0) diff(v, "stage", PQgetvalue(cases, row, 3), stage->id);
+    if (strcmp(PQgetvalue(cases, row, 3), stage->id) != 0)
+        diff(v, "stage", PQgetvalue(cases, row, 3), stage->id);
     const char *status = stage->final ? "closed" : "open";
     if (strcmp(PQgetvalue(cases, row, 4), status) != 0) diff(v, "status", PQgetvalue(cases, row, 4), status);
     char version[16];
     snprintf(version, sizeof version, "%zu", st.event_count);
-    if (strcmp(PQgetvalue(cases, row, 5), version) != 0) diff(v, "version", PQgetvalue(cases, row, 5), version);
+    if (strcmp(PQgetvalue(cases, row, 5), version) != 0)
+        diff(v, "version", PQgetvalue(cases, row, 5), version);
     check_deadlines(v, wf, &st);
     check_reports(v, &st);
     ehc_case_state_free(&st);
 }
 
-int ehc_verify_run(PGconn *conn, const ehc_definitions *defs, FILE *out, long *cases_checked, long *differences)
+int ehc_verify_run(PGconn *conn, const ehc_definitions *defs, FILE *out, long *cases_checked,
+                   long *differences)
 {
     verify_ctx v = {.conn = conn, .defs = defs, .out = out};
     *cases_checked = 0;
     /* the verifier reads every authority: bind the session to all of them */
-    PGresult *r = PQexec(conn, "SELECT set_config('ehc.authority_ids', coalesce((SELECT string_agg(id::text, ',') "
-                               "FROM local_authorities), ''), false)");
+    PGresult *r =
+        PQexec(conn, "SELECT set_config('ehc.authority_ids', coalesce((SELECT string_agg(id::text, ',') "
+                     "FROM local_authorities), ''), false)");
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         fprintf(out, "cannot read the authorities: %s", PQresultErrorMessage(r));
         PQclear(r);
@@ -159,7 +166,8 @@ int ehc_verify_run(PGconn *conn, const ehc_definitions *defs, FILE *out, long *c
             return EHC_EIO;
         }
         int n = PQntuples(r);
-        for (int i = 0; i < n; i++) verify_case(&v, r, i);
+        for (int i = 0; i < n; i++)
+            verify_case(&v, r, i);
         *cases_checked += n;
         if (n > 0) snprintf(last, sizeof last, "%s", PQgetvalue(r, n - 1, 0));
         PQclear(r);

@@ -12,16 +12,16 @@
 
 enum {
     EHC_OK = 0,
-    EHC_EINVAL = -1,      /* input is malformed or breaks a rule */
-    EHC_ENOENT = -2,      /* no such thing */
-    EHC_ERANGE = -3,      /* value outside what is covered (e.g. a date outside a calendar) */
-    EHC_EIO = -4,         /* reading or writing a file failed */
-    EHC_EUNAVAILABLE = -5,/* a dependency (the database) cannot be reached now */
-    EHC_ETIMEDOUT = -6,   /* an operation ran past its time limit */
-    EHC_ECONFLICT = -7,   /* stale version or duplicate */
-    EHC_EFORBIDDEN = -8,  /* the caller's role may not do this */
-    EHC_ESTATE = -9,      /* not allowed in the current state */
-    EHC_ECLOSED = -10,    /* the object is shutting down */
+    EHC_EINVAL = -1,       /* input is malformed or breaks a rule */
+    EHC_ENOENT = -2,       /* no such thing */
+    EHC_ERANGE = -3,       /* value outside what is covered (e.g. a date outside a calendar) */
+    EHC_EIO = -4,          /* reading or writing a file failed */
+    EHC_EUNAVAILABLE = -5, /* a dependency (the database) cannot be reached now */
+    EHC_ETIMEDOUT = -6,    /* an operation ran past its time limit */
+    EHC_ECONFLICT = -7,    /* stale version or duplicate */
+    EHC_EFORBIDDEN = -8,   /* the caller's role may not do this */
+    EHC_ESTATE = -9,       /* not allowed in the current state */
+    EHC_ECLOSED = -10,     /* the object is shutting down */
 };
 
 const char *ehc_strerror(int status);
@@ -44,7 +44,7 @@ typedef struct ehc_load_error {
 void ehc_load_error_set(ehc_load_error *err, const char *file, const char *path, const char *fmt, ...)
     EHC_PRINTF(4, 5);
 
-#define ehc_container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define ehc_container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 #define EHC_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif

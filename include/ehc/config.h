@@ -8,16 +8,16 @@
 #include "ehc/log.h"
 
 typedef struct ehc_config {
-    char listen_host[64];       /* numeric IPv4/IPv6 address to bind */
+    char listen_host[64]; /* numeric IPv4/IPv6 address to bind */
     int listen_port;
-    char database_url[1024];    /* libpq conninfo or URI */
+    char database_url[1024]; /* libpq conninfo or URI */
     ehc_log_level log_level;
-    char time_zone[64];         /* statutory dates are English: only Europe/London is accepted */
-    int alert_hour;             /* local hour (0-23) at which the alerts of a day fire */
+    char time_zone[64]; /* statutory dates are English: only Europe/London is accepted */
+    int alert_hour;     /* local hour (0-23) at which the alerts of a day fire */
     int db_pool_size;
-    int shutdown_grace_ms;      /* how long in-flight requests may finish after SIGTERM */
-    char workflows_dir[512];    /* workflow definitions and calendars */
-    char web_root[512];         /* the browser UI's static files */
+    int shutdown_grace_ms;   /* how long in-flight requests may finish after SIGTERM */
+    char workflows_dir[512]; /* workflow definitions and calendars */
+    char web_root[512];      /* the browser UI's static files */
 } ehc_config;
 
 void ehc_config_defaults(ehc_config *cfg);

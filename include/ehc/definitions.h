@@ -1,6 +1,6 @@
 /* The statutory definitions ehcd runs on: every calendar under <dir>/calendars and every workflow
- * file directly in <dir> (NAME.json), loaded and validated together at start. Any invalid file refuses the whole set, so
- * ehcd never serves on a half-valid law. Owned by the loop context; immutable once loaded. */
+ * file directly in <dir> (NAME.json), loaded and validated together at start. Any invalid file refuses the
+ * whole set, so ehcd never serves on a half-valid law. Owned by the loop context; immutable once loaded. */
 #ifndef EHC_DEFINITIONS_H
 #define EHC_DEFINITIONS_H
 

@@ -16,10 +16,10 @@ typedef struct ehc_http_req ehc_http_req;
 typedef void (*ehc_http_handler)(ehc_http_req *req, void *ctx);
 
 typedef struct ehc_http_options {
-    const char *host;           /* numeric address */
-    int port;                   /* 0 picks a free port (tests) */
-    size_t max_body_bytes;      /* larger bodies get 413 */
-    int request_timeout_ms;     /* idle and header time limit per connection */
+    const char *host;       /* numeric address */
+    int port;               /* 0 picks a free port (tests) */
+    size_t max_body_bytes;  /* larger bodies get 413 */
+    int request_timeout_ms; /* idle and header time limit per connection */
 } ehc_http_options;
 
 EHC_MUST_USE int ehc_http_server_new(uv_loop_t *loop, const ehc_http_options *opts, ehc_http_server **out);
@@ -39,8 +39,8 @@ void ehc_http_server_shutdown(ehc_http_server *srv, int grace_ms, void (*done)(v
                               void *data);
 
 const char *ehc_http_req_method(const ehc_http_req *req);
-const char *ehc_http_req_path(const ehc_http_req *req);   /* without the query string */
-const char *ehc_http_req_query(const ehc_http_req *req);  /* after '?', or "" */
+const char *ehc_http_req_path(const ehc_http_req *req);  /* without the query string */
+const char *ehc_http_req_query(const ehc_http_req *req); /* after '?', or "" */
 const char *ehc_http_req_id(const ehc_http_req *req);
 const char *ehc_http_req_body(const ehc_http_req *req, size_t *len);
 /* A request header's value (NUL-terminated copy), or NULL. Names are case-insensitive. */

@@ -166,8 +166,8 @@ static void test_sigint_stops_cleanly_and_frees_the_port(void **state)
 static int connect_loopback(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in a = {
+        .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
     return fd;
 }
@@ -205,8 +205,8 @@ static void test_invalid_configuration_stops_with_a_reason(void **state)
 {
     const char *ehcd = ehc_test_env("EHC_TEST_EHCD");
     char cmd[4096];
-    snprintf(cmd, sizeof cmd, "EHCD_ALERT_HOUR=25 DATABASE_URL='%s' %s serve 2>/tmp/ehcd-badconf-%d.log", db_url,
-             ehcd, (int)getpid());
+    snprintf(cmd, sizeof cmd, "EHCD_ALERT_HOUR=25 DATABASE_URL='%s' %s serve 2>/tmp/ehcd-badconf-%d.log",
+             db_url, ehcd, (int)getpid());
     int st = system(cmd);
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 2);
@@ -243,10 +243,13 @@ static void test_serve_refuses_an_invalid_workflow_naming_file_path_and_reason(v
     char dir[] = "/tmp/ehc-defs-XXXXXX";
     assert_non_null(mkdtemp(dir));
     char cmd[4096], out[8192];
-    snprintf(cmd, sizeof cmd, "cp -r %s/workflows/calendars %s/ && cp %s/tests/fixtures/workflows/invalid-unknown-stage.json %s/",
-             src, dir, src, dir);
+    snprintf(
+        cmd, sizeof cmd,
+        "cp -r %s/workflows/calendars %s/ && cp %s/tests/fixtures/workflows/invalid-unknown-stage.json %s/",
+        src, dir, src, dir);
     assert_int_equal(system(cmd), 0);
-    snprintf(cmd, sizeof cmd, "EHCD_WORKFLOWS_DIR=%s DATABASE_URL='%s' %s serve", dir, db_url, ehc_test_env("EHC_TEST_EHCD"));
+    snprintf(cmd, sizeof cmd, "EHCD_WORKFLOWS_DIR=%s DATABASE_URL='%s' %s serve", dir, db_url,
+             ehc_test_env("EHC_TEST_EHCD"));
     assert_int_equal(run_capture(cmd, out, sizeof out), 2);
     assert_non_null(strstr(out, "invalid definition"));
     assert_non_null(strstr(out, "invalid-unknown-stage.json"));
@@ -273,8 +276,10 @@ static void test_timeline_prints_each_date_with_basis_and_status(void **state)
     const char *src = ehc_test_env("EHC_SOURCE_DIR");
     char cmd[4096], out[8192];
     snprintf(cmd, sizeof cmd,
-             "printf '%%s' '[{\"type\": \"request_received\", \"role\": \"officer\", \"effective_on\": \"2026-01-05\","
-             " \"fields\": {\"source\": \"parent\"}}]' | %s timeline %s/tests/fixtures/workflows/assessment-start.json - "
+             "printf '%%s' '[{\"type\": \"request_received\", \"role\": \"officer\", \"effective_on\": "
+             "\"2026-01-05\","
+             " \"fields\": {\"source\": \"parent\"}}]' | %s timeline "
+             "%s/tests/fixtures/workflows/assessment-start.json - "
              "--today 2026-02-17",
              ehc_test_env("EHC_TEST_EHCD"), src);
     assert_int_equal(run_capture(cmd, out, sizeof out), 0);
@@ -284,7 +289,8 @@ static void test_timeline_prints_each_date_with_basis_and_status(void **state)
     assert_non_null(strstr(out, "2026-05-25"));
     /* a refused event is reported, not printed as a timeline */
     snprintf(cmd, sizeof cmd,
-             "printf '%%s' '[{\"type\": \"request_received\", \"role\": \"officer\", \"effective_on\": \"2026-01-05\"}]'"
+             "printf '%%s' '[{\"type\": \"request_received\", \"role\": \"officer\", \"effective_on\": "
+             "\"2026-01-05\"}]'"
              " | %s timeline %s/tests/fixtures/workflows/assessment-start.json - --today 2026-02-17",
              ehc_test_env("EHC_TEST_EHCD"), src);
     assert_int_equal(run_capture(cmd, out, sizeof out), 1);

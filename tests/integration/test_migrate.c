@@ -69,7 +69,8 @@ static void test_database_ahead_of_binary_is_refused(void **state)
     int applied;
     char err[1024];
     assert_int_equal(ehc_migrate_apply(c, &applied, err, sizeof err), 0);
-    exec_ok(c, "INSERT INTO ehc_schema_migrations (version, name, checksum) VALUES (9999, 'future', repeat('a', 64))");
+    exec_ok(c, "INSERT INTO ehc_schema_migrations (version, name, checksum) VALUES (9999, 'future', "
+               "repeat('a', 64))");
     assert_int_equal(ehc_migrate_apply(c, &applied, err, sizeof err), EHC_ECONFLICT);
     assert_non_null(strstr(err, "run a newer ehcd"));
     PQfinish(c);
@@ -86,7 +87,8 @@ static void test_failing_migration_leaves_nothing_behind(void **state)
     assert_int_equal(ehc_migrate_apply(c, &applied, err, sizeof err), EHC_EINVAL);
     assert_non_null(strstr(err, "migration 0001_foundation"));
     assert_int_equal(scalar_int(c, "SELECT count(*) FROM ehc_schema_migrations"), 0);
-    assert_int_equal(scalar_int(c, "SELECT count(*) FROM pg_tables WHERE tablename = 'local_authorities'"), 0);
+    assert_int_equal(scalar_int(c, "SELECT count(*) FROM pg_tables WHERE tablename = 'local_authorities'"),
+                     0);
     PQfinish(c);
 }
 

@@ -76,8 +76,9 @@ static int setup(void **state)
     ok("SET client_min_messages = warning");
     snprintf(a_id, sizeof a_id, "%ld",
              scalar("INSERT INTO local_authorities (dfe_code, name) VALUES ('353', 'Oldham') RETURNING id"));
-    snprintf(b_id, sizeof b_id, "%ld",
-             scalar("INSERT INTO local_authorities (dfe_code, name) VALUES ('357', 'Tameside') RETURNING id"));
+    snprintf(
+        b_id, sizeof b_id, "%ld",
+        scalar("INSERT INTO local_authorities (dfe_code, name) VALUES ('357', 'Tameside') RETURNING id"));
     /* one child and one case in each authority, written as the application would */
     char sql[1024];
     const char *ids[2] = {a_id, b_id};
@@ -92,7 +93,8 @@ static int setup(void **state)
                  ids[i], i, ids[i], i);
         ok(sql);
         snprintf(sql, sizeof sql,
-                 "INSERT INTO case_events (authority_id, case_id, seq, type, actor_role, effective_on, workflow_sha256) "
+                 "INSERT INTO case_events (authority_id, case_id, seq, type, actor_role, effective_on, "
+                 "workflow_sha256) "
                  "SELECT %s, id, 1, 'request_received', 'officer', '2026-01-05', repeat('a', 64) FROM cases",
                  ids[i]);
         ok(sql);
@@ -134,7 +136,8 @@ static void test_authority_cannot_write_into_another(void **state)
     as_app(a_id);
     char sql[512];
     snprintf(sql, sizeof sql,
-             "INSERT INTO children (authority_id, forename, surname, date_of_birth) VALUES (%s, 'X', 'Y', '2019-01-01')",
+             "INSERT INTO children (authority_id, forename, surname, date_of_birth) VALUES (%s, 'X', 'Y', "
+             "'2019-01-01')",
              b_id);
     refused(sql, "42501"); /* new row violates row-level security policy */
     /* updating B's case is silently impossible: the row is not visible */
@@ -170,8 +173,10 @@ static void test_event_log_refuses_changes_even_from_the_owner(void **state)
 static void test_event_sequence_is_unique_per_case(void **state)
 {
     as_app(a_id);
-    refused("INSERT INTO case_events (authority_id, case_id, seq, type, actor_role, effective_on, workflow_sha256) "
-            "SELECT authority_id, case_id, 1, 'withdrawn', 'officer', '2026-01-06', repeat('a', 64) FROM case_events",
+    refused("INSERT INTO case_events (authority_id, case_id, seq, type, actor_role, effective_on, "
+            "workflow_sha256) "
+            "SELECT authority_id, case_id, 1, 'withdrawn', 'officer', '2026-01-06', repeat('a', 64) FROM "
+            "case_events",
             "23505");
     ok("RESET ROLE");
 }
@@ -182,14 +187,16 @@ static void test_application_role_cannot_bypass_row_security(void **state)
     assert_int_equal(scalar("SELECT count(*) FROM pg_roles WHERE rolname = 'ehc_app' AND NOT rolbypassrls "
                             "AND NOT rolsuper"),
                      1);
-    assert_int_equal(scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner = 'ehc_app'"), 0);
+    assert_int_equal(
+        scalar("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner = 'ehc_app'"), 0);
     /* every table with an authority_id column has forced row-level security, except the public
        reference list of which NHS and social-care services serve which authority */
-    assert_int_equal(scalar("SELECT count(*) FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
-                            "WHERE c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace "
-                            "AND a.attname = 'authority_id' AND NOT (c.relrowsecurity AND c.relforcerowsecurity) "
-                            "AND c.relname <> 'organisation_authorities'"),
-                     0);
+    assert_int_equal(
+        scalar("SELECT count(*) FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
+               "WHERE c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace "
+               "AND a.attname = 'authority_id' AND NOT (c.relrowsecurity AND c.relforcerowsecurity) "
+               "AND c.relname <> 'organisation_authorities'"),
+        0);
     as_app(a_id);
     refused("SET row_security = off; SELECT count(*) FROM cases", "42501");
     ok("RESET ROLE");
@@ -215,7 +222,8 @@ static void test_nhs_number_needs_its_modulus_11_check_digit(void **state)
     char sql[512];
     snprintf(sql, sizeof sql,
              "INSERT INTO children (authority_id, forename, surname, date_of_birth, nhs_number) "
-             "VALUES (%s, 'A', 'B', '2019-01-01', '9434765918')", a_id);
+             "VALUES (%s, 'A', 'B', '2019-01-01', '9434765918')",
+             a_id);
     refused(sql, "23514");
     ok("RESET ROLE");
 }

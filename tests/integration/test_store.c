@@ -70,7 +70,8 @@ static void run_until_done(outcome *o, size_t n)
     int64_t t0 = ehc_test_now_ms();
     for (;;) {
         size_t done = 0;
-        for (size_t i = 0; i < n; i++) done += (size_t)o[i].done;
+        for (size_t i = 0; i < n; i++)
+            done += (size_t)o[i].done;
         if (done == n) return;
         assert_true(ehc_test_now_ms() - t0 < 30000);
         uv_run(&loop, UV_RUN_ONCE);
@@ -101,8 +102,11 @@ static long open_case(long authority, long child, const char *idem, outcome *o)
         .authority_id = authority,
         .child_id = child,
         .workflow_id = "store-test",
-        .event = {.type = "request_received", .actor_role = "officer", .effective_on = d("2026-01-05"),
-                  .fields_json = "{\"source\": \"parent\"}", .idempotency_key = idem},
+        .event = {.type = "request_received",
+                  .actor_role = "officer",
+                  .effective_on = d("2026-01-05"),
+                  .fields_json = "{\"source\": \"parent\"}",
+                  .idempotency_key = idem},
     };
     memset(o, 0, sizeof *o);
     assert_int_equal(ehc_store_open_case(store, &cmd, on_result, o), 0);
@@ -110,14 +114,17 @@ static long open_case(long authority, long child, const char *idem, outcome *o)
     return (long)o->r.case_id;
 }
 
-static void record(long authority, long case_id, int expected, const char *type, const char *on, const char *fields,
-                   const char *idem, outcome *o)
+static void record(long authority, long case_id, int expected, const char *type, const char *on,
+                   const char *fields, const char *idem, outcome *o)
 {
     ehc_store_record_cmd cmd = {
         .authority_id = authority,
         .case_id = case_id,
         .expected_version = expected,
-        .event = {.type = type, .actor_role = "officer", .effective_on = d(on), .fields_json = fields,
+        .event = {.type = type,
+                  .actor_role = "officer",
+                  .effective_on = d(on),
+                  .fields_json = fields,
                   .idempotency_key = idem},
     };
     memset(o, 0, sizeof *o);
@@ -135,11 +142,15 @@ static int setup(void **state)
     auth_a = scalar("INSERT INTO local_authorities (dfe_code, name) VALUES ('353', 'Oldham') RETURNING id");
     auth_b = scalar("INSERT INTO local_authorities (dfe_code, name) VALUES ('357', 'Tameside') RETURNING id");
     char sql[512];
-    snprintf(sql, sizeof sql, "INSERT INTO children (authority_id, forename, surname, date_of_birth) "
-                              "VALUES (%ld, 'A', 'Child', '2018-03-01') RETURNING id", auth_a);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO children (authority_id, forename, surname, date_of_birth) "
+             "VALUES (%ld, 'A', 'Child', '2018-03-01') RETURNING id",
+             auth_a);
     child_a = scalar(sql);
-    snprintf(sql, sizeof sql, "INSERT INTO children (authority_id, forename, surname, date_of_birth) "
-                              "VALUES (%ld, 'B', 'Child', '2018-03-01') RETURNING id", auth_b);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO children (authority_id, forename, surname, date_of_birth) "
+             "VALUES (%ld, 'B', 'Child', '2018-03-01') RETURNING id",
+             auth_b);
     child_b = scalar(sql);
 
     char dir[1024];
@@ -191,19 +202,27 @@ static void test_opening_a_case_writes_event_projection_and_statutory_dates(void
     assert_true(id > 0);
     assert_int_equal(o.r.version, 1);
     char sql[512], text[128];
-    snprintf(sql, sizeof sql, "SELECT stage || ' ' || status || ' ' || version || ' ' || opened_on FROM cases WHERE id = %ld", id);
+    snprintf(sql, sizeof sql,
+             "SELECT stage || ' ' || status || ' ' || version || ' ' || opened_on FROM cases WHERE id = %ld",
+             id);
     text_of(sql, text, sizeof text);
     assert_string_equal(text, "request open 1 2026-01-05");
-    snprintf(sql, sizeof sql, "SELECT type || ' ' || seq || ' ' || effective_on || ' ' || (payload->'fields'->>'source') "
-                              "FROM case_events WHERE case_id = %ld", id);
+    snprintf(sql, sizeof sql,
+             "SELECT type || ' ' || seq || ' ' || effective_on || ' ' || (payload->'fields'->>'source') "
+             "FROM case_events WHERE case_id = %ld",
+             id);
     text_of(sql, text, sizeof text);
     assert_string_equal(text, "request_received 1 2026-01-05 parent");
     /* Day 0 Monday 5 January 2026: 6 weeks -> 16 February, 20 weeks -> 25 May (a bank holiday; it stands) */
-    snprintf(sql, sizeof sql, "SELECT due_on || ' ' || kind || ' ' || basis FROM deadlines WHERE case_id = %ld "
-                              "AND deadline_key = 'decision_due'", id);
+    snprintf(sql, sizeof sql,
+             "SELECT due_on || ' ' || kind || ' ' || basis FROM deadlines WHERE case_id = %ld "
+             "AND deadline_key = 'decision_due'",
+             id);
     text_of(sql, text, sizeof text);
     assert_string_equal(text, "2026-02-16 statutory SEND Regulations 2014, reg 5(1)");
-    snprintf(sql, sizeof sql, "SELECT due_on::text FROM deadlines WHERE case_id = %ld AND deadline_key = 'final_plan_due'", id);
+    snprintf(sql, sizeof sql,
+             "SELECT due_on::text FROM deadlines WHERE case_id = %ld AND deadline_key = 'final_plan_due'",
+             id);
     text_of(sql, text, sizeof text);
     assert_string_equal(text, "2026-05-25");
 }
@@ -220,11 +239,14 @@ static void test_recording_an_event_settles_its_deadline_and_moves_the_stage(voi
     snprintf(sql, sizeof sql, "SELECT stage || ' ' || version FROM cases WHERE id = %ld", id);
     text_of(sql, text, sizeof text);
     assert_string_equal(text, "assessment 2");
-    snprintf(sql, sizeof sql, "SELECT status || ' ' || settled_on || ' ' || settled_by_seq FROM deadlines "
-                              "WHERE case_id = %ld AND deadline_key = 'decision_due'", id);
+    snprintf(sql, sizeof sql,
+             "SELECT status || ' ' || settled_on || ' ' || settled_by_seq FROM deadlines "
+             "WHERE case_id = %ld AND deadline_key = 'decision_due'",
+             id);
     text_of(sql, text, sizeof text);
     assert_string_equal(text, "met_late 2026-02-17 2"); /* a day after 16 February */
-    snprintf(sql, sizeof sql, "SELECT value FROM case_report_codes WHERE case_id = %ld AND item = 'RequestOutcome'", id);
+    snprintf(sql, sizeof sql,
+             "SELECT value FROM case_report_codes WHERE case_id = %ld AND item = 'RequestOutcome'", id);
     text_of(sql, text, sizeof text);
     assert_string_equal(text, "Y");
 }
@@ -263,7 +285,8 @@ static void test_concurrent_writers_one_winner_per_version(void **state)
         int version = 2 + round;
         for (int w = 0; w < WRITERS; w++) {
             char fields[128];
-            snprintf(fields, sizeof fields, "{\"request_key\": \"r%d-w%d\", \"adviser\": \"educational\"}", round, w);
+            snprintf(fields, sizeof fields, "{\"request_key\": \"r%d-w%d\", \"adviser\": \"educational\"}",
+                     round, w);
             record(auth_a, id, version, "advice_requested", "2026-02-20", fields, NULL, &many[w]);
         }
         run_until_done(many, WRITERS);
@@ -283,7 +306,8 @@ static void test_concurrent_writers_one_winner_per_version(void **state)
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM case_events WHERE case_id = %ld", id);
     assert_int_equal(scalar(sql), 2 + ROUNDS);
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM deadlines WHERE case_id = %ld AND deadline_key = 'advice_due'", id);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM deadlines WHERE case_id = %ld AND deadline_key = 'advice_due'", id);
     assert_int_equal(scalar(sql), ROUNDS);
 }
 
@@ -343,14 +367,17 @@ static void test_commands_arriving_together_share_commits(void **state)
             .authority_id = auth_b,
             .child_id = child_b,
             .workflow_id = "store-test",
-            .event = {.type = "request_received", .actor_role = "officer", .effective_on = d("2026-01-05"),
+            .event = {.type = "request_received",
+                      .actor_role = "officer",
+                      .effective_on = d("2026-01-05"),
                       .fields_json = "{\"source\": \"setting\"}"},
         };
         memset(&o[i], 0, sizeof o[i]);
         assert_int_equal(ehc_store_open_case(store, &cmd, on_result, &o[i]), 0);
     }
     run_until_done(o, N);
-    for (int i = 0; i < N; i++) assert_int_equal(o[i].r.status, 0);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(o[i].r.status, 0);
     uint64_t commits, commands;
     ehc_store_stats(store, &commits, &commands);
     assert_int_equal(commands - commands0, N);
@@ -386,7 +413,8 @@ static void test_acknowledged_writes_survive_an_immediate_restart(void **state)
     long acked_seqs[4096];
     int64_t t0 = ehc_test_now_ms();
     outcome o;
-    record(auth_a, id, version, "decision_to_assess", "2026-02-10", "{\"decision\": \"yes\"}", "restart-0", &o);
+    record(auth_a, id, version, "decision_to_assess", "2026-02-10", "{\"decision\": \"yes\"}", "restart-0",
+           &o);
     while (ehc_test_now_ms() - t0 < 4000 || !restart_done) {
         run_until_done(&o, 1);
         if (o.r.status == 0) {
@@ -410,13 +438,18 @@ static void test_acknowledged_writes_survive_an_immediate_restart(void **state)
         }
         assert_true(acked < 4000);
         char fields[128], key[64];
-        snprintf(fields, sizeof fields, "{\"request_key\": \"k%d\", \"adviser\": \"medical\"}", acked + failed);
+        snprintf(fields, sizeof fields, "{\"request_key\": \"k%d\", \"adviser\": \"medical\"}",
+                 acked + failed);
         snprintf(key, sizeof key, "restart-%d", acked + failed + 1);
         ehc_store_record_cmd cmd = {
-            .authority_id = auth_a, .case_id = id, .expected_version = version,
-            .event = {.type = version == 1 ? "decision_to_assess" : "advice_requested", .actor_role = "officer",
+            .authority_id = auth_a,
+            .case_id = id,
+            .expected_version = version,
+            .event = {.type = version == 1 ? "decision_to_assess" : "advice_requested",
+                      .actor_role = "officer",
                       .effective_on = d("2026-02-20"),
-                      .fields_json = version == 1 ? "{\"decision\": \"yes\"}" : fields, .idempotency_key = key},
+                      .fields_json = version == 1 ? "{\"decision\": \"yes\"}" : fields,
+                      .idempotency_key = key},
         };
         memset(&o, 0, sizeof o);
         int rc = ehc_store_record_event(store, &cmd, on_result, &o);
@@ -429,12 +462,13 @@ static void test_acknowledged_writes_survive_an_immediate_restart(void **state)
     run_until_done(&o, 1);
     if (o.r.status == 0) acked_seqs[acked++] = o.r.version;
     assert_int_equal(restart_done, 1); /* the stop/start script exited 0 */
-    assert_true(failed > 0);            /* the restart was felt */
-    assert_true(acked > 10);            /* and writes went on after it */
+    assert_true(failed > 0);           /* the restart was felt */
+    assert_true(acked > 10);           /* and writes went on after it */
     if (PQstatus(admin) != CONNECTION_OK) PQreset(admin);
     for (int i = 0; i < acked; i++) {
         char sql[160];
-        snprintf(sql, sizeof sql, "SELECT count(*) FROM case_events WHERE case_id = %ld AND seq = %ld", id, acked_seqs[i]);
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM case_events WHERE case_id = %ld AND seq = %ld", id,
+                 acked_seqs[i]);
         assert_int_equal(scalar(sql), 1);
     }
     char sql[160];
@@ -447,8 +481,8 @@ static void test_acknowledged_writes_survive_an_immediate_restart(void **state)
 static int run_verify(char *out, size_t size)
 {
     char cmd[4096];
-    snprintf(cmd, sizeof cmd, "DATABASE_URL='%s' EHCD_WORKFLOWS_DIR=%s/tests/fixtures/store %s verify 2>&1", db_url,
-             ehc_test_env("EHC_SOURCE_DIR"), ehc_test_env("EHC_TEST_EHCD"));
+    snprintf(cmd, sizeof cmd, "DATABASE_URL='%s' EHCD_WORKFLOWS_DIR=%s/tests/fixtures/store %s verify 2>&1",
+             db_url, ehc_test_env("EHC_SOURCE_DIR"), ehc_test_env("EHC_TEST_EHCD"));
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     size_t n = fread(out, 1, size - 1, p);
@@ -479,7 +513,10 @@ static void test_verify_replays_every_case_and_reports_tampering(void **state)
 
     /* someone edits the projection behind the store's back: verify names each change */
     char sql[256];
-    snprintf(sql, sizeof sql, "UPDATE deadlines SET due_on = due_on + 7 WHERE case_id = %ld AND deadline_key = 'final_plan_due'", id);
+    snprintf(
+        sql, sizeof sql,
+        "UPDATE deadlines SET due_on = due_on + 7 WHERE case_id = %ld AND deadline_key = 'final_plan_due'",
+        id);
     exec_admin(sql);
     snprintf(sql, sizeof sql, "UPDATE cases SET stage = 'draft' WHERE id = %ld", id);
     exec_admin(sql);
@@ -487,7 +524,10 @@ static void test_verify_replays_every_case_and_reports_tampering(void **state)
     assert_non_null(strstr(out, "deadline final_plan_due: stored 2026-06-01, replay gives 2026-05-25"));
     assert_non_null(strstr(out, "stage: stored draft, replay gives assessment"));
     assert_non_null(strstr(out, " 2 difference(s)"));
-    snprintf(sql, sizeof sql, "UPDATE deadlines SET due_on = due_on - 7 WHERE case_id = %ld AND deadline_key = 'final_plan_due'", id);
+    snprintf(
+        sql, sizeof sql,
+        "UPDATE deadlines SET due_on = due_on - 7 WHERE case_id = %ld AND deadline_key = 'final_plan_due'",
+        id);
     exec_admin(sql);
     snprintf(sql, sizeof sql, "UPDATE cases SET stage = 'assessment' WHERE id = %ld", id);
     exec_admin(sql);
@@ -497,7 +537,8 @@ static void test_verify_replays_every_case_and_reports_tampering(void **state)
 static int run_erase(long case_id, char *out, size_t size)
 {
     char cmd[4096];
-    snprintf(cmd, sizeof cmd, "DATABASE_URL='%s' EHCD_WORKFLOWS_DIR=%s/tests/fixtures/store %s erase %ld 2>&1", db_url,
+    snprintf(cmd, sizeof cmd,
+             "DATABASE_URL='%s' EHCD_WORKFLOWS_DIR=%s/tests/fixtures/store %s erase %ld 2>&1", db_url,
              ehc_test_env("EHC_SOURCE_DIR"), ehc_test_env("EHC_TEST_EHCD"), case_id);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
@@ -511,17 +552,25 @@ static int run_erase(long case_id, char *out, size_t size)
 static long closed_2018_case(long *child_out)
 {
     char sql[512];
-    snprintf(sql, sizeof sql, "INSERT INTO children (authority_id, forename, surname, date_of_birth, nhs_number) "
-                              "VALUES (%ld, 'Old', 'Record', '1990-06-01', '9434765919') RETURNING id", auth_a);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO children (authority_id, forename, surname, date_of_birth, nhs_number) "
+             "VALUES (%ld, 'Old', 'Record', '1990-06-01', '9434765919') RETURNING id",
+             auth_a);
     long child = scalar(sql);
-    snprintf(sql, sizeof sql, "INSERT INTO family_contacts (authority_id, child_id, name, relationship, "
-                              "parental_responsibility, email) VALUES (%ld, %ld, 'A Parent', 'mother', true, "
-                              "'parent@example.org') RETURNING id", auth_a, child);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO family_contacts (authority_id, child_id, name, relationship, "
+             "parental_responsibility, email) VALUES (%ld, %ld, 'A Parent', 'mother', true, "
+             "'parent@example.org') RETURNING id",
+             auth_a, child);
     scalar(sql);
     outcome o;
     ehc_store_open_cmd cmd = {
-        .authority_id = auth_a, .child_id = child, .workflow_id = "store-test",
-        .event = {.type = "request_received", .actor_role = "officer", .effective_on = d("2018-03-01"),
+        .authority_id = auth_a,
+        .child_id = child,
+        .workflow_id = "store-test",
+        .event = {.type = "request_received",
+                  .actor_role = "officer",
+                  .effective_on = d("2018-03-01"),
                   .fields_json = "{\"source\": \"young_person\"}"},
     };
     memset(&o, 0, sizeof o);
@@ -544,18 +593,25 @@ static void test_erase_needs_closed_cases_past_retention_and_an_approval(void **
     assert_int_equal(run_erase(id, out, sizeof out), 1);
     assert_non_null(strstr(out, "no erasure approval"));
 
-    long approver = scalar("INSERT INTO users (username, display_name, is_admin) VALUES ('dpo', 'Data protection officer', "
-                           "true) RETURNING id");
-    snprintf(sql, sizeof sql, "INSERT INTO erasure_approvals (authority_id, child_id, approved_by, reason) "
-                              "VALUES (%ld, %ld, %ld, 'retention period over') RETURNING id", auth_a, child, approver);
+    long approver = scalar(
+        "INSERT INTO users (username, display_name, is_admin) VALUES ('dpo', 'Data protection officer', "
+        "true) RETURNING id");
+    snprintf(sql, sizeof sql,
+             "INSERT INTO erasure_approvals (authority_id, child_id, approved_by, reason) "
+             "VALUES (%ld, %ld, %ld, 'retention period over') RETURNING id",
+             auth_a, child, approver);
     scalar(sql);
     assert_int_equal(run_erase(id, out, sizeof out), 0);
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM children WHERE id = %ld AND surname IS NULL AND forename IS NULL "
-                              "AND date_of_birth IS NULL AND nhs_number IS NULL AND birth_year = 1990 "
-                              "AND erased_at IS NOT NULL", child);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM children WHERE id = %ld AND surname IS NULL AND forename IS NULL "
+             "AND date_of_birth IS NULL AND nhs_number IS NULL AND birth_year = 1990 "
+             "AND erased_at IS NOT NULL",
+             child);
     assert_int_equal(scalar(sql), 1);
-    snprintf(sql, sizeof sql, "SELECT count(*) FROM family_contacts WHERE child_id = %ld AND name IS NULL "
-                              "AND email IS NULL AND erased_at IS NOT NULL", child);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM family_contacts WHERE child_id = %ld AND name IS NULL "
+             "AND email IS NULL AND erased_at IS NOT NULL",
+             child);
     assert_int_equal(scalar(sql), 1);
     snprintf(sql, sizeof sql, "SELECT count(*) FROM access_log WHERE case_id = %ld AND action = 'erase'", id);
     assert_int_equal(scalar(sql), 1);
@@ -576,12 +632,18 @@ static void test_erase_refuses_an_open_case_and_an_unexpired_retention(void **st
     assert_non_null(strstr(out, "still open"));
 
     /* born 2018: kept until the 31st birthday, 1 March 2049 */
-    snprintf(sql, sizeof sql, "INSERT INTO children (authority_id, forename, surname, date_of_birth) "
-                              "VALUES (%ld, 'Young', 'Child', '2018-03-01') RETURNING id", auth_a);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO children (authority_id, forename, surname, date_of_birth) "
+             "VALUES (%ld, 'Young', 'Child', '2018-03-01') RETURNING id",
+             auth_a);
     long child = scalar(sql);
     ehc_store_open_cmd cmd = {
-        .authority_id = auth_a, .child_id = child, .workflow_id = "store-test",
-        .event = {.type = "request_received", .actor_role = "officer", .effective_on = d("2026-01-05"),
+        .authority_id = auth_a,
+        .child_id = child,
+        .workflow_id = "store-test",
+        .event = {.type = "request_received",
+                  .actor_role = "officer",
+                  .effective_on = d("2026-01-05"),
                   .fields_json = "{\"source\": \"parent\"}"},
     };
     memset(&o, 0, sizeof o);

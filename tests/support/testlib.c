@@ -111,11 +111,13 @@ void ehc_test_daemon_start(ehc_test_daemon *d, const char *const *args, const ch
             close(fd);
         }
         putenv(listen_env);
-        for (const char *const *e = env; e && *e; e++) putenv((char *)*e);
+        for (const char *const *e = env; e && *e; e++)
+            putenv((char *)*e);
         const char *argv[32];
         int n = 0;
         argv[n++] = ehcd;
-        for (const char *const *a = args; a && *a && n < 31; a++) argv[n++] = *a;
+        for (const char *const *a = args; a && *a && n < 31; a++)
+            argv[n++] = *a;
         argv[n] = NULL;
         execv(ehcd, (char *const *)argv);
         _exit(127);
@@ -174,8 +176,8 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
     return len;
 }
 
-void ehc_test_http(ehc_test_response *r, const char *method, int port, const char *path,
-                   const char *body, const char *const *headers)
+void ehc_test_http(ehc_test_response *r, const char *method, int port, const char *path, const char *body,
+                   const char *const *headers)
 {
     memset(r, 0, sizeof *r);
     CURL *c = curl_easy_init();
@@ -183,7 +185,8 @@ void ehc_test_http(ehc_test_response *r, const char *method, int port, const cha
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
     buf b = {0}, h = {0};
     struct curl_slist *hl = NULL;
-    for (const char *const *x = headers; x && *x; x++) hl = curl_slist_append(hl, *x);
+    for (const char *const *x = headers; x && *x; x++)
+        hl = curl_slist_append(hl, *x);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);

@@ -41,15 +41,15 @@ void ehc_test_daemon_start(ehc_test_daemon *d, const char *const *args, const ch
 int ehc_test_daemon_stop(ehc_test_daemon *d, int sig);
 
 typedef struct ehc_test_response {
-    long status;            /* 0 when the request failed at the transport level */
-    char *body;             /* NUL-terminated, malloc'd */
+    long status; /* 0 when the request failed at the transport level */
+    char *body;  /* NUL-terminated, malloc'd */
     size_t body_len;
-    char *headers;          /* raw header block, malloc'd */
+    char *headers; /* raw header block, malloc'd */
     double seconds;
 } ehc_test_response;
 
-void ehc_test_http(ehc_test_response *r, const char *method, int port, const char *path,
-                   const char *body, const char *const *headers);
+void ehc_test_http(ehc_test_response *r, const char *method, int port, const char *path, const char *body,
+                   const char *const *headers);
 void ehc_test_response_free(ehc_test_response *r);
 
 /* Monotonic milliseconds. */

@@ -128,7 +128,8 @@ static void test_listen_values_checked(void **state)
     ehc_config cfg;
     ehc_load_error err;
     ehc_config_defaults(&cfg);
-    const char *bad[] = {"localhost:8080", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:70000", ":8080", "1.2.3.4:80x"};
+    const char *bad[] = {"localhost:8080",  "127.0.0.1", "127.0.0.1:0",
+                         "127.0.0.1:70000", ":8080",     "1.2.3.4:80x"};
     for (size_t i = 0; i < EHC_ARRAY_SIZE(bad); i++) {
         assert_int_equal(ehc_config_set(&cfg, "listen", bad[i], "test", &err), EHC_EINVAL);
         assert_string_equal(err.path, "listen");
