@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ehc/api.h"
 #include "ehc/app.h"
 #include "ehc/log.h"
 
@@ -76,6 +77,7 @@ int ehc_app_serve(const ehc_config *cfg, const ehc_definitions *defs)
     };
     if (ehc_http_server_new(app.loop, &hopts, &app.http)) return 1;
     ehc_api_health_register(&app);
+    ehc_api_session_register(&app);
     if (ehc_http_server_start(app.http)) {
         app.exit_code = 1;
         app.stopping = 1;

@@ -106,6 +106,12 @@ int ehc_config_set(ehc_config *cfg, const char *key, const char *value, const ch
     } else if (strcmp(key, "workflows_dir") == 0) {
         if (*value && copy_string(cfg->workflows_dir, sizeof cfg->workflows_dir, value) == 0) return 0;
         ehc_load_error_set(err, source, key, "must be a directory path under 512 bytes");
+    } else if (strcmp(key, "cookie_secure") == 0) {
+        if (strcmp(value, "true") == 0 || strcmp(value, "false") == 0) {
+            cfg->cookie_secure = strcmp(value, "true") == 0;
+            return 0;
+        }
+        ehc_load_error_set(err, source, key, "must be true or false; got \"%s\"", value);
     } else if (strcmp(key, "web_root") == 0) {
         if (*value && copy_string(cfg->web_root, sizeof cfg->web_root, value) == 0) return 0;
         ehc_load_error_set(err, source, key, "must be a directory path under 512 bytes");
@@ -181,6 +187,7 @@ int ehc_config_load_env(ehc_config *cfg, ehc_load_error *err)
         {"EHCD_SHUTDOWN_GRACE_MS", "shutdown_grace_ms"},
         {"EHCD_WORKFLOWS_DIR", "workflows_dir"},
         {"EHCD_WEB_ROOT", "web_root"},
+        {"EHCD_COOKIE_SECURE", "cookie_secure"},
     };
     for (size_t i = 0; i < EHC_ARRAY_SIZE(map); i++) {
         const char *v = getenv(map[i].env);

@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include "ehc/config.h"
+#include "ehc/credential.h"
 #include "ehc/definitions.h"
 #include "ehc/http.h"
 #include "ehc/pg.h"
@@ -20,6 +21,7 @@ typedef struct ehc_app {
     uv_signal_t sigterm;
     int stopping;
     int exit_code;
+    char unknown_user_hash[EHC_PASSWORD_HASH_MAX]; /* see api/session.c */
 } ehc_app;
 
 /* Runs ehcd until SIGINT or SIGTERM: listens, serves, then shuts down gracefully (stop accepting,

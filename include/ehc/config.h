@@ -4,6 +4,8 @@
 #ifndef EHC_CONFIG_H
 #define EHC_CONFIG_H
 
+#include <stdbool.h>
+
 #include "ehc/common.h"
 #include "ehc/log.h"
 
@@ -18,6 +20,7 @@ typedef struct ehc_config {
     int shutdown_grace_ms;   /* how long in-flight requests may finish after SIGTERM */
     char workflows_dir[512]; /* workflow definitions and calendars */
     char web_root[512];      /* the browser UI's static files */
+    bool cookie_secure;      /* mark the session cookie Secure: set when served behind TLS */
 } ehc_config;
 
 void ehc_config_defaults(ehc_config *cfg);
