@@ -832,7 +832,7 @@ static int check_earliest(apply_ctx *c)
         const ehc_wf_deadline *dl = ehc_workflow_deadline(c->wf, inst->deadline);
         if (!dl->earliest || inst->status != EHC_DEADLINE_OPEN || !key_matches(c->ev, c->key, inst) ||
             !ref_matches(dl->met_by, dl->met_by_count, c->event, c->vals) ||
-            ehc_date_compare(c->effective_on, inst->due_on) >= 0) {
+            ehc_date_compare(c->effective_on, inst->due_on) > (dl->strictly_after ? 0 : -1)) {
             continue;
         }
         char on[EHC_DATE_ISO_SIZE], earliest[EHC_DATE_ISO_SIZE], started[EHC_DATE_ISO_SIZE];
@@ -840,8 +840,9 @@ static int check_earliest(apply_ctx *c)
         ehc_date_format_iso(inst->due_on, earliest);
         ehc_date_format_iso(inst->started_on, started);
         return refuse(c->err, EHC_MACHINE_E_TOO_EARLY, "effective_on", dl->basis ? dl->basis : dl->id,
-                      "'%s' may not take effect before %s (it is %s): %s, %s, running from %s (%s)",
-                      c->ev->id, earliest, on, dl->basis ? dl->basis : "local target", dl->title, started,
+                      "'%s' may not take effect %s %s (it is %s): %s, %s, running from %s (%s)", c->ev->id,
+                      dl->strictly_after ? "on or before" : "before", earliest, on,
+                      dl->basis ? dl->basis : "local target", dl->title, started,
                       ehc_workflow_event(c->wf, dl->origin_event)->id);
     }
     return 0;
@@ -968,7 +969,8 @@ static int clock_dates(apply_ctx *c, const ehc_wf_deadline *dl, bool *starts, eh
             if (!c->vals[term->field]) continue;
             if (ehc_date_parse_iso(c->vals[term->field], &from) != 0) return EHC_EINVAL;
         }
-        rc = compute_date(c->env, &term->length, from, &candidate);
+        candidate = from;
+        if (!term->on_the_date) rc = compute_date(c->env, &term->length, from, &candidate);
         if (rc == 0) *due = ehc_date_later(*due, candidate);
     }
     if (rc == 0) rc = roll_over(c->env, dl, *due, due);

@@ -4,6 +4,7 @@
 #include "ehc/timeline.h"
 
 #include <cJSON.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,11 +62,28 @@ static int apply_one(const ehc_machine_env *env, ehc_case_state *state, const cJ
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(item, "type");
     const cJSON *role = cJSON_GetObjectItemCaseSensitive(item, "role");
     const cJSON *on = cJSON_GetObjectItemCaseSensitive(item, "effective_on");
+    const cJSON *derive = cJSON_GetObjectItemCaseSensitive(item, "derive_effective_on");
+    const cJSON *supersedes = cJSON_GetObjectItemCaseSensitive(item, "supersedes_seq");
+    const cJSON *reason = cJSON_GetObjectItemCaseSensitive(item, "correction_reason");
     ehc_event_input in = {0};
-    if (!cJSON_IsObject(item) || !cJSON_IsString(type) || !cJSON_IsString(role) || !cJSON_IsString(on) ||
-        ehc_date_parse_iso(on->valuestring, &in.effective_on) != 0) {
-        return bad_input(err, index, "needs \"type\", \"role\" and \"effective_on\" (YYYY-MM-DD)");
+    in.derive_effective_on = cJSON_IsTrue(derive);
+    if (!cJSON_IsObject(item) || !cJSON_IsString(type) || !cJSON_IsString(role) ||
+        (derive && !cJSON_IsBool(derive)) || (!in.derive_effective_on && !cJSON_IsString(on)) ||
+        (cJSON_IsString(on) && ehc_date_parse_iso(on->valuestring, &in.effective_on) != 0)) {
+        return bad_input(err, index,
+                         "needs \"type\", \"role\" and \"effective_on\" (YYYY-MM-DD), or "
+                         "\"derive_effective_on\": true");
     }
+    if (supersedes &&
+        (!cJSON_IsNumber(supersedes) || supersedes->valuedouble < 1 || supersedes->valuedouble > UINT32_MAX ||
+         supersedes->valuedouble != (double)(uint32_t)supersedes->valuedouble)) {
+        return bad_input(err, index, "\"supersedes_seq\" must be the number of an earlier event");
+    }
+    if (reason && !cJSON_IsString(reason)) {
+        return bad_input(err, index, "\"correction_reason\" must be text");
+    }
+    in.supersedes_seq = supersedes ? (uint32_t)supersedes->valuedouble : 0;
+    in.correction_reason = reason ? reason->valuestring : NULL;
     ehc_field_value *fields;
     char **owned;
     size_t count;
@@ -97,6 +115,11 @@ static int apply_one(const ehc_machine_env *env, ehc_case_state *state, const cJ
     return 0;
 }
 
+static const char *days_word(int32_t n)
+{
+    return n == 1 || n == -1 ? "day" : "days";
+}
+
 static void print_status(FILE *out, const ehc_workflow *wf, const ehc_deadline_instance *d, ehc_date today)
 {
     const ehc_wf_deadline *dl = ehc_workflow_deadline(wf, d->deadline);
@@ -104,13 +127,16 @@ static void print_status(FILE *out, const ehc_workflow *wf, const ehc_deadline_i
     ehc_date_format_iso(d->settled_on, settled);
     switch (d->status) {
     case EHC_DEADLINE_MET: fprintf(out, "%s %s", dl->earliest ? "respected" : "met", settled); break;
-    case EHC_DEADLINE_MET_LATE:
-        fprintf(out, "met late %s (%d days)", settled, (int)ehc_date_days_between(d->due_on, d->settled_on));
+    case EHC_DEADLINE_MET_LATE: {
+        const int32_t late = ehc_date_days_between(d->due_on, d->settled_on);
+        fprintf(out, "met late %s (%d %s)", settled, (int)late, days_word(late));
         break;
+    }
     case EHC_DEADLINE_CANCELLED: fprintf(out, "cancelled %s", settled); break;
     case EHC_DEADLINE_OPEN:
         if (ehc_machine_is_overdue(wf, d, today)) {
-            fprintf(out, "overdue (%d days)", (int)ehc_date_days_between(d->due_on, today));
+            const int32_t late = ehc_date_days_between(d->due_on, today);
+            fprintf(out, "overdue (%d %s)", (int)late, days_word(late));
         } else {
             fprintf(out, "%s", dl->earliest ? "running" : "open");
         }
@@ -134,16 +160,23 @@ static void print_timeline(FILE *out, const ehc_workflow *wf, const ehc_case_sta
     for (size_t i = 0; i < state->event_count; i++) {
         const ehc_case_event *r = &state->events[i];
         ehc_date_format_iso(r->effective_on, iso);
-        fprintf(out, "  %3u  %s  %s%s%s\n", (unsigned)r->seq, iso, ehc_workflow_event(wf, r->event)->id,
-                r->key[0] ? " " : "", r->key);
+        /* r->type, not the workflow's id: native kinds (definitions_updated) have no workflow event. */
+        fprintf(out, "  %3u  %s  %s%s%s", (unsigned)r->seq, iso, r->type, r->key[0] ? " " : "", r->key);
+        if (r->supersedes_seq)
+            fprintf(out, "  (corrects %u: %s)", (unsigned)r->supersedes_seq,
+                    r->correction_reason ? r->correction_reason : "");
+        if (r->superseded_by_seq) fprintf(out, "  (superseded by %u)", (unsigned)r->superseded_by_seq);
+        fputc('\n', out);
     }
+    if (state->letters_stopped) fprintf(out, "  letters and alerts stopped for good\n");
     fprintf(out, "\ndates:\n");
     for (size_t i = 0; i < state->deadline_count; i++) {
         const ehc_deadline_instance *d = &state->deadlines[i];
         const ehc_wf_deadline *dl = ehc_workflow_deadline(wf, d->deadline);
         ehc_date_format_iso(d->due_on, iso);
-        fprintf(out, "  %s  %-9s %s%s%s%s  %s  [%s]  ", iso, dl->earliest ? "not before" : "due", dl->id,
-                d->key[0] ? " (" : "", d->key, d->key[0] ? ")" : "", ehc_deadline_kind_name(dl->kind),
+        const char *direction = dl->strictly_after ? "after" : dl->earliest ? "not before" : "due";
+        fprintf(out, "  %s  %-9s %s%s%s%s  %s  [%s]  ", iso, direction, dl->id, d->key[0] ? " (" : "", d->key,
+                d->key[0] ? ")" : "", ehc_deadline_kind_name(dl->kind),
                 dl->basis ? dl->basis : "local target");
         print_status(out, wf, d, today);
         fputc('\n', out);

@@ -1056,7 +1056,8 @@ static int load_alerts(const loader *ld, const cJSON *obj, const char *path, ehc
     return 0;
 }
 
-/* "later_of": [{"length": {...}, "field": "<date field of the origin event>" (optional)}]. */
+/* "later_of": [{"length": {...}, "field": "<date field of the origin event>" (optional)}]. A term
+ * with a field and no length is that date itself (Reg 15(2): the day of the move). */
 static int load_later_of(const loader *ld, const cJSON *obj, const char *path, ehc_wf_deadline *dl)
 {
     static const char *const allowed[] = {"length", "field", "note", NULL};
@@ -1070,11 +1071,15 @@ static int load_later_of(const loader *ld, const cJSON *obj, const char *path, e
         const path_buf at = path_index(lpath.s, dl->later_of_count);
         ehc_wf_later_term *term = &terms[dl->later_of_count];
         const char *field = NULL;
-        if ((rc = check_keys(ld, t, at.s, allowed, (const char *const[]){"length", NULL})) ||
-            (rc = get_text(ld, t, at.s, "field", false, &field)) ||
-            (rc = load_length(ld, t, at.s, &term->length))) {
+        if ((rc = check_keys(ld, t, at.s, allowed, NULL)) ||
+            (rc = get_text(ld, t, at.s, "field", false, &field))) {
             return rc;
         }
+        term->on_the_date = !cJSON_GetObjectItemCaseSensitive(t, "length");
+        if (term->on_the_date && !field) {
+            return refuse(ld, at.s, "a \"later_of\" term needs a \"length\", a \"field\", or both");
+        }
+        if (!term->on_the_date && (rc = load_length(ld, t, at.s, &term->length))) return rc;
         term->field = EHC_WF_NONE;
         if (field) {
             term->field = find_field(oe, field);
@@ -1112,7 +1117,8 @@ static int load_extended_by(const loader *ld, const cJSON *obj, const char *path
         dl->extended_by_count++;
     }
     dl->extended_by = xs;
-    if (dl->earliest) return refuse(ld, xpath.s, "an earliest date cannot be \"extended_by\"");
+    if (dl->earliest && !dl->strictly_after)
+        return refuse(ld, xpath.s, "an earliest date cannot be \"extended_by\" (an \"after\" one can)");
     return 0;
 }
 
@@ -1204,10 +1210,13 @@ static int load_deadline(const loader *ld, const cJSON *obj, size_t index)
                       "a guidance deadline must name its Code of Practice paragraph "
                       "(e.g. \"SEND Code of Practice 2015, para 9.83\")");
     }
-    if (direction && strcmp(direction, "latest") != 0 && strcmp(direction, "earliest") != 0) {
-        return refuse(ld, path_key(at.s, "direction").s, "direction must be \"latest\" or \"earliest\"");
+    if (direction && strcmp(direction, "latest") != 0 && strcmp(direction, "earliest") != 0 &&
+        strcmp(direction, "after") != 0) {
+        return refuse(ld, path_key(at.s, "direction").s,
+                      "direction must be \"latest\", \"earliest\" or \"after\"");
     }
-    dl->earliest = direction && strcmp(direction, "earliest") == 0;
+    dl->strictly_after = direction && strcmp(direction, "after") == 0;
+    dl->earliest = dl->strictly_after || (direction && strcmp(direction, "earliest") == 0);
     /* origin: "event" or {"event": "...", "per": "<key field>"} */
     const cJSON *origin = cJSON_GetObjectItemCaseSensitive(obj, "origin");
     path_buf opath = path_key(at.s, "origin");

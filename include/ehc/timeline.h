@@ -15,9 +15,12 @@
 /* events_json is a JSON array of events in the order recorded:
  *   [{"type": "request_received", "role": "officer", "effective_on": "2026-01-05",
  *     "fields": {"source": "parent"}}, ...]
- * ("fields" optional; values strings, booleans or whole numbers). Each is applied with ehc_machine_apply
- * as of `today`. Returns 0 after printing; EHC_EINVAL when the JSON is malformed or an event is
- * refused (err, if not NULL, then says which event and why; nothing is printed), or the machine's
+ * ("fields" optional; values strings, booleans or whole numbers). "derive_effective_on": true takes the
+ * date from the event's fields (effective_on may then be left out); "supersedes_seq" (the number of an
+ * earlier event) and "correction_reason" record a correction. Corrections are printed against the
+ * event they replace; "after" dates (a window's last day) and stopped letters are shown. Each is applied with
+ * ehc_machine_apply as of `today`. Returns 0 after printing; EHC_EINVAL when the JSON is malformed or an
+ * event is refused (err, if not NULL, then says which event and why; nothing is printed), or the machine's
  * status for a refusal. */
 EHC_MUST_USE int ehc_timeline_render(const ehc_workflow *wf, const ehc_calendar_set *calendars,
                                      const char *events_json, ehc_date today, FILE *out,

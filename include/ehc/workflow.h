@@ -173,10 +173,11 @@ typedef struct ehc_wf_exception {
 } ehc_wf_exception;
 
 /* One more candidate date for a "later_of" clock: `length` from the origin event's date field
- * `field` (or from the origin date when field is NONE). */
+ * `field` (or from the origin date when field is NONE); with on_the_date, the field's date itself. */
 typedef struct ehc_wf_later_term {
     size_t field;
     ehc_wf_length length;
+    bool on_the_date; /* no "length": the date in `field` (never NONE then) */
 } ehc_wf_later_term;
 
 /* "extended_by": when `event` happens while the clock runs, the due date becomes the later of the
@@ -211,6 +212,9 @@ typedef struct ehc_wf_deadline {
     const char *exception_report; /* SEN2 item set "0" when the clock starts, "1" on an exception */
     ehc_wf_length length;
     bool earliest; /* "direction": "earliest": met_by events may not act before it */
+    /* "direction": "after" (earliest is then true as well): met_by events may act only after the due
+     * date, a window's last day computed as a latest date (roll-overs and extensions included). */
+    bool strictly_after;
     const ehc_wf_event_ref *met_by;
     size_t met_by_count;
     const ehc_wf_event_ref *cancelled_by;
