@@ -20,7 +20,38 @@ static void on_pool_closed(void *data)
     app->pg = NULL;
     uv_close((uv_handle_t *)&app->sigint, NULL);
     uv_close((uv_handle_t *)&app->sigterm, NULL);
+    uv_close((uv_handle_t *)&app->simclock_retry, NULL);
     ehc_log(EHC_LOG_INFO, "shutdown_complete", NULL, "database closed; exiting");
+}
+
+/* The last users of the pool are gone: close it. */
+static void close_pool(ehc_app *app)
+{
+    if (app->simclock) ehc_simclock_free(app->simclock);
+    app->simclock = NULL;
+    ehc_pg_pool_close(app->pg, on_pool_closed, app);
+}
+
+static void on_scheduler_event(void *data, const ehc_scheduler_event *ev)
+{
+    ehc_app *app = data;
+    switch (ev->kind) {
+    case EHC_SCHEDULER_READY:
+        ehc_log(EHC_LOG_INFO, "scheduler_ready", NULL, "%zu pending alert instants loaded in %lld ms",
+                ev->pending, (long long)(ev->elapsed_us / 1000));
+        break;
+    case EHC_SCHEDULER_FIRED:
+        ehc_log(EHC_LOG_DEBUG, "alert_fired", NULL, "deadline %lld alert %lld %s", (long long)ev->deadline_id,
+                (long long)ev->alert_id, ev->level);
+        break;
+    case EHC_SCHEDULER_ERROR:
+        ehc_log(EHC_LOG_WARN, "scheduler_error", NULL, "%s (retrying)", ev->message ? ev->message : "");
+        break;
+    case EHC_SCHEDULER_CLOSED:
+        app->scheduler = NULL;
+        if (app->stopping) close_pool(app);
+        break;
+    }
 }
 
 static void on_http_closed(void *data, int clean)
@@ -32,7 +63,56 @@ static void on_http_closed(void *data, int clean)
         exit(1);
     }
     app->http = NULL;
-    ehc_pg_pool_close(app->pg, on_pool_closed, app);
+    if (app->store) ehc_store_free(app->store);
+    app->store = NULL;
+    if (app->scheduler)
+        ehc_scheduler_close(app->scheduler); /* CLOSED then closes the pool */
+    else
+        close_pool(app);
+}
+
+static void on_commit(void *data, int64_t case_id)
+{
+    ehc_app *app = data;
+    if (app->scheduler && ehc_scheduler_case_changed(app->scheduler, case_id) != 0)
+        ehc_log(EHC_LOG_WARN, "scheduler_hook_failed", NULL,
+                "case %lld: its alerts are planned by the next sweep", (long long)case_id);
+}
+
+static void start_scheduler(ehc_app *app)
+{
+    if (app->stopping || !app->scheduler) return;
+    if (ehc_scheduler_start(app->scheduler) != 0)
+        ehc_log(EHC_LOG_ERROR, "scheduler_start_failed", NULL, "the scheduler did not start");
+}
+
+static void on_simclock_moved(void *data, ehc_instant now)
+{
+    ehc_app *app = data;
+    if (app->scheduler && ehc_scheduler_ready(app->scheduler)) ehc_scheduler_clock_moved(app->scheduler);
+}
+
+static void load_simclock(uv_timer_t *t);
+
+static void on_simclock_loaded(void *data, int status, ehc_instant now)
+{
+    ehc_app *app = data;
+    if (status != 0) {
+        /* the database is not up yet: try again shortly */
+        uv_timer_start(&app->simclock_retry, load_simclock, 500, 0);
+        return;
+    }
+    ehc_log(EHC_LOG_INFO, "sim_clock_loaded", NULL, "simulated clock at %lld s",
+            (long long)(now.us / 1000000));
+    start_scheduler(app);
+}
+
+static void load_simclock(uv_timer_t *t)
+{
+    ehc_app *app = t->data;
+    if (app->stopping || !app->simclock) return;
+    if (ehc_simclock_load(app->simclock, on_simclock_loaded, app) != 0)
+        uv_timer_start(&app->simclock_retry, load_simclock, 500, 0);
 }
 
 static void on_signal(uv_signal_t *sig, int signum)
@@ -75,8 +155,36 @@ int ehc_app_serve(const ehc_config *cfg, const ehc_definitions *defs)
         .max_body_bytes = EHC_MAX_BODY_BYTES,
         .request_timeout_ms = EHC_HTTP_REQUEST_TIMEOUT_MS,
     };
+    app.clock = ehc_clock_real();
+    uv_timer_init(app.loop, &app.simclock_retry);
+    app.simclock_retry.data = &app;
+    if (app.cfg.sim_clock) {
+        if (ehc_simclock_new(app.pg, ehc_clock_now(&app.clock), &app.simclock)) return 1;
+        app.clock = ehc_simclock_clock(app.simclock);
+        ehc_simclock_listen(app.simclock, on_simclock_moved, &app);
+        ehc_log(EHC_LOG_WARN, "sim_clock", NULL,
+                "serving on a simulated clock set by POST /admin/clock: not for real cases");
+    }
+    ehc_store_options sopts;
+    ehc_store_options_default(&sopts);
+    sopts.max_inflight = app.cfg.db_pool_size;
+    if (ehc_store_new(app.loop, app.pg, app.defs, &app.clock, &sopts, &app.store)) return 1;
+    ehc_scheduler_options schopts;
+    ehc_scheduler_options_default(&schopts);
+    schopts.alerts.hour = app.cfg.alert_hour;
+    if (ehc_scheduler_new(app.loop, app.pg, app.defs, &app.clock, &schopts, on_scheduler_event, &app,
+                          &app.scheduler))
+        return 1;
+    ehc_store_on_commit(app.store, on_commit, &app);
+    if (app.simclock)
+        load_simclock(&app.simclock_retry);
+    else
+        start_scheduler(&app);
+
     if (ehc_http_server_new(app.loop, &hopts, &app.http)) return 1;
     ehc_api_health_register(&app);
+    ehc_api_cases_register(&app);
+    ehc_api_admin_clock_register(&app);
     ehc_api_session_register(&app);
     if (ehc_http_server_start(app.http)) {
         app.exit_code = 1;

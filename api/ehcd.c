@@ -26,7 +26,9 @@ static void usage(FILE *out)
             "usage: ehcd [--config FILE] COMMAND\n"
             "\n"
             "commands:\n"
-            "  serve        apply pending migrations, then serve the API and web UI\n"
+            "  serve [--sim-clock]\n"
+            "               apply pending migrations, then serve the API and web UI; --sim-clock takes\n"
+            "               \"now\" from POST /admin/clock (for tests and demonstrations only)\n"
             "  migrate      apply pending database migrations and exit\n"
             "  admin-init   create the first administrator (if none exists) and print its password once\n"
             "  check        load and validate every workflow and calendar, print their versions\n"
@@ -334,6 +336,13 @@ int main(int argc, char **argv)
         return cmd_admin_init(&cfg, username);
     }
     if (strcmp(cmd, "serve") == 0) {
+        for (; i < argc; i++) {
+            if (strcmp(argv[i], "--sim-clock") != 0) {
+                fprintf(stderr, "ehcd serve: unknown option %s\n", argv[i]);
+                return 2;
+            }
+            cfg.sim_clock = true;
+        }
         /* the law first: ehcd never serves on an invalid definition */
         ehc_definitions *defs;
         if (load_definitions(&cfg, &defs)) return 2;

@@ -56,6 +56,8 @@ typedef struct cache_entry {
 struct ehc_store {
     cache_entry *cache;
     uint64_t cache_hits, cache_misses;
+    void (*commit_hook)(void *data, int64_t case_id);
+    void *commit_hook_data;
     uv_loop_t *loop;
     ehc_pg_pool *pool;
     const ehc_definitions *defs;
@@ -445,6 +447,8 @@ static void on_batch(void *data, int status, PGresult *res, const char *message)
             c->result.case_id = (int64_t)cJSON_GetNumberValue(case_id);
             c->result.version = (int32_t)cJSON_GetNumberValue(seq);
             c->result.replayed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "replayed"));
+            if (!c->result.replayed && store->commit_hook)
+                store->commit_hook(store->commit_hook_data, c->result.case_id);
             if (c->has_next && !c->result.replayed) {
                 cache_put(store, c->result.case_id, c->authority_id, c->result.version, c->wf,
                           &c->next_state);
@@ -577,11 +581,19 @@ static cJSON *command_root(const char *kind, int64_t authority_id)
 
 int ehc_store_open_case(ehc_store *store, const ehc_store_open_cmd *cmd, ehc_store_cb cb, void *data)
 {
-    if (cmd->authority_id <= 0 || cmd->child_id <= 0 || !cmd->workflow_id || !event_valid(&cmd->event))
+    if (cmd->authority_id <= 0 || (cmd->child_id <= 0) == !cmd->child_json || !cmd->workflow_id ||
+        !event_valid(&cmd->event))
         return EHC_EINVAL;
+    cJSON *child = cmd->child_json ? cJSON_Parse(cmd->child_json) : NULL;
+    if (cmd->child_json && !cJSON_IsObject(child)) {
+        cJSON_Delete(child);
+        return EHC_EINVAL;
+    }
     const ehc_workflow *wf;
-    if (ehc_definitions_find(store->defs, cmd->workflow_id, &wf)) return EHC_ENOENT;
-    if (ehc_pg_pool_connected(store->pool) == 0) return EHC_EUNAVAILABLE;
+    if (ehc_definitions_find(store->defs, cmd->workflow_id, &wf) || ehc_pg_pool_connected(store->pool) == 0) {
+        cJSON_Delete(child);
+        return ehc_pg_pool_connected(store->pool) == 0 ? EHC_EUNAVAILABLE : EHC_ENOENT;
+    }
 
     store_cmd *c = cmd_new(store, cb, data);
     c->authority_id = cmd->authority_id;
@@ -592,7 +604,10 @@ int ehc_store_open_case(ehc_store *store, const ehc_store_open_cmd *cmd, ehc_sto
     char ref[16];
     if (!cmd->reference) make_reference(ref);
     cJSON_AddStringToObject(kase, "reference", cmd->reference ? cmd->reference : ref);
-    cJSON_AddNumberToObject(kase, "child_id", (double)cmd->child_id);
+    if (child)
+        cJSON_AddItemToObject(kase, "child", child);
+    else
+        cJSON_AddNumberToObject(kase, "child_id", (double)cmd->child_id);
     cJSON_AddStringToObject(kase, "workflow_id", ehc_workflow_id(wf));
     cJSON_AddStringToObject(kase, "workflow_sha256", ehc_workflow_content_hash(wf));
     cJSON_AddStringToObject(kase, "calendar_sha256", ehc_definitions_calendar_hash(store->defs, wf));
@@ -750,6 +765,12 @@ void ehc_store_free(ehc_store *store)
     /* the HTTP server drains first, so nothing can still be waiting on the store */
     assert(store->pending == 0);
     uv_close((uv_handle_t *)&store->completer, on_completer_closed);
+}
+
+void ehc_store_on_commit(ehc_store *store, void (*hook)(void *data, int64_t case_id), void *data)
+{
+    store->commit_hook = hook;
+    store->commit_hook_data = data;
 }
 
 void ehc_store_stats(const ehc_store *store, uint64_t *commits, uint64_t *commands)

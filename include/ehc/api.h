@@ -46,7 +46,28 @@ void ehc_api_reply_json(ehc_http_req *req, int status, cJSON *body);
  * itself and returns NULL. */
 cJSON *ehc_api_body_object(ehc_http_req *req);
 
-/* Sign-in routes: POST, GET and DELETE /api/v1/session. */
+/* --- authorisation (api/authz.c) --- */
+
+/* The authorities in which the principal holds any of the roles in `roles` (a mask), as the
+ * comma-separated list the database binds a transaction to; "" when none. */
+void ehc_api_authorities(const ehc_principal *who, unsigned roles, char *out, size_t size);
+
+/* The roles the principal holds for a case of this authority and team (a mask): officer and manager
+ * through a grant for that team, service_manager through one for the authority. DCOs and social
+ * care reach advice requests, not whole cases. */
+unsigned ehc_api_case_roles(const ehc_principal *who, int64_t authority_id, int64_t team_id);
+
+/* The role to record an event in: the first of the event's allowed roles the principal holds for
+ * the case, preferring officer, then manager, then service_manager; 0 when none. */
+ehc_role ehc_api_acting_role(const ehc_wf_event *event, unsigned held);
+
+/* Replies for a store outcome that is not success: 409 with the current version, 404, 422/403 with
+ * the machine's reason, 503 with Retry-After. */
+struct ehc_store_result;
+void ehc_api_reply_store_error(ehc_http_req *req, const struct ehc_store_result *r);
+
+/* Route registration, one per resource file. */
 void ehc_api_session_register(ehc_app *app);
+void ehc_api_cases_register(ehc_app *app);
 
 #endif

@@ -10,12 +10,20 @@
 #include "ehc/definitions.h"
 #include "ehc/http.h"
 #include "ehc/pg.h"
+#include "ehc/scheduler.h"
+#include "ehc/simclock.h"
+#include "ehc/store.h"
 
 typedef struct ehc_app {
     uv_loop_t *loop;
     ehc_config cfg;
     const ehc_definitions *defs; /* borrowed from the caller of ehc_app_serve */
     ehc_pg_pool *pg;
+    ehc_store *store;
+    ehc_scheduler *scheduler;
+    ehc_simclock *simclock; /* only with --sim-clock */
+    uv_timer_t simclock_retry;
+    ehc_clock clock;
     ehc_http_server *http;
     uv_signal_t sigint;
     uv_signal_t sigterm;
@@ -30,5 +38,6 @@ int ehc_app_serve(const ehc_config *cfg, const ehc_definitions *defs);
 
 /* Route registration, one function per resource file under api/. */
 void ehc_api_health_register(ehc_app *app);
+void ehc_api_admin_clock_register(ehc_app *app);
 
 #endif

@@ -20,6 +20,7 @@ typedef struct ehc_config {
     int shutdown_grace_ms;   /* how long in-flight requests may finish after SIGTERM */
     char workflows_dir[512]; /* workflow definitions and calendars */
     char web_root[512];      /* the browser UI's static files */
+    bool sim_clock;          /* serve --sim-clock: "now" comes from POST /admin/clock (tests only) */
     bool cookie_secure;      /* mark the session cookie Secure: set when served behind TLS */
 } ehc_config;
 

@@ -32,7 +32,9 @@ typedef struct ehc_store_event {
 
 typedef struct ehc_store_open_cmd {
     int64_t authority_id;
-    int64_t child_id;
+    int64_t child_id;       /* a known child, or 0 with child_json */
+    const char *child_json; /* a child not yet known: validated fields as a JSON object, recorded
+                             * in the same transaction as the case */
     const char *workflow_id;
     const char *reference; /* NULL: generated */
     int64_t team_id;       /* 0: none yet */
@@ -83,6 +85,10 @@ EHC_MUST_USE int ehc_store_open_case(ehc_store *store, const ehc_store_open_cmd 
                                      void *data);
 EHC_MUST_USE int ehc_store_record_event(ehc_store *store, const ehc_store_record_cmd *cmd, ehc_store_cb cb,
                                         void *data);
+
+/* Called after each command that committed (not for replays), with its case: the scheduler's
+ * hook to plan the case's new or moved deadlines at once. */
+void ehc_store_on_commit(ehc_store *store, void (*hook)(void *data, int64_t case_id), void *data);
 
 /* Commits made and commands committed so far (group commit shows as commands > commits). */
 void ehc_store_stats(const ehc_store *store, uint64_t *commits, uint64_t *commands);

@@ -1,0 +1,392 @@
+/* Cases over the API, against ehcd on a simulated clock and a real PostgreSQL: an officer opens a
+ * case (a likely duplicate child is flagged), reads its statutory dates, records events with
+ * optimistic concurrency and idempotency; other teams get 403 and other authorities 404; and a
+ * request received on 5 January 2026 and left alone raises its decision alerts on 2 February,
+ * 9 February, 16 February (due) and 17 February (overdue) 2026, each at 07:00, exactly once. */
+#include <libpq-fe.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "ehc/migrate.h"
+#include "testlib.h"
+
+static char *db_url;
+static ehc_test_daemon d;
+static PGconn *admin;
+
+/* API tokens, one per user */
+#define TOKEN(name) "Authorization: Bearer tok-" name "-0123456789abcdefghij"
+
+static void exec_ok(const char *sql)
+{
+    PGresult *r = PQexec(admin, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "%s -> %s", sql, PQresultErrorMessage(r));
+        fail();
+    }
+    PQclear(r);
+}
+
+static long scalar(const char *sql)
+{
+    PGresult *r = PQexec(admin, sql);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    long v = atol(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return v;
+}
+
+static void add_user(const char *name, const char *grant_sql, int is_admin)
+{
+    char sql[1024], token[128], sha[65];
+    snprintf(sql, sizeof sql, "INSERT INTO users (username, display_name, is_admin) VALUES ('%s', '%s', %s)",
+             name, name, is_admin ? "true" : "false");
+    exec_ok(sql);
+    snprintf(token, sizeof token, "tok-%s-0123456789abcdefghij", name);
+    ehc_sha256_hex(token, strlen(token), sha);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO api_tokens (user_id, name, token_sha256) SELECT id, 'test', '%s' FROM users "
+             "WHERE username = '%s'",
+             sha, name);
+    exec_ok(sql);
+    if (grant_sql) {
+        snprintf(sql, sizeof sql, grant_sql, name);
+        exec_ok(sql);
+    }
+}
+
+#define GRANT_TEAM(role, authority, team)                                                                    \
+    "INSERT INTO role_grants (user_id, role, authority_id, team_id) SELECT u.id, '" role                     \
+    "', t.authority_id, t.id "                                                                               \
+    "FROM users u, teams t JOIN local_authorities a ON a.id = t.authority_id WHERE u.username = '%s' "       \
+    "AND a.dfe_code = '" authority "' AND t.name = '" team "'"
+
+static int setup(void **state)
+{
+    db_url = ehc_test_create_database("ehc_cases");
+    admin = PQconnectdb(db_url);
+    assert_int_equal(PQstatus(admin), CONNECTION_OK);
+    int applied;
+    char err[1024];
+    assert_int_equal(ehc_migrate_apply(admin, &applied, err, sizeof err), 0);
+    exec_ok("INSERT INTO local_authorities (dfe_code, name) VALUES ('353', 'Oldham'), ('357', 'Tameside')");
+    exec_ok("INSERT INTO teams (authority_id, name) SELECT id, 'North' FROM local_authorities WHERE dfe_code "
+            "= '353'");
+    exec_ok("INSERT INTO teams (authority_id, name) SELECT id, 'South' FROM local_authorities WHERE dfe_code "
+            "= '353'");
+    exec_ok("INSERT INTO teams (authority_id, name) SELECT id, 'East' FROM local_authorities WHERE dfe_code "
+            "= '357'");
+    add_user("officer1", GRANT_TEAM("officer", "353", "North"), 0);
+    add_user("manager1", GRANT_TEAM("manager", "353", "North"), 0);
+    add_user("officer2", GRANT_TEAM("officer", "353", "South"), 0);
+    add_user("officerb", GRANT_TEAM("officer", "357", "East"), 0);
+    add_user("admin", NULL, 1);
+    static char env_db[2048];
+    snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", db_url);
+    const char *env[] = {env_db, NULL};
+    const char *args[] = {"serve", "--sim-clock", NULL};
+    ehc_test_daemon_start(&d, args, env);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    int st = ehc_test_daemon_stop(&d, SIGTERM);
+    PQfinish(admin);
+    free(db_url);
+    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+        fprintf(stderr, "ehcd did not stop cleanly; log: %s\n", d.log_path);
+        return -1;
+    }
+    return 0;
+}
+
+static long call(const char *method, const char *path, const char *token, const char *body,
+                 ehc_test_response *r)
+{
+    const char *h[] = {token, "Content-Type: application/json", NULL};
+    ehc_test_http(r, method, d.port, path, body, h);
+    return r->status;
+}
+
+static void set_clock(const char *iso)
+{
+    char body[96];
+    snprintf(body, sizeof body, "{\"now\": \"%s\"}", iso);
+    ehc_test_response r;
+    if (call("POST", "/admin/clock", TOKEN("admin"), body, &r) != 200) {
+        fprintf(stderr, "POST /admin/clock %s -> %ld %s\n", iso, r.status, r.body);
+        fail();
+    }
+    ehc_test_response_free(&r);
+}
+
+static long json_number(const char *body, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(body, pat);
+    assert_non_null(p);
+    return atol(p + strlen(pat));
+}
+
+static const char *request_body =
+    "{\"team_id\": %ld, \"child\": {\"forename\": \"Sam\", \"surname\": \"Example\", \"date_of_birth\": "
+    "\"2019-04-02\", \"nhs_number\": \"9434765919\"}%s, \"request\": {\"effective_on\": \"2026-01-05\", "
+    "\"fields\": {\"requested_by\": \"parent\", \"channel\": \"email\", \"received_at\": "
+    "\"2026-01-05T10:30\"}}}";
+
+static long open_case(const char *token, const char *extra, long *status_out, ehc_test_response *keep)
+{
+    char body[1024];
+    long team = scalar("SELECT id FROM teams WHERE name = 'North'");
+    snprintf(body, sizeof body, request_body, team, extra);
+    ehc_test_response r;
+    *status_out = call("POST", "/api/v1/cases", token, body, &r);
+    long id = *status_out == 201 ? json_number(r.body, "id") : 0;
+    if (keep)
+        *keep = r;
+    else
+        ehc_test_response_free(&r);
+    return id;
+}
+
+static void test_request_left_alone_raises_decision_alerts_on_the_statutory_dates(void **state)
+{
+    set_clock("2026-01-05T12:00:00Z");
+    long status;
+    ehc_test_response r;
+    long id = open_case(TOKEN("officer1"), "", &status, &r);
+    if (status != 201) fprintf(stderr, "open -> %ld %s\n", status, r.body);
+    assert_int_equal(status, 201);
+    assert_non_null(strstr(r.headers, "location: /api/v1/cases/"));
+    ehc_test_response_free(&r);
+
+    /* the day before each alert nothing is raised; on its day at 07:00 it is */
+    char day[40];
+    for (int m = 1; m <= 2; m++) {
+        for (int dd = (m == 1 ? 6 : 1); dd <= (m == 1 ? 31 : 18); dd++) {
+            snprintf(day, sizeof day, "2026-%02d-%02dT07:00:00Z", m, dd);
+            set_clock(day);
+        }
+    }
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT string_agg(a.level || '@' || to_char(a.fire_at AT TIME ZONE 'UTC', 'YYYY-MM-DD "
+             "HH24:MI'), ' ' "
+             "ORDER BY a.fire_at) FROM alerts a JOIN deadlines dl ON dl.id = a.deadline_id "
+             "WHERE dl.case_id = %ld AND dl.deadline_key = 'decision_due'",
+             id);
+    PGresult *res = PQexec(admin, sql);
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    assert_string_equal(PQgetvalue(res, 0, 0), "upcoming_10@2026-02-02 07:00 upcoming_5@2026-02-09 07:00 "
+                                               "due@2026-02-16 07:00 overdue@2026-02-17 07:00");
+    PQclear(res);
+    /* moving the clock again over the same days raises nothing twice */
+    set_clock("2026-02-18T07:00:00Z");
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM alerts a JOIN deadlines dl ON dl.id = a.deadline_id "
+             "WHERE dl.case_id = %ld AND dl.deadline_key = 'decision_due'",
+             id);
+    assert_int_equal(scalar(sql), 4);
+    /* and the clock never goes back */
+    ehc_test_response back;
+    assert_int_equal(
+        call("POST", "/admin/clock", TOKEN("admin"), "{\"now\": \"2026-01-01T00:00:00Z\"}", &back), 409);
+    ehc_test_response_free(&back);
+    assert_int_equal(
+        call("POST", "/admin/clock", TOKEN("officer1"), "{\"now\": \"2026-03-01T00:00:00Z\"}", &back), 403);
+    ehc_test_response_free(&back);
+}
+
+static void test_case_shows_statutory_dates_and_is_walled_off_by_team_and_authority(void **state)
+{
+    long status;
+    long id = open_case(TOKEN("officer1"), ", \"confirm_new_child\": true", &status, NULL);
+    assert_int_equal(status, 201);
+    char path[64];
+    snprintf(path, sizeof path, "/api/v1/cases/%ld", id);
+    ehc_test_response r;
+    assert_int_equal(call("GET", path, TOKEN("officer1"), NULL, &r), 200);
+    /* (the case document is PostgreSQL's JSON text: a space after each colon) */
+    assert_non_null(strstr(r.body, "\"deadline\": \"decision_due\""));
+    assert_non_null(strstr(r.body, "\"due_on\": \"2026-02-16\""));
+    assert_non_null(strstr(r.body, "\"basis\": \"SEND Regulations 2014, reg 5(1)\""));
+    assert_non_null(strstr(r.body, "\"due_on\": \"2026-05-25\"")); /* 20 weeks: a bank holiday, it stands */
+    assert_non_null(strstr(r.body, "\"surname\": \"Example\""));
+    ehc_test_response_free(&r);
+    assert_int_equal(call("GET", path, TOKEN("manager1"), NULL, &r), 200);
+    ehc_test_response_free(&r);
+    assert_int_equal(call("GET", path, TOKEN("officer2"), NULL, &r), 403); /* same authority, other team */
+    ehc_test_response_free(&r);
+    assert_int_equal(call("GET", path, TOKEN("officerb"), NULL, &r), 404); /* other authority: as if absent */
+    assert_null(strstr(r.body, "Example"));
+    ehc_test_response_free(&r);
+    assert_int_equal(call("GET", path, "X-None: 1", NULL, &r), 401);
+    ehc_test_response_free(&r);
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM access_log WHERE case_id = %ld AND action = 'read'", id);
+    assert_true(scalar(sql) >= 2);
+}
+
+static void test_likely_duplicate_child_is_flagged_before_a_case_opens(void **state)
+{
+    long cases_before = scalar("SELECT count(*) FROM cases");
+    long status;
+    ehc_test_response r;
+    open_case(TOKEN("officer1"), "", &status, &r);
+    assert_int_equal(status, 409);
+    assert_non_null(strstr(r.body, "\"code\":\"possible_duplicate\""));
+    assert_non_null(strstr(r.body, "\"possible_duplicates\":[{"));
+    ehc_test_response_free(&r);
+    assert_int_equal(scalar("SELECT count(*) FROM cases"), cases_before);
+}
+
+static void test_events_need_the_right_role_and_the_current_version(void **state)
+{
+    long status;
+    long id = open_case(TOKEN("officer1"), ", \"confirm_new_child\": true", &status, NULL);
+    assert_int_equal(status, 201);
+    set_clock("2026-02-20T09:00:00Z");
+    char path[64];
+    snprintf(path, sizeof path, "/api/v1/cases/%ld/events", id);
+    const char *decide =
+        "{\"type\": \"decision_to_assess\", \"effective_on\": \"2026-02-10\", \"expected_version\": 1, "
+        "\"fields\": {\"decision\": \"yes\"}}";
+    ehc_test_response r;
+    /* the decision whether to assess is a manager's (the panel's), not an officer's */
+    assert_int_equal(call("POST", path, TOKEN("officer1"), decide, &r), 403);
+    ehc_test_response_free(&r);
+    const char *h[] = {TOKEN("manager1"), "Content-Type: application/json", "Idempotency-Key: decide-once",
+                       NULL};
+    ehc_test_http(&r, "POST", d.port, path, decide, h);
+    assert_int_equal(r.status, 201);
+    assert_int_equal(json_number(r.body, "version"), 2);
+    ehc_test_response_free(&r);
+    /* the reply was lost: the same request again is answered, not applied twice */
+    ehc_test_http(&r, "POST", d.port, path, decide, h);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"replayed\":true"));
+    ehc_test_response_free(&r);
+    /* another manager who read version 1 is told the case has moved on */
+    assert_int_equal(call("POST", path, TOKEN("manager1"), decide, &r), 409);
+    assert_int_equal(json_number(r.body, "current_version"), 2);
+    ehc_test_response_free(&r);
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM case_events WHERE case_id = %ld", id);
+    assert_int_equal(scalar(sql), 2);
+    snprintf(sql, sizeof sql,
+             "SELECT status FROM deadlines WHERE case_id = %ld AND deadline_key = 'decision_due'", id);
+    PGresult *res = PQexec(admin, sql);
+    assert_string_equal(PQgetvalue(res, 0, 0), "met");
+    PQclear(res);
+    /* the decision resolved the alerts that had fired for it (the clock passed 2 and 9 February) */
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM alerts a JOIN deadlines dl ON dl.id = a.deadline_id WHERE "
+             "dl.case_id = %ld AND dl.deadline_key = 'decision_due' AND a.status <> 'resolved'",
+             id);
+    assert_int_equal(scalar(sql), 0);
+}
+
+static void test_bad_event_bodies_change_nothing(void **state)
+{
+    long status;
+    long id = open_case(TOKEN("officer1"), ", \"confirm_new_child\": true", &status, NULL);
+    assert_int_equal(status, 201);
+    char path[64], big[9000];
+    snprintf(path, sizeof path, "/api/v1/cases/%ld/events", id);
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    char huge[9200];
+    snprintf(huge, sizeof huge,
+             "{\"type\": \"%s\", \"effective_on\": \"2026-02-10\", \"expected_version\": 1}", big);
+    struct {
+        const char *body;
+        long status;
+        const char *expect;
+    } cases[] = {
+        {"{\"type\": \"withdrawn\"", 400, "malformed_json"},
+        {"{\"type\": \"withdrawn\", \"effective_on\": \"2026-02-30\", \"expected_version\": 1}", 422,
+         "\"field\":\"effective_on\""},
+        {"{\"type\": \"withdrawn\", \"effective_on\": \"2026-02-10\"}", 422,
+         "\"field\":\"expected_version\""},
+        {"{\"type\": \"withdrawn\", \"effective_on\": \"2026-02-10\", \"expected_version\": \"1\"}", 422,
+         "\"field\":\"expected_version\""},
+        {"{\"type\": \"withdrawn\", \"effective_on\": \"2026-02-10\", \"expected_version\": 1, \"sneaky\": "
+         "1}",
+         422, "\"field\":\"sneaky\""},
+        {"{\"type\": \"no_such_event'; DROP TABLE cases; --\", \"effective_on\": \"2026-02-10\", "
+         "\"expected_version\": 1}",
+         422, "\"field\":\"type\""},
+        {huge, 422, "\"field\":\"type\""},
+        {"{\"type\": \"decision_to_assess\", \"effective_on\": \"2026-02-10\", \"expected_version\": 1, "
+         "\"fields\": {\"decision\": \"maybe\"}}",
+         403, "role_forbidden"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ehc_test_response r;
+        call("POST", path, TOKEN("officer1"), cases[i].body, &r);
+        if (r.status != cases[i].status || !strstr(r.body, cases[i].expect)) {
+            fprintf(stderr, "case %zu -> %ld %s\n", i, r.status, r.body);
+            fail();
+        }
+        ehc_test_response_free(&r);
+    }
+    ehc_test_response r;
+    call("POST", path, TOKEN("manager1"),
+         "{\"type\": \"decision_to_assess\", \"effective_on\": \"2026-02-10\", \"expected_version\": 1, "
+         "\"fields\": {\"decision\": \"maybe\"}}",
+         &r);
+    assert_int_equal(r.status, 422);
+    assert_non_null(strstr(r.body, "\"field\":\"decision\""));
+    ehc_test_response_free(&r);
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM case_events WHERE case_id = %ld", id);
+    assert_int_equal(scalar(sql), 1);
+    ehc_test_http(&r, "GET", d.port, "/healthz", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    ehc_test_response_free(&r);
+}
+
+static void test_case_list_is_scoped_and_filtered(void **state)
+{
+    ehc_test_response r;
+    assert_int_equal(call("GET", "/api/v1/cases", TOKEN("officer1"), NULL, &r), 200);
+    assert_true(r.body[0] == '[' && strstr(r.body, "\"next_deadline\""));
+    ehc_test_response_free(&r);
+    assert_int_equal(call("GET", "/api/v1/cases", TOKEN("officer2"), NULL, &r), 200);
+    assert_string_equal(r.body, "[]"); /* South has no cases */
+    ehc_test_response_free(&r);
+    assert_int_equal(call("GET", "/api/v1/cases", TOKEN("officerb"), NULL, &r), 200);
+    assert_string_equal(r.body, "[]");
+    ehc_test_response_free(&r);
+    assert_int_equal(call("GET", "/api/v1/cases?overdue=true&stage=request", TOKEN("officer1"), NULL, &r),
+                     200);
+    ehc_test_response_free(&r);
+    assert_int_equal(call("GET", "/api/v1/cases?due_within_days=abc", TOKEN("officer1"), NULL, &r), 400);
+    assert_non_null(strstr(r.body, "\"field\":\"due_within_days\""));
+    ehc_test_response_free(&r);
+    assert_int_equal(call("GET", "/api/v1/cases?colour=red", TOKEN("officer1"), NULL, &r), 400);
+    ehc_test_response_free(&r);
+    long south = scalar("SELECT id FROM teams WHERE name = 'South'");
+    char path[64];
+    snprintf(path, sizeof path, "/api/v1/cases?team_id=%ld", south);
+    assert_int_equal(call("GET", path, TOKEN("officer1"), NULL, &r), 403);
+    ehc_test_response_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_request_left_alone_raises_decision_alerts_on_the_statutory_dates),
+        cmocka_unit_test(test_case_shows_statutory_dates_and_is_walled_off_by_team_and_authority),
+        cmocka_unit_test(test_likely_duplicate_child_is_flagged_before_a_case_opens),
+        cmocka_unit_test(test_events_need_the_right_role_and_the_current_version),
+        cmocka_unit_test(test_bad_event_bodies_change_nothing),
+        cmocka_unit_test(test_case_list_is_scoped_and_filtered),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
