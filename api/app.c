@@ -184,6 +184,7 @@ int ehc_app_serve(const ehc_config *cfg, const ehc_definitions *defs)
     if (ehc_http_server_new(app.loop, &hopts, &app.http)) return 1;
     ehc_api_health_register(&app);
     ehc_api_cases_register(&app);
+    ehc_api_alerts_register(&app);
     ehc_api_admin_clock_register(&app);
     ehc_api_session_register(&app);
     if (ehc_http_server_start(app.http)) {

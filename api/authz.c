@@ -36,6 +36,17 @@ unsigned ehc_api_case_roles(const ehc_principal *who, int64_t authority_id, int6
     return held;
 }
 
+cJSON *ehc_api_team_scope(const ehc_principal *who)
+{
+    for (size_t i = 0; i < who->grant_count; i++)
+        if (who->grants[i].role == EHC_ROLE_SERVICE_MANAGER) return NULL;
+    cJSON *teams = cJSON_CreateArray();
+    for (size_t i = 0; i < who->grant_count; i++)
+        if (who->grants[i].team_id)
+            cJSON_AddItemToArray(teams, cJSON_CreateNumber((double)who->grants[i].team_id));
+    return teams;
+}
+
 ehc_role ehc_api_acting_role(const ehc_wf_event *event, unsigned held)
 {
     static const ehc_role order[] = {EHC_ROLE_OFFICER, EHC_ROLE_MANAGER, EHC_ROLE_SERVICE_MANAGER};

@@ -579,36 +579,6 @@ static void on_case_path(ehc_http_req *req, void *ctx)
 
 /* ---- the list ---------------------------------------------------------------------------------------- */
 
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
-/* Decodes one query component (%XX and +) into out; EHC_EINVAL on bad escapes or overflow. */
-static int url_decode(const char *s, size_t len, char *out, size_t size)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (n + 1 >= size) return EHC_EINVAL;
-        if (s[i] == '%') {
-            if (i + 2 >= len + 0 && i + 2 > len - 1 + 1) return EHC_EINVAL;
-            int hi = i + 2 < len + 1 ? hexval(s[i + 1]) : -1, lo = i + 2 < len + 1 ? hexval(s[i + 2]) : -1;
-            if (hi < 0 || lo < 0 || i + 2 >= len + 1) return EHC_EINVAL;
-            char ch = (char)(hi * 16 + lo);
-            if (ch == '\0') return EHC_EINVAL;
-            out[n++] = ch;
-            i += 2;
-        } else {
-            out[n++] = s[i] == '+' ? ' ' : s[i];
-        }
-    }
-    out[n] = '\0';
-    return 0;
-}
-
 static void on_list(void *data, int status, PGresult *res, const char *message)
 {
     ehc_http_req *req = data;
@@ -646,13 +616,10 @@ static void list_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *wh
         return;
     }
     const char *q = ehc_http_req_query(req);
-    while (*q) {
-        const char *amp = strchr(q, '&');
-        size_t len = amp ? (size_t)(amp - q) : strlen(q);
-        const char *eq = memchr(q, '=', len);
-        char name[32], value[128];
-        if (!eq || url_decode(q, (size_t)(eq - q), name, sizeof name) ||
-            url_decode(eq + 1, len - (size_t)(eq - q) - 1, value, sizeof value)) {
+    char name[32], value[128];
+    int more;
+    while ((more = ehc_api_query_next(&q, name, sizeof name, value, sizeof value)) != 0) {
+        if (more < 0) {
             cJSON_Delete(filter);
             ehc_http_reply_error(req, 400, "invalid_query",
                                  "query parameters must be name=value, URL-encoded", NULL);
@@ -675,8 +642,8 @@ static void list_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *wh
                     ehc_http_reply_error(req, 403, "forbidden", "you do not work in that team", "team_id");
                     return;
                 }
-                cJSON *teams = cJSON_AddArrayToObject(filter, "team_ids");
-                cJSON_AddItemToArray(teams, cJSON_CreateNumber((double)n));
+                cJSON *one = cJSON_AddArrayToObject(filter, "team_ids");
+                cJSON_AddItemToArray(one, cJSON_CreateNumber((double)n));
             } else if (!bad) {
                 cJSON_AddNumberToObject(filter, "officer_id", (double)n);
             }
@@ -722,7 +689,6 @@ static void list_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *wh
             ehc_http_reply_error(req, 400, "invalid_query", msg, name);
             return;
         }
-        q += len + (amp ? 1 : 0);
     }
     char *f = cJSON_PrintUnformatted(filter);
     cJSON_Delete(filter);

@@ -141,6 +141,7 @@ static void on_principal(void *data, int status, PGresult *res, const char *mess
         ehc_http_res_header(req, "retry-after", "2");
         ehc_http_reply_error(req, 503, "unavailable", "the database cannot be reached; try again shortly",
                              NULL);
+        free(a->data);
         free(a);
         return;
     }
@@ -149,6 +150,7 @@ static void on_principal(void *data, int status, PGresult *res, const char *mess
     if (PQgetisnull(res, 0, 0) || parse_principal(PQgetvalue(res, 0, 0), &who, csrf, sizeof csrf)) {
         ehc_http_res_header(req, "www-authenticate", "Bearer");
         ehc_http_reply_error(req, 401, "unauthenticated", "sign in, or send a valid API token", NULL);
+        free(a->data);
         free(a);
         return;
     }
@@ -157,6 +159,7 @@ static void on_principal(void *data, int status, PGresult *res, const char *mess
         if (!sent || !*csrf || strcmp(sent, csrf) != 0) {
             ehc_http_reply_error(req, 403, "csrf", "send the session's CSRF token in X-CSRF-Token",
                                  "X-CSRF-Token");
+            free(a->data);
             free(a);
             return;
         }
@@ -181,6 +184,7 @@ void ehc_api_authenticate(ehc_app *app, ehc_http_req *req, ehc_api_authed_cb cb,
     if (!params[0] && !params[1]) {
         ehc_http_res_header(req, "www-authenticate", "Bearer");
         ehc_http_reply_error(req, 401, "unauthenticated", "sign in, or send a valid API token", NULL);
+        free(data);
         return;
     }
     auth_ctx *a = ehc_calloc(1, sizeof *a);
@@ -189,6 +193,7 @@ void ehc_api_authenticate(ehc_app *app, ehc_http_req *req, ehc_api_authed_cb cb,
         ehc_pg_query(app->pg, "SELECT ehc_principal($1, $2)", 2, params, AUTH_TIMEOUT_MS, on_principal, a);
     if (rc) {
         free(a);
+        free(data);
         ehc_http_res_header(req, "retry-after", "2");
         ehc_http_reply_error(req, 503, "unavailable", "the database cannot be reached; try again shortly",
                              NULL);

@@ -36,7 +36,9 @@ typedef struct ehc_principal {
 typedef void (*ehc_api_authed_cb)(ehc_http_req *req, ehc_app *app, const ehc_principal *who, void *data);
 
 /* Resolves the caller. No credential or an expired one: 401. A cookie session on a state-changing
- * method without the matching X-CSRF-Token header: 403. Database down: 503 with Retry-After. */
+ * method without the matching X-CSRF-Token header: 403. Database down: 503 with Retry-After.
+ * When it refuses, cb is not called and `data` (NULL, or one block from ehc_malloc holding no
+ * other allocations) is released with free(). */
 void ehc_api_authenticate(ehc_app *app, ehc_http_req *req, ehc_api_authed_cb cb, void *data);
 
 /* Sends a JSON value (and frees it). */
@@ -57,6 +59,10 @@ void ehc_api_authorities(const ehc_principal *who, unsigned roles, char *out, si
  * care reach advice requests, not whole cases. */
 unsigned ehc_api_case_roles(const ehc_principal *who, int64_t authority_id, int64_t team_id);
 
+/* The teams whose cases the principal works on, as a JSON array, or NULL when the principal is a
+ * service manager (who sees every case of their authorities). */
+cJSON *ehc_api_team_scope(const ehc_principal *who);
+
 /* The role to record an event in: the first of the event's allowed roles the principal holds for
  * the case, preferring officer, then manager, then service_manager; 0 when none. */
 ehc_role ehc_api_acting_role(const ehc_wf_event *event, unsigned held);
@@ -66,8 +72,13 @@ ehc_role ehc_api_acting_role(const ehc_wf_event *event, unsigned held);
 struct ehc_store_result;
 void ehc_api_reply_store_error(ehc_http_req *req, const struct ehc_store_result *r);
 
+/* The next name=value pair of a query string (advancing *q): 1 when read, 0 at the end, EHC_EINVAL
+ * for a malformed or oversized pair (then *q has moved past it). */
+int ehc_api_query_next(const char **q, char *name, size_t name_size, char *value, size_t value_size);
+
 /* Route registration, one per resource file. */
 void ehc_api_session_register(ehc_app *app);
 void ehc_api_cases_register(ehc_app *app);
+void ehc_api_alerts_register(ehc_app *app);
 
 #endif

@@ -1,0 +1,53 @@
+/* Query strings: name=value pairs separated by '&', %XX and '+' decoded, bounded in size. Every
+ * handler that takes query parameters reads them through here and refuses unknown names itself. */
+#include <string.h>
+
+#include "ehc/api.h"
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes len bytes of one component into out (NUL-terminated); EHC_EINVAL on a bad escape, an
+ * encoded NUL, or a result that does not fit. */
+static int decode(const char *s, size_t len, char *out, size_t size)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = s[i];
+        if (ch == '%') {
+            if (i + 2 >= len) return EHC_EINVAL;
+            int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+            if (hi < 0 || lo < 0) return EHC_EINVAL;
+            ch = (char)(hi * 16 + lo);
+            if (ch == '\0') return EHC_EINVAL;
+            i += 2;
+        } else if (ch == '+') {
+            ch = ' ';
+        }
+        if (n + 1 >= size) return EHC_EINVAL;
+        out[n++] = ch;
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+int ehc_api_query_next(const char **q, char *name, size_t name_size, char *value, size_t value_size)
+{
+    while (**q == '&')
+        (*q)++;
+    if (!**q) return 0;
+    const char *amp = strchr(*q, '&');
+    size_t len = amp ? (size_t)(amp - *q) : strlen(*q);
+    const char *eq = memchr(*q, '=', len);
+    int rc = EHC_EINVAL;
+    if (eq && decode(*q, (size_t)(eq - *q), name, name_size) == 0 &&
+        decode(eq + 1, len - (size_t)(eq - *q) - 1, value, value_size) == 0)
+        rc = 1;
+    *q += len;
+    return rc;
+}
