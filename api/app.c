@@ -63,6 +63,7 @@ static void on_http_closed(void *data, int clean)
         exit(1);
     }
     app->http = NULL;
+    ehc_api_alert_stream_close(app);
     if (app->store) ehc_store_free(app->store);
     app->store = NULL;
     if (app->scheduler)
@@ -185,6 +186,7 @@ int ehc_app_serve(const ehc_config *cfg, const ehc_definitions *defs)
     ehc_api_health_register(&app);
     ehc_api_cases_register(&app);
     ehc_api_alerts_register(&app);
+    ehc_api_alert_stream_register(&app);
     ehc_api_admin_clock_register(&app);
     ehc_api_session_register(&app);
     if (ehc_http_server_start(app.http)) {

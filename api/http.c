@@ -41,6 +41,7 @@ struct ehc_http_server {
     size_t nroutes;
     size_t inflight;
     size_t open_sockets;
+    struct http_stream *streams;
     struct client_conn *conns;
     uint64_t request_seq;
     char id_prefix[9];
@@ -58,8 +59,23 @@ typedef struct dispatch_handler {
     ehc_http_server *srv;
 } dispatch_handler;
 
+typedef struct http_stream {
+    h2o_generator_t super; /* first: h2o hands it back to us */
+    ehc_http_req *req;
+    char *sending; /* bytes handed to h2o_send, kept until it asks for more */
+    char *pending; /* bytes written since */
+    size_t pending_len, pending_cap;
+    int busy;   /* an h2o_send is in flight */
+    int ending; /* end requested: send the last chunk when idle */
+    int final_sent;
+    void (*on_gone)(void *data);
+    void *data;
+    struct http_stream *prev, *next; /* the server's open streams */
+} http_stream;
+
 struct ehc_http_req {
     ehc_http_server *srv;
+    http_stream *stream;
     h2o_req_t *h2o; /* NULL once h2o has released the request (client gone or reply done) */
     int replied;
     int status;
@@ -74,8 +90,24 @@ typedef struct req_guard {
     ehc_http_req *req;
 } req_guard;
 
+static void stream_unlink(ehc_http_server *srv, http_stream *st)
+{
+    if (st->prev)
+        st->prev->next = st->next;
+    else if (srv->streams == st)
+        srv->streams = st->next;
+    if (st->next) st->next->prev = st->prev;
+    st->prev = st->next = NULL;
+}
+
 static void req_free(ehc_http_req *req)
 {
+    if (req->stream) {
+        stream_unlink(req->srv, req->stream);
+        free(req->stream->sending);
+        free(req->stream->pending);
+        free(req->stream);
+    }
     free(req->method);
     free(req->path);
     free(req->query);
@@ -83,11 +115,14 @@ static void req_free(ehc_http_req *req)
 }
 
 /* h2o is releasing the request's memory pool: from now on the request is ours alone. */
+static void stream_gone(http_stream *st);
+
 static void on_guard_dispose(void *p)
 {
     req_guard *g = p;
     ehc_http_req *req = g->req;
     req->h2o = NULL;
+    if (req->stream && req->stream->on_gone) stream_gone(req->stream);
     if (req->replied) req_free(req);
 }
 
@@ -385,6 +420,15 @@ void ehc_http_server_shutdown(ehc_http_server *srv, int grace_ms, void (*done)(v
         srv->listener_open = 0;
     }
     if (srv->context_ready) h2o_context_request_shutdown(&srv->ctx);
+    while (srv->streams) {
+        http_stream *st = srv->streams;
+        void (*cb)(void *) = st->on_gone;
+        void *owner = st->data;
+        ehc_http_req *req = st->req;
+        st->on_gone = NULL;
+        ehc_http_stream_end(req); /* unlinks it */
+        if (cb) cb(owner);
+    }
     srv->shutdown_deadline_ms = uv_now(srv->loop) + (uint64_t)grace_ms;
     uv_timer_init(srv->loop, &srv->shutdown_timer);
     uv_timer_start(&srv->shutdown_timer, on_shutdown_tick, 0, 20);
@@ -493,6 +537,118 @@ void ehc_http_reply(ehc_http_req *req, int status, const char *content_type, con
         h2o_add_header(&h2o->pool, &h2o->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ct.base, ct.len);
     }
     h2o_send_inline(h2o, body, len);
+}
+
+/* The stream is over for a reason other than ehc_http_stream_end: tell the owner once, and count
+ * the request as finished. */
+static void stream_gone(http_stream *st)
+{
+    ehc_http_req *req = st->req;
+    void (*cb)(void *) = st->on_gone;
+    st->on_gone = NULL;
+    if (!req->replied) {
+        req->replied = 1;
+        req->srv->inflight--;
+    }
+    stream_unlink(req->srv, st);
+    if (cb) cb(st->data);
+}
+
+static void stream_flush(http_stream *st)
+{
+    ehc_http_req *req = st->req;
+    if (st->busy || st->final_sent || !req->h2o) return;
+    if (st->pending_len == 0 && !st->ending) return;
+    free(st->sending);
+    st->sending = st->pending;
+    size_t len = st->pending_len;
+    st->pending = NULL;
+    st->pending_len = st->pending_cap = 0;
+    h2o_iovec_t buf = h2o_iovec_init(st->sending ? st->sending : "", len);
+    st->busy = 1;
+    st->final_sent = st->ending;
+    h2o_send(req->h2o, &buf, 1, st->ending ? H2O_SEND_STATE_FINAL : H2O_SEND_STATE_IN_PROGRESS);
+}
+
+static void on_stream_proceed(h2o_generator_t *g, h2o_req_t *h2o)
+{
+    http_stream *st = (http_stream *)g;
+    st->busy = 0;
+    stream_flush(st); /* more bytes, or the final chunk if the end was asked for meanwhile */
+}
+
+static void on_stream_stop(h2o_generator_t *g, h2o_req_t *h2o)
+{
+    stream_gone((http_stream *)g);
+}
+
+int ehc_http_stream_start(ehc_http_req *req, const char *content_type, void (*on_gone)(void *data),
+                          void *data)
+{
+    assert(!req->replied && !req->stream);
+    http_stream *st = ehc_calloc(1, sizeof *st);
+    st->req = req;
+    st->on_gone = on_gone;
+    st->data = data;
+    st->super.proceed = on_stream_proceed;
+    st->super.stop = on_stream_stop;
+    req->stream = st;
+    ehc_http_server *srv = req->srv;
+    st->next = srv->streams;
+    if (srv->streams) srv->streams->prev = st;
+    srv->streams = st;
+    if (!req->h2o) {
+        /* the client left before the stream began: h2o has already released its side */
+        stream_gone(st);
+        req_free(req);
+        return EHC_ECLOSED;
+    }
+    h2o_req_t *h2o = req->h2o;
+    h2o->res.status = 200;
+    h2o->res.reason = "OK";
+    h2o_iovec_t ct = h2o_strdup(&h2o->pool, content_type, SIZE_MAX);
+    h2o_add_header(&h2o->pool, &h2o->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ct.base, ct.len);
+    ehc_log(EHC_LOG_INFO, "http_stream", req->id, "%s %s streaming", req->method, req->path);
+    h2o_start_response(h2o, &st->super);
+    /* the headers go with the first h2o_send: an empty chunk now */
+    h2o_iovec_t none = h2o_iovec_init("", 0);
+    st->busy = 1;
+    h2o_send(h2o, &none, 1, H2O_SEND_STATE_IN_PROGRESS);
+    if (srv->shutting_down) {
+        /* a request accepted just before the stop: end it at once, as the others were */
+        st->on_gone = NULL;
+        ehc_http_stream_end(req);
+        if (on_gone) on_gone(data);
+        return EHC_ECLOSED;
+    }
+    return 0;
+}
+
+void ehc_http_stream_write(ehc_http_req *req, const char *bytes, size_t len)
+{
+    http_stream *st = req->stream;
+    if (!st || st->ending || !req->h2o) return;
+    if (st->pending_len + len > st->pending_cap) {
+        st->pending_cap = (st->pending_len + len) * 2 + 256;
+        st->pending = ehc_realloc(st->pending, st->pending_cap);
+    }
+    memcpy(st->pending + st->pending_len, bytes, len);
+    st->pending_len += len;
+    stream_flush(st);
+}
+
+void ehc_http_stream_end(ehc_http_req *req)
+{
+    http_stream *st = req->stream;
+    if (!st || st->ending) return;
+    st->ending = 1;
+    st->on_gone = NULL;
+    if (!req->replied) {
+        req->replied = 1;
+        req->srv->inflight--;
+    }
+    stream_unlink(req->srv, st);
+    stream_flush(st); /* the last chunk; h2o then releases the request, and with it ours */
 }
 
 void ehc_http_reply_error(ehc_http_req *req, int status, const char *code, const char *message,

@@ -23,6 +23,7 @@ typedef struct ehc_app {
     ehc_scheduler *scheduler;
     ehc_simclock *simclock; /* only with --sim-clock */
     uv_timer_t simclock_retry;
+    struct ehc_alert_hub *alert_hub; /* api/alert_stream.c */
     ehc_clock clock;
     ehc_http_server *http;
     uv_signal_t sigint;
@@ -39,5 +40,8 @@ int ehc_app_serve(const ehc_config *cfg, const ehc_definitions *defs);
 /* Route registration, one function per resource file under api/. */
 void ehc_api_health_register(ehc_app *app);
 void ehc_api_admin_clock_register(ehc_app *app);
+void ehc_api_alert_stream_register(ehc_app *app);
+/* After the HTTP server has closed (it ends every stream first). */
+void ehc_api_alert_stream_close(ehc_app *app);
 
 #endif

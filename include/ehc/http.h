@@ -51,6 +51,18 @@ void ehc_http_res_header(ehc_http_req *req, const char *name, const char *value)
 
 /* Sends the whole reply and ends the request. Exactly one reply per request. */
 void ehc_http_reply(ehc_http_req *req, int status, const char *content_type, const char *body, size_t len);
+/* Streamed replies (Server-Sent Events): start sends the status line and headers (200, the content
+ * type, chunked); write queues bytes, sent as soon as the previous write has gone; end sends the
+ * last chunk and ends the request. on_gone(data) is called once if the stream ends for any other
+ * reason (the client went away, or the server is shutting down: it ends every stream first); after
+ * it the request must not be used. */
+/* start returns 0 when the stream is live, or EHC_ECLOSED when it ended at once (the client had
+ * gone, or the server is stopping): on_gone has then already been called. */
+int ehc_http_stream_start(ehc_http_req *req, const char *content_type, void (*on_gone)(void *data),
+                          void *data);
+void ehc_http_stream_write(ehc_http_req *req, const char *bytes, size_t len);
+void ehc_http_stream_end(ehc_http_req *req);
+
 /* {"error": {"code", "message", "field"}}; field may be NULL. */
 void ehc_http_reply_error(ehc_http_req *req, int status, const char *code, const char *message,
                           const char *field);

@@ -8,7 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "ehc/migrate.h"
 #include "testlib.h"
@@ -98,6 +103,93 @@ static int teardown(void **state)
     PQfinish(admin);
     free(db_url);
     return 0;
+}
+
+static long open_case(const char *token, const char *extra, long *status_out, ehc_test_response *keep);
+
+/* A raw Server-Sent Events client: connects, sends the request, checks the 200 and content type. */
+static int sse_connect(const char *auth, const char *last_event_id)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)d.port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    char req[512], last[64] = "";
+    if (last_event_id) snprintf(last, sizeof last, "Last-Event-ID: %s\r\n", last_event_id);
+    snprintf(req, sizeof req, "GET /api/v1/alerts/stream HTTP/1.1\r\nHost: localhost\r\n%s\r\n%s\r\n", auth,
+             last);
+    assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+    return fd;
+}
+
+/* Reads until `needle` has arrived (1) or timeout_ms passed (0); the bytes so far are in buf. */
+static int sse_read_until(int fd, const char *needle, int timeout_ms, char *buf, size_t size, size_t *len)
+{
+    int64_t t0 = ehc_test_now_ms();
+    while (ehc_test_now_ms() - t0 < timeout_ms) {
+        if (strstr(buf, needle)) return 1;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 100) <= 0) continue;
+        ssize_t n = read(fd, buf + *len, size - *len - 1);
+        if (n <= 0) break;
+        *len += (size_t)n;
+        buf[*len] = '\0';
+    }
+    return strstr(buf, needle) != NULL;
+}
+
+static void test_manager_receives_the_overdue_alert_live_and_can_resume(void **state)
+{
+    static char buf[65536];
+    size_t len = 0;
+    buf[0] = '\0';
+    int fd = sse_connect(TOKEN("manager1"), NULL);
+    assert_true(sse_read_until(fd, "retry: 2000", 5000, buf, sizeof buf, &len));
+    assert_non_null(strstr(buf, "HTTP/1.1 200"));
+    assert_non_null(strstr(buf, "text/event-stream"));
+
+    /* a request received on 5 January, recorded on 20 February: its decision is already overdue,
+       and the manager hears of it without asking */
+    long status;
+    open_case(TOKEN("officer1"), ", \"confirm_new_child\": true", &status, NULL);
+    assert_int_equal(status, 201);
+    if (!sse_read_until(fd, "overdue", 10000, buf, sizeof buf, &len)) {
+        fprintf(stderr, "no overdue alert on the stream; got:\n%s\n", buf);
+        fail();
+    }
+    assert_null(strstr(buf, "Example")); /* never the child */
+    const char *idline = strstr(buf, "\nid: ");
+    assert_non_null(idline);
+    long id = atol(idline + 5);
+    assert_true(id > 0);
+    close(fd);
+
+    /* reconnecting from the event before gets it again; from the event itself, not */
+    char from[32], want[48];
+    snprintf(from, sizeof from, "%ld", id - 1);
+    snprintf(want, sizeof want, "id: %ld\n", id);
+    len = 0;
+    buf[0] = '\0';
+    fd = sse_connect(TOKEN("manager1"), from);
+    assert_true(sse_read_until(fd, want, 5000, buf, sizeof buf, &len));
+    close(fd);
+    snprintf(from, sizeof from, "%ld", id);
+    len = 0;
+    buf[0] = '\0';
+    fd = sse_connect(TOKEN("manager1"), from);
+    assert_true(sse_read_until(fd, "retry: 2000", 5000, buf, sizeof buf, &len));
+    assert_false(sse_read_until(fd, want, 1500, buf, sizeof buf, &len));
+    close(fd);
+    /* another authority's officer hears nothing of it */
+    len = 0;
+    buf[0] = '\0';
+    fd = sse_connect(TOKEN("officerb"), "0");
+    assert_true(sse_read_until(fd, "retry: 2000", 5000, buf, sizeof buf, &len));
+    assert_false(sse_read_until(fd, "event: alert", 1500, buf, sizeof buf, &len));
+    close(fd);
+    /* a stream left open is ended cleanly when ehcd stops (the next test) */
+    sse_connect(TOKEN("manager1"), NULL);
 }
 
 /* Last: ehcd stops on SIGTERM with exit status 0, which under the sanitizers also means no leak
@@ -430,6 +522,7 @@ int main(void)
         cmocka_unit_test(test_events_need_the_right_role_and_the_current_version),
         cmocka_unit_test(test_bad_event_bodies_change_nothing),
         cmocka_unit_test(test_case_list_is_scoped_and_filtered),
+        cmocka_unit_test(test_manager_receives_the_overdue_alert_live_and_can_resume),
         cmocka_unit_test(test_daemon_stops_cleanly_after_all_of_the_above),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
