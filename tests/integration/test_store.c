@@ -109,6 +109,7 @@ static long open_case(long authority, long child, const char *idem, outcome *o)
                   .idempotency_key = idem},
     };
     memset(o, 0, sizeof *o);
+    wait_connected(); /* after the restart test, the pool may still be reconnecting */
     assert_int_equal(ehc_store_open_case(store, &cmd, on_result, o), 0);
     run_until_done(o, 1);
     return (long)o->r.case_id;
@@ -128,6 +129,7 @@ static void record(long authority, long case_id, int expected, const char *type,
                   .idempotency_key = idem},
     };
     memset(o, 0, sizeof *o);
+    wait_connected();
     assert_int_equal(ehc_store_record_event(store, &cmd, on_result, o), 0);
 }
 
@@ -574,6 +576,7 @@ static long closed_2018_case(long *child_out)
                   .fields_json = "{\"source\": \"young_person\"}"},
     };
     memset(&o, 0, sizeof o);
+    wait_connected();
     assert_int_equal(ehc_store_open_case(store, &cmd, on_result, &o), 0);
     run_until_done(&o, 1);
     assert_int_equal(o.r.status, 0);
@@ -647,6 +650,7 @@ static void test_erase_refuses_an_open_case_and_an_unexpired_retention(void **st
                   .fields_json = "{\"source\": \"parent\"}"},
     };
     memset(&o, 0, sizeof o);
+    wait_connected();
     assert_int_equal(ehc_store_open_case(store, &cmd, on_result, &o), 0);
     run_until_done(&o, 1);
     long id = (long)o.r.case_id;
