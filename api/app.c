@@ -43,14 +43,39 @@ static void on_scheduler_event(void *data, const ehc_scheduler_event *ev)
     case EHC_SCHEDULER_FIRED:
         ehc_log(EHC_LOG_DEBUG, "alert_fired", NULL, "deadline %lld alert %lld %s", (long long)ev->deadline_id,
                 (long long)ev->alert_id, ev->level);
+        if (app->outbox) ehc_outbox_poke(app->outbox);
         break;
     case EHC_SCHEDULER_ERROR:
         ehc_log(EHC_LOG_WARN, "scheduler_error", NULL, "%s (retrying)", ev->message ? ev->message : "");
         break;
     case EHC_SCHEDULER_CLOSED:
         app->scheduler = NULL;
-        if (app->stopping) close_pool(app);
+        if (!app->stopping) break;
+        if (app->outbox)
+            ehc_outbox_close(app->outbox); /* its CLOSED closes the pool */
+        else
+            close_pool(app);
         break;
+    }
+}
+
+static void on_outbox_event(void *data, const ehc_outbox_event *ev)
+{
+    ehc_app *app = data;
+    switch (ev->kind) {
+    case EHC_OUTBOX_DEAD:
+        ehc_log(EHC_LOG_WARN, "delivery_dead_lettered", NULL,
+                "outbox %lld (%s) after %d tries: %s; see outbox_dead_letters", (long long)ev->outbox_id,
+                ev->channel ? ev->channel : "", ev->attempts, ev->error ? ev->error : "");
+        break;
+    case EHC_OUTBOX_ERROR:
+        ehc_log(EHC_LOG_WARN, "outbox_error", NULL, "%s (retrying)", ev->error ? ev->error : "");
+        break;
+    case EHC_OUTBOX_CLOSED:
+        app->outbox = NULL;
+        if (app->stopping && !app->scheduler) close_pool(app);
+        break;
+    default: break;
     }
 }
 
@@ -177,6 +202,16 @@ int ehc_app_serve(const ehc_config *cfg, const ehc_definitions *defs)
                           &app.scheduler))
         return 1;
     ehc_store_on_commit(app.store, on_commit, &app);
+    ehc_outbox_options oopts;
+    ehc_outbox_options_default(&oopts);
+    oopts.max_attempts = app.cfg.webhook_max_attempts;
+    oopts.smtp_url = *app.cfg.smtp_url ? app.cfg.smtp_url : NULL;
+    oopts.smtp_username = *app.cfg.smtp_username ? app.cfg.smtp_username : NULL;
+    oopts.smtp_password = *app.cfg.smtp_password ? app.cfg.smtp_password : NULL;
+    oopts.mail_from = app.cfg.mail_from;
+    if (ehc_outbox_new(app.loop, app.pg, &app.clock, &oopts, on_outbox_event, &app, &app.outbox) ||
+        ehc_outbox_start(app.outbox))
+        return 1;
     if (app.simclock)
         load_simclock(&app.simclock_retry);
     else

@@ -21,6 +21,8 @@ void ehc_config_defaults(ehc_config *cfg)
     cfg->alert_hour = 7;
     cfg->db_pool_size = 4;
     cfg->shutdown_grace_ms = 10000;
+    cfg->webhook_max_attempts = 8;
+    snprintf(cfg->mail_from, sizeof cfg->mail_from, "ehcd@localhost");
     snprintf(cfg->workflows_dir, sizeof cfg->workflows_dir, "%s/workflows", EHC_SOURCE_DIR);
     snprintf(cfg->web_root, sizeof cfg->web_root, "%s/api/web", EHC_SOURCE_DIR);
 }
@@ -106,6 +108,28 @@ int ehc_config_set(ehc_config *cfg, const char *key, const char *value, const ch
     } else if (strcmp(key, "workflows_dir") == 0) {
         if (*value && copy_string(cfg->workflows_dir, sizeof cfg->workflows_dir, value) == 0) return 0;
         ehc_load_error_set(err, source, key, "must be a directory path under 512 bytes");
+    } else if (strcmp(key, "smtp_url") == 0) {
+        if ((strncmp(value, "smtp://", 7) == 0 || strncmp(value, "smtps://", 8) == 0) &&
+            copy_string(cfg->smtp_url, sizeof cfg->smtp_url, value) == 0)
+            return 0;
+        ehc_load_error_set(err, source, key, "must be smtp://host:port or smtps://host:port");
+    } else if (strcmp(key, "smtp_username") == 0) {
+        if (copy_string(cfg->smtp_username, sizeof cfg->smtp_username, value) == 0) return 0;
+        ehc_load_error_set(err, source, key, "must be under 128 bytes");
+    } else if (strcmp(key, "smtp_password") == 0) {
+        if (copy_string(cfg->smtp_password, sizeof cfg->smtp_password, value) == 0) return 0;
+        ehc_load_error_set(err, source, key, "must be under 256 bytes");
+    } else if (strcmp(key, "mail_from") == 0) {
+        if (strchr(value, '@') && !strpbrk(value, " <>\r\n") &&
+            copy_string(cfg->mail_from, sizeof cfg->mail_from, value) == 0)
+            return 0;
+        ehc_load_error_set(err, source, key, "must be one email address, like alerts@council.gov.uk");
+    } else if (strcmp(key, "webhook_max_attempts") == 0) {
+        if (parse_int(value, 1, 100, &n) == 0) {
+            cfg->webhook_max_attempts = (int)n;
+            return 0;
+        }
+        ehc_load_error_set(err, source, key, "must be from 1 to 100; got \"%s\"", value);
     } else if (strcmp(key, "cookie_secure") == 0) {
         if (strcmp(value, "true") == 0 || strcmp(value, "false") == 0) {
             cfg->cookie_secure = strcmp(value, "true") == 0;
@@ -188,6 +212,11 @@ int ehc_config_load_env(ehc_config *cfg, ehc_load_error *err)
         {"EHCD_WORKFLOWS_DIR", "workflows_dir"},
         {"EHCD_WEB_ROOT", "web_root"},
         {"EHCD_COOKIE_SECURE", "cookie_secure"},
+        {"EHCD_SMTP_URL", "smtp_url"},
+        {"EHCD_SMTP_USERNAME", "smtp_username"},
+        {"EHCD_SMTP_PASSWORD", "smtp_password"},
+        {"EHCD_MAIL_FROM", "mail_from"},
+        {"EHCD_WEBHOOK_MAX_ATTEMPTS", "webhook_max_attempts"},
     };
     for (size_t i = 0; i < EHC_ARRAY_SIZE(map); i++) {
         const char *v = getenv(map[i].env);

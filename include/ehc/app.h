@@ -9,6 +9,7 @@
 #include "ehc/credential.h"
 #include "ehc/definitions.h"
 #include "ehc/http.h"
+#include "ehc/outbox.h"
 #include "ehc/pg.h"
 #include "ehc/scheduler.h"
 #include "ehc/simclock.h"
@@ -21,6 +22,7 @@ typedef struct ehc_app {
     ehc_pg_pool *pg;
     ehc_store *store;
     ehc_scheduler *scheduler;
+    ehc_outbox *outbox;
     ehc_simclock *simclock; /* only with --sim-clock */
     uv_timer_t simclock_retry;
     struct ehc_alert_hub *alert_hub; /* api/alert_stream.c */

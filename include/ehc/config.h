@@ -20,8 +20,13 @@ typedef struct ehc_config {
     int shutdown_grace_ms;   /* how long in-flight requests may finish after SIGTERM */
     char workflows_dir[512]; /* workflow definitions and calendars */
     char web_root[512];      /* the browser UI's static files */
-    bool sim_clock;          /* serve --sim-clock: "now" comes from POST /admin/clock (tests only) */
-    bool cookie_secure;      /* mark the session cookie Secure: set when served behind TLS */
+    char smtp_url[256];      /* "smtp://host:port"; empty: email alerts wait undelivered */
+    char smtp_username[128];
+    char smtp_password[256]; /* set it in the environment (EHCD_SMTP_PASSWORD), not in a file in git */
+    char mail_from[256];
+    int webhook_max_attempts; /* a webhook or email is dead-lettered after this many failed tries */
+    bool sim_clock;           /* serve --sim-clock: "now" comes from POST /admin/clock (tests only) */
+    bool cookie_secure;       /* mark the session cookie Secure: set when served behind TLS */
 } ehc_config;
 
 void ehc_config_defaults(ehc_config *cfg);
