@@ -189,6 +189,6 @@ static void on_alert_path(ehc_http_req *req, void *ctx)
 void ehc_api_alerts_register(ehc_app *app)
 {
     if (ehc_http_route(app->http, "GET", "/api/v1/alerts", on_list_route, app) ||
-        ehc_http_route(app->http, "POST", "/api/v1/alerts/*", on_alert_path, app))
+        ehc_http_route(app->http, "POST", "/api/v1/alerts/{id}/acknowledge", on_alert_path, app))
         abort();
 }

@@ -222,9 +222,13 @@ int ehc_app_serve(const ehc_config *cfg, const ehc_definitions *defs)
     ehc_api_cases_register(&app);
     ehc_api_alerts_register(&app);
     ehc_api_alert_stream_register(&app);
+    ehc_api_openapi_register(&app);
     ehc_api_admin_clock_register(&app);
     ehc_api_session_register(&app);
-    if (ehc_http_server_start(app.http)) {
+    char doc_err[256];
+    int doc_rc = ehc_api_openapi_check(app.http, doc_err, sizeof doc_err);
+    if (doc_rc) ehc_log(EHC_LOG_ERROR, "openapi_mismatch", NULL, "%s", doc_err);
+    if (doc_rc || ehc_http_server_start(app.http)) {
         app.exit_code = 1;
         app.stopping = 1;
         ehc_http_server_shutdown(app.http, 0, on_http_closed, &app);

@@ -708,7 +708,7 @@ void ehc_api_cases_register(ehc_app *app)
 {
     if (ehc_http_route(app->http, "POST", "/api/v1/cases", on_open, app) ||
         ehc_http_route(app->http, "GET", "/api/v1/cases", on_list_route, app) ||
-        ehc_http_route(app->http, "GET", "/api/v1/cases/*", on_case_path, app) ||
-        ehc_http_route(app->http, "POST", "/api/v1/cases/*", on_case_path, app))
+        ehc_http_route(app->http, "GET", "/api/v1/cases/{id}", on_case_path, app) ||
+        ehc_http_route(app->http, "POST", "/api/v1/cases/{id}/events", on_case_path, app))
         abort();
 }

@@ -146,15 +146,34 @@ static void make_request_id(ehc_http_server *srv, h2o_req_t *h2o, char out[32])
     snprintf(out, 32, "%s-%06llx", srv->id_prefix, (unsigned long long)++srv->request_seq);
 }
 
+/* A route's path matches exactly, by prefix (ending in '*'), or as a template whose "{name}"
+ * segments match any one non-empty segment: /api/v1/cases/{id}/events. */
+static int route_matches(const route_entry *r, const char *path)
+{
+    size_t plen = strlen(path);
+    if (r->prefix) return plen >= r->path_len && memcmp(path, r->path, r->path_len) == 0;
+    const char *t = r->path, *p = path;
+    while (*t && *p) {
+        if (*t == '{') {
+            const char *close = strchr(t, '}');
+            if (!close || *p == '/') return 0;
+            while (*p && *p != '/')
+                p++;
+            t = close + 1;
+        } else if (*t++ != *p++) {
+            return 0;
+        }
+    }
+    return *t == '\0' && *p == '\0';
+}
+
 static const route_entry *find_route(ehc_http_server *srv, const char *method, const char *path,
                                      int *path_known)
 {
     *path_known = 0;
-    size_t plen = strlen(path);
     for (size_t i = 0; i < srv->nroutes; i++) {
         route_entry *r = &srv->routes[i];
-        int match = r->prefix ? (plen >= r->path_len && memcmp(path, r->path, r->path_len) == 0)
-                              : (plen == r->path_len && memcmp(path, r->path, plen) == 0);
+        int match = route_matches(r, path);
         if (!match) continue;
         *path_known = 1;
         if (strcmp(r->method, method) == 0) return r;
@@ -165,12 +184,9 @@ static const route_entry *find_route(ehc_http_server *srv, const char *method, c
 static void add_allow_header(ehc_http_req *req, const char *path)
 {
     char allow[128] = "";
-    size_t plen = strlen(path);
     for (size_t i = 0; i < req->srv->nroutes; i++) {
         route_entry *r = &req->srv->routes[i];
-        int match = r->prefix ? (plen >= r->path_len && memcmp(path, r->path, r->path_len) == 0)
-                              : (plen == r->path_len && memcmp(path, r->path, plen) == 0);
-        if (!match || strstr(allow, r->method)) continue;
+        if (!route_matches(r, path) || strstr(allow, r->method)) continue;
         size_t n = strlen(allow);
         snprintf(allow + n, sizeof allow - n, "%s%s", n ? ", " : "", r->method);
     }
@@ -340,6 +356,17 @@ int ehc_http_server_start(ehc_http_server *srv)
                                                       : ((struct sockaddr_in *)&bound)->sin_port);
     ehc_log(EHC_LOG_INFO, "http_listen", NULL, "listening on %s:%d", srv->host, srv->port);
     return 0;
+}
+
+size_t ehc_http_route_count(const ehc_http_server *srv)
+{
+    return srv->nroutes;
+}
+
+void ehc_http_route_at(const ehc_http_server *srv, size_t i, const char **method, const char **path)
+{
+    *method = srv->routes[i].method;
+    *path = srv->routes[i].path;
 }
 
 int ehc_http_server_port(const ehc_http_server *srv)

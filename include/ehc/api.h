@@ -80,5 +80,9 @@ int ehc_api_query_next(const char **q, char *name, size_t name_size, char *value
 void ehc_api_session_register(ehc_app *app);
 void ehc_api_cases_register(ehc_app *app);
 void ehc_api_alerts_register(ehc_app *app);
+void ehc_api_openapi_register(ehc_app *app);
+
+/* 0 when api/doc/openapi.json lists exactly the registered routes; otherwise err says which differs. */
+int ehc_api_openapi_check(const ehc_http_server *http, char *err, size_t size);
 
 #endif

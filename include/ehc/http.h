@@ -24,9 +24,14 @@ typedef struct ehc_http_options {
 
 EHC_MUST_USE int ehc_http_server_new(uv_loop_t *loop, const ehc_http_options *opts, ehc_http_server **out);
 
-/* Routes match method and exact path; a path ending in "/" followed by '*' matches the prefix. */
+/* Routes match the method and the path: exactly; as a template whose "{name}" segments match any one
+ * non-empty segment ("/api/v1/cases/{id}/events"); or, for a path ending in '*', by prefix. */
 EHC_MUST_USE int ehc_http_route(ehc_http_server *srv, const char *method, const char *path,
                                 ehc_http_handler handler, void *ctx);
+
+/* The routes registered, in order (for the OpenAPI self-check). */
+size_t ehc_http_route_count(const ehc_http_server *srv);
+void ehc_http_route_at(const ehc_http_server *srv, size_t i, const char **method, const char **path);
 
 /* Binds and listens. */
 EHC_MUST_USE int ehc_http_server_start(ehc_http_server *srv);

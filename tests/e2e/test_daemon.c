@@ -300,6 +300,29 @@ static void test_timeline_prints_each_date_with_basis_and_status(void **state)
     assert_non_null(strstr(out, "no workflow with id 'no-such-workflow'"));
 }
 
+static void test_openapi_document_is_served_and_matches_the_routes(void **state)
+{
+    /* ehcd refuses to start when api/doc/openapi.json and its routes differ (every test that starts
+       it checks that); here: the document is served, as OpenAPI 3.1, with the case routes */
+    ehc_test_daemon d;
+    start(&d);
+    ehc_test_response r;
+    ehc_test_http(&r, "GET", d.port, "/api/v1/openapi.json", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"openapi\": \"3.1.0\""));
+    assert_non_null(strstr(r.body, "\"/api/v1/cases/{id}/events\""));
+    ehc_test_response_free(&r);
+    /* a path the router matches only as a template, with the wrong method: 405, not 404 */
+    ehc_test_http(&r, "GET", d.port, "/api/v1/cases/12/events", NULL, NULL);
+    assert_int_equal(r.status, 405);
+    assert_non_null(strstr(r.headers, "allow: POST"));
+    ehc_test_response_free(&r);
+    ehc_test_http(&r, "GET", d.port, "/api/v1/cases/12/evidence", NULL, NULL);
+    assert_int_equal(r.status, 404);
+    ehc_test_response_free(&r);
+    stop_clean(&d);
+}
+
 static void test_version_command(void **state)
 {
     char cmd[1024];
@@ -325,6 +348,7 @@ int main(void)
         cmocka_unit_test(test_serve_refuses_an_invalid_workflow_naming_file_path_and_reason),
         cmocka_unit_test(test_check_lists_shipped_definitions_with_their_hashes),
         cmocka_unit_test(test_timeline_prints_each_date_with_basis_and_status),
+        cmocka_unit_test(test_openapi_document_is_served_and_matches_the_routes),
         cmocka_unit_test(test_version_command),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
