@@ -7,6 +7,7 @@
 
 #include <assert.h>
 #include <cJSON.h>
+#include <stdarg.h>
 #include <h2o.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,16 @@
 
 #include "ehc/log.h"
 
+/* Latency buckets of the request histogram, in milliseconds (Prometheus "le" bounds). */
+static const double latency_bounds_ms[] = {1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10000};
+#define LATENCY_BUCKETS (sizeof latency_bounds_ms / sizeof latency_bounds_ms[0])
+/* Status codes counted per route; anything else counts as "other". */
+static const int counted_statuses[] = {200, 201, 204, 400, 401, 403, 404, 405,
+                                       409, 413, 415, 422, 429, 500, 503};
+#define STATUS_SLOTS (sizeof counted_statuses / sizeof counted_statuses[0] + 1)
+
 typedef struct route_entry {
+    uint64_t by_status[STATUS_SLOTS];
     char *method;
     char *path;
     size_t path_len;
@@ -42,6 +52,10 @@ struct ehc_http_server {
     size_t inflight;
     size_t open_sockets;
     struct http_stream *streams;
+    uint64_t unrouted_by_status[STATUS_SLOTS];
+    uint64_t latency_buckets[LATENCY_BUCKETS + 1];
+    double latency_sum_ms;
+    uint64_t latency_count;
     struct client_conn *conns;
     uint64_t request_seq;
     char id_prefix[9];
@@ -76,7 +90,8 @@ typedef struct http_stream {
 struct ehc_http_req {
     ehc_http_server *srv;
     http_stream *stream;
-    h2o_req_t *h2o; /* NULL once h2o has released the request (client gone or reply done) */
+    const route_entry *route; /* NULL when no route matched */
+    h2o_req_t *h2o;           /* NULL once h2o has released the request (client gone or reply done) */
     int replied;
     int status;
     uint64_t started_ms;
@@ -217,6 +232,7 @@ static int on_dispatch(h2o_handler_t *self, h2o_req_t *h2o)
     int path_known;
     const route_entry *r = find_route(srv, req->method, req->path, &path_known);
     if (r) {
+        req->route = r;
         r->handler(req, r->ctx);
     } else if (path_known) {
         add_allow_header(req, req->path);
@@ -320,6 +336,7 @@ int ehc_http_route(ehc_http_server *srv, const char *method, const char *path, e
     if (len == 0 || path[0] != '/') return EHC_EINVAL;
     srv->routes = ehc_realloc(srv->routes, (srv->nroutes + 1) * sizeof *srv->routes);
     route_entry *r = &srv->routes[srv->nroutes++];
+    memset(r, 0, sizeof *r);
     r->method = ehc_strdup(method);
     r->prefix = path[len - 1] == '*';
     r->path = ehc_strndup(path, r->prefix ? len - 1 : len);
@@ -356,6 +373,68 @@ int ehc_http_server_start(ehc_http_server *srv)
                                                       : ((struct sockaddr_in *)&bound)->sin_port);
     ehc_log(EHC_LOG_INFO, "http_listen", NULL, "listening on %s:%d", srv->host, srv->port);
     return 0;
+}
+
+static void metric_line(char **buf, size_t *len, size_t *cap, const char *fmt, ...) EHC_PRINTF(4, 5);
+
+static void metric_line(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if (*len + (size_t)n + 1 > *cap) {
+        *cap = (*len + (size_t)n + 1) * 2;
+        *buf = ehc_realloc(*buf, *cap);
+    }
+    va_start(ap, fmt);
+    vsnprintf(*buf + *len, *cap - *len, fmt, ap);
+    va_end(ap);
+    *len += (size_t)n;
+}
+
+char *ehc_http_metrics(const ehc_http_server *srv)
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    metric_line(&buf, &len, &cap,
+                "# HELP ehcd_http_requests_total HTTP requests answered, by route and status.\n"
+                "# TYPE ehcd_http_requests_total counter\n");
+    for (size_t i = 0; i <= srv->nroutes; i++) {
+        const uint64_t *counts = i < srv->nroutes ? srv->routes[i].by_status : srv->unrouted_by_status;
+        const char *method = i < srv->nroutes ? srv->routes[i].method : "";
+        const char *path = i < srv->nroutes ? srv->routes[i].path : "unrouted";
+        for (size_t s = 0; s < STATUS_SLOTS; s++) {
+            if (!counts[s]) continue;
+            char status[8];
+            if (s + 1 < STATUS_SLOTS)
+                snprintf(status, sizeof status, "%d", counted_statuses[s]);
+            else
+                snprintf(status, sizeof status, "other");
+            metric_line(&buf, &len, &cap,
+                        "ehcd_http_requests_total{method=\"%s\",route=\"%s\",status=\"%s\"} %llu\n", method,
+                        path, status, (unsigned long long)counts[s]);
+        }
+    }
+    metric_line(&buf, &len, &cap,
+                "# HELP ehcd_http_request_duration_ms Time from request to reply.\n"
+                "# TYPE ehcd_http_request_duration_ms histogram\n");
+    uint64_t cumulative = 0;
+    for (size_t b = 0; b < LATENCY_BUCKETS; b++) {
+        cumulative += srv->latency_buckets[b];
+        metric_line(&buf, &len, &cap, "ehcd_http_request_duration_ms_bucket{le=\"%g\"} %llu\n",
+                    latency_bounds_ms[b], (unsigned long long)cumulative);
+    }
+    cumulative += srv->latency_buckets[LATENCY_BUCKETS];
+    metric_line(&buf, &len, &cap,
+                "ehcd_http_request_duration_ms_bucket{le=\"+Inf\"} %llu\n"
+                "ehcd_http_request_duration_ms_sum %.0f\nehcd_http_request_duration_ms_count %llu\n"
+                "# HELP ehcd_http_requests_in_flight Requests being worked on.\n"
+                "# TYPE ehcd_http_requests_in_flight gauge\nehcd_http_requests_in_flight %zu\n",
+                (unsigned long long)cumulative, srv->latency_sum_ms, (unsigned long long)srv->latency_count,
+                srv->inflight);
+    return buf;
 }
 
 size_t ehc_http_route_count(const ehc_http_server *srv)
@@ -548,6 +627,19 @@ void ehc_http_reply(ehc_http_req *req, int status, const char *content_type, con
     ehc_http_server *srv = req->srv;
     srv->inflight--;
     uint64_t ms = uv_now(srv->loop) - req->started_ms;
+    size_t slot = STATUS_SLOTS - 1;
+    for (size_t i = 0; i + 1 < STATUS_SLOTS; i++)
+        if (counted_statuses[i] == status) slot = i;
+    if (req->route)
+        ((route_entry *)req->route)->by_status[slot]++;
+    else
+        srv->unrouted_by_status[slot]++;
+    size_t b = 0;
+    while (b < LATENCY_BUCKETS && (double)ms > latency_bounds_ms[b])
+        b++;
+    srv->latency_buckets[b]++;
+    srv->latency_sum_ms += (double)ms;
+    srv->latency_count++;
     ehc_log(status >= 500 ? EHC_LOG_WARN : EHC_LOG_INFO, "http_request", req->id, "%s %s %d %llums",
             req->method, req->path, status, (unsigned long long)ms);
     if (!req->h2o) {

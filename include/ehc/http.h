@@ -33,6 +33,10 @@ EHC_MUST_USE int ehc_http_route(ehc_http_server *srv, const char *method, const 
 size_t ehc_http_route_count(const ehc_http_server *srv);
 void ehc_http_route_at(const ehc_http_server *srv, size_t i, const char **method, const char **path);
 
+/* Request counts by route and status, a latency histogram and requests in flight, as Prometheus
+ * text (malloc'd; the caller frees it). */
+char *ehc_http_metrics(const ehc_http_server *srv);
+
 /* Binds and listens. */
 EHC_MUST_USE int ehc_http_server_start(ehc_http_server *srv);
 int ehc_http_server_port(const ehc_http_server *srv);

@@ -323,6 +323,30 @@ static void test_openapi_document_is_served_and_matches_the_routes(void **state)
     stop_clean(&d);
 }
 
+static void test_metrics_count_requests_by_route_and_status(void **state)
+{
+    ehc_test_daemon d;
+    start(&d);
+    ehc_test_response r;
+    ehc_test_http(&r, "GET", d.port, "/readyz", NULL, NULL);
+    ehc_test_response_free(&r);
+    ehc_test_http(&r, "GET", d.port, "/no/such/page", NULL, NULL);
+    ehc_test_response_free(&r);
+    ehc_test_http(&r, "GET", d.port, "/metrics", NULL, NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.headers, "text/plain; version=0.0.4"));
+    assert_non_null(
+        strstr(r.body, "ehcd_http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"} 1\n"));
+    assert_non_null(
+        strstr(r.body, "ehcd_http_requests_total{method=\"\",route=\"unrouted\",status=\"404\"} 1\n"));
+    assert_non_null(strstr(r.body, "ehcd_http_request_duration_ms_bucket{le=\"+Inf\"}"));
+    assert_non_null(strstr(r.body, "ehcd_db_connections "));
+    assert_non_null(strstr(r.body, "ehcd_scheduler_pending "));
+    assert_non_null(strstr(r.body, "ehcd_deliveries_total{channel=\"webhook\",outcome=\"dead\"} 0\n"));
+    ehc_test_response_free(&r);
+    stop_clean(&d);
+}
+
 static void test_version_command(void **state)
 {
     char cmd[1024];
@@ -349,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_check_lists_shipped_definitions_with_their_hashes),
         cmocka_unit_test(test_timeline_prints_each_date_with_basis_and_status),
         cmocka_unit_test(test_openapi_document_is_served_and_matches_the_routes),
+        cmocka_unit_test(test_metrics_count_requests_by_route_and_status),
         cmocka_unit_test(test_version_command),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
