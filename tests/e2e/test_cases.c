@@ -304,6 +304,11 @@ static void test_request_left_alone_raises_decision_alerts_on_the_statutory_date
 static void test_manager_lists_and_acknowledges_the_overdue_alert(void **state)
 {
     ehc_test_response r;
+    /* the officer sees the case's alerts too, the upcoming ones first raised for them */
+    assert_int_equal(call("GET", "/api/v1/alerts?level=upcoming_10", TOKEN("officer1"), NULL, &r), 200);
+    assert_non_null(strstr(r.body, "\"level\": \"upcoming_10\""));
+    assert_non_null(strstr(r.body, "\"fire_at\": \"2026-02-02T07:00:00+00:00\""));
+    ehc_test_response_free(&r);
     assert_int_equal(call("GET", "/api/v1/alerts?status=open&level=overdue", TOKEN("manager1"), NULL, &r),
                      200);
     assert_non_null(strstr(r.body, "\"level\": \"overdue\""));
