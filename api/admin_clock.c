@@ -1,7 +1,8 @@
 /* The simulated clock, for tests and demonstrations (`ehcd serve --sim-clock` only):
  *   GET  /admin/clock              {"now": "2026-02-16T07:00:00Z", "today": "2026-02-16"}
  *   POST /admin/clock {"now": ...}  moves it forward (never back: 409), waits until every alert now
- *                                  due has fired, then answers as GET does.
+ *                                  due has fired, then answers as GET does (503 not_settled if that
+ *                                  takes longer than 30 s: the clock has moved, firing goes on).
  * Without --sim-clock both answer 404, as if they did not exist. Only an admin may move it. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +63,15 @@ static void on_settle_tick(uv_timer_t *t)
     bool idle = !s->app->scheduler || ehc_scheduler_idle(s->app->scheduler);
     if (!idle && uv_now(s->app->loop) - s->started_ms < SETTLE_LIMIT_MS) return;
     uv_timer_stop(t);
-    reply_clock(s->req, s->app);
+    if (idle) {
+        reply_clock(s->req, s->app);
+    } else {
+        /* the clock moved, but the alerts now due are still being fired: say so, not "done" */
+        ehc_http_res_header(s->req, "retry-after", "5");
+        ehc_http_reply_error(s->req, 503, "not_settled",
+                             "the clock moved; alerts now due are still being fired: GET /admin/clock later",
+                             NULL);
+    }
     uv_close((uv_handle_t *)t, on_settle_closed);
 }
 
