@@ -8,32 +8,12 @@
 #include "ehc/calendar.h"
 #include "ehc/date.h"
 #include "ehc/workflow.h"
-#include "testlib.h"
-
-static const char *source_dir(void)
-{
-    const char *dir = getenv("EHC_SOURCE_DIR");
-    return dir && *dir ? dir : EHC_SOURCE_DIR;
-}
-
-static ehc_date day(const char *iso)
-{
-    ehc_date d;
-    if (ehc_date_parse_iso(iso, &d) != 0) fail_msg("bad test date %s", iso);
-    return d;
-}
-
-static void assert_date(ehc_date d, const char *iso)
-{
-    char got[EHC_DATE_ISO_SIZE];
-    ehc_date_format_iso(d, got);
-    assert_string_equal(got, iso);
-}
+#include "law_fixture.h"
 
 static int setup(void **state)
 {
     ehc_calendar_set *set = NULL;
-    char *dir = ehc_asprintf("%s/workflows/calendars", source_dir());
+    char *dir = ehc_asprintf("%s/workflows/calendars", law_source_dir());
     ehc_load_error err;
     if (ehc_calendar_set_load_dir(dir, &set, &err) != 0) fail_msg("%s", err.reason);
     free(dir);
@@ -176,23 +156,23 @@ static void test_tribunal_rollover_august_and_christmas(void **state)
     const ehc_calendar *cal = NULL;
     assert_int_equal(ehc_calendar_set_find(*state, "england-and-wales", &cal), 0);
     ehc_date out;
-    assert_int_equal(ehc_calendar_tribunal_rollover(cal, day("2026-07-31"), &out), 0);
-    assert_date(out, "2026-07-31");
-    assert_int_equal(ehc_calendar_tribunal_rollover(cal, day("2026-08-01"), &out), 0);
-    assert_date(out, "2026-09-01");
-    assert_int_equal(ehc_calendar_tribunal_rollover(cal, day("2026-08-31"), &out), 0);
-    assert_date(out, "2026-09-01");
+    assert_int_equal(ehc_calendar_tribunal_rollover(cal, law_day("2026-07-31"), &out), 0);
+    law_assert_date(out, "2026-07-31");
+    assert_int_equal(ehc_calendar_tribunal_rollover(cal, law_day("2026-08-01"), &out), 0);
+    law_assert_date(out, "2026-09-01");
+    assert_int_equal(ehc_calendar_tribunal_rollover(cal, law_day("2026-08-31"), &out), 0);
+    law_assert_date(out, "2026-09-01");
     /* 1 September 2024 was a Sunday: Monday 2 September. */
-    assert_int_equal(ehc_calendar_tribunal_rollover(cal, day("2024-08-15"), &out), 0);
-    assert_date(out, "2024-09-02");
-    assert_int_equal(ehc_calendar_tribunal_rollover(cal, day("2026-12-24"), &out), 0);
-    assert_date(out, "2026-12-24");
-    assert_int_equal(ehc_calendar_tribunal_rollover(cal, day("2026-12-25"), &out), 0);
-    assert_date(out, "2027-01-04");
-    assert_int_equal(ehc_calendar_tribunal_rollover(cal, day("2026-01-01"), &out), 0);
-    assert_date(out, "2026-01-02");
-    assert_int_equal(ehc_calendar_tribunal_rollover(cal, day("2026-01-02"), &out), 0);
-    assert_date(out, "2026-01-02");
+    assert_int_equal(ehc_calendar_tribunal_rollover(cal, law_day("2024-08-15"), &out), 0);
+    law_assert_date(out, "2024-09-02");
+    assert_int_equal(ehc_calendar_tribunal_rollover(cal, law_day("2026-12-24"), &out), 0);
+    law_assert_date(out, "2026-12-24");
+    assert_int_equal(ehc_calendar_tribunal_rollover(cal, law_day("2026-12-25"), &out), 0);
+    law_assert_date(out, "2027-01-04");
+    assert_int_equal(ehc_calendar_tribunal_rollover(cal, law_day("2026-01-01"), &out), 0);
+    law_assert_date(out, "2026-01-02");
+    assert_int_equal(ehc_calendar_tribunal_rollover(cal, law_day("2026-01-02"), &out), 0);
+    law_assert_date(out, "2026-01-02");
 }
 
 static void test_deemed_receipt_by_channel(void **state)
@@ -201,22 +181,22 @@ static void test_deemed_receipt_by_channel(void **state)
     assert_int_equal(ehc_calendar_set_find(*state, "england-and-wales", &cal), 0);
     ehc_date out;
     assert_int_equal(
-        ehc_calendar_deemed_receipt(cal, EHC_RECEIPT_HAND, day("2026-01-05"), 16 * 60 + 59, &out), 0);
-    assert_date(out, "2026-01-05");
-    assert_int_equal(ehc_calendar_deemed_receipt(cal, EHC_RECEIPT_EMAIL, day("2026-01-05"), 17 * 60, &out),
-                     0);
-    assert_date(out, "2026-01-06");
-    /* Thursday 2 April 2026 after 5pm: Good Friday and Easter Monday skipped, Tuesday 7 April. */
-    assert_int_equal(ehc_calendar_deemed_receipt(cal, EHC_RECEIPT_EMAIL, day("2026-04-02"), 18 * 60, &out),
-                     0);
-    assert_date(out, "2026-04-07");
+        ehc_calendar_deemed_receipt(cal, EHC_RECEIPT_HAND, law_day("2026-01-05"), 16 * 60 + 59, &out), 0);
+    law_assert_date(out, "2026-01-05");
     assert_int_equal(
-        ehc_calendar_deemed_receipt(cal, EHC_RECEIPT_FIRST_CLASS_POST, day("2026-01-05"), 0, &out), 0);
-    assert_date(out, "2026-01-06");
-    assert_int_equal(ehc_calendar_deemed_receipt(cal, EHC_RECEIPT_SIGNED_FOR, day("2026-01-04"), 600, &out),
-                     0);
-    assert_date(out, "2026-01-04");
-    assert_int_equal(ehc_calendar_deemed_receipt(cal, EHC_RECEIPT_HAND, day("2026-01-05"), 1440, &out),
+        ehc_calendar_deemed_receipt(cal, EHC_RECEIPT_EMAIL, law_day("2026-01-05"), 17 * 60, &out), 0);
+    law_assert_date(out, "2026-01-06");
+    /* Thursday 2 April 2026 after 5pm: Good Friday and Easter Monday skipped, Tuesday 7 April. */
+    assert_int_equal(
+        ehc_calendar_deemed_receipt(cal, EHC_RECEIPT_EMAIL, law_day("2026-04-02"), 18 * 60, &out), 0);
+    law_assert_date(out, "2026-04-07");
+    assert_int_equal(
+        ehc_calendar_deemed_receipt(cal, EHC_RECEIPT_FIRST_CLASS_POST, law_day("2026-01-05"), 0, &out), 0);
+    law_assert_date(out, "2026-01-06");
+    assert_int_equal(
+        ehc_calendar_deemed_receipt(cal, EHC_RECEIPT_SIGNED_FOR, law_day("2026-01-04"), 600, &out), 0);
+    law_assert_date(out, "2026-01-04");
+    assert_int_equal(ehc_calendar_deemed_receipt(cal, EHC_RECEIPT_HAND, law_day("2026-01-05"), 1440, &out),
                      EHC_EINVAL);
     ehc_receipt_channel ch;
     assert_int_equal(ehc_receipt_channel_parse("first_class_post", &ch), 0);
@@ -227,12 +207,12 @@ static void test_deemed_receipt_by_channel(void **state)
 static void test_later_of_and_local_datetime(void **state)
 {
     (void)state;
-    assert_date(ehc_date_later(day("2027-05-19"), day("2026-12-01")), "2027-05-19");
-    assert_date(ehc_date_later(day("2026-12-01"), day("2027-05-19")), "2027-05-19");
+    law_assert_date(ehc_date_later(law_day("2027-05-19"), law_day("2026-12-01")), "2027-05-19");
+    law_assert_date(ehc_date_later(law_day("2026-12-01"), law_day("2027-05-19")), "2027-05-19");
     ehc_date d;
     int minute = 0;
     assert_int_equal(ehc_date_parse_local_datetime("2026-01-05T17:00", &d, &minute), 0);
-    assert_date(d, "2026-01-05");
+    law_assert_date(d, "2026-01-05");
     assert_int_equal(minute, 1020);
     assert_int_equal(ehc_date_parse_local_datetime("2026-01-05T24:00", &d, &minute), EHC_EINVAL);
     assert_int_equal(ehc_date_parse_local_datetime("2026-01-05 17:00", &d, &minute), EHC_EINVAL);

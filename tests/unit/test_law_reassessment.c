@@ -4,272 +4,115 @@
  * valid day and first late day; the time to decide a request as a local target only (reg 24 unverified);
  * each adviser's 6 weeks; the reg 27(3) exceptions accepted, and refused where the law does not allow
  * them; refusals and their appeal windows, mediation and Reg 44; withdrawal, death and moving away. */
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "ehc/calendar.h"
-#include "ehc/machine.h"
-#include "ehc/workflow.h"
-#include "testlib.h"
-
-typedef struct fixture {
-    ehc_calendar_set *cals;
-    ehc_workflow *wf;
-    ehc_case_state state;
-    ehc_machine_env env;
-    ehc_effects fx;
-    ehc_machine_error err;
-} fixture;
-
-static const char *source_dir(void)
-{
-    const char *dir = getenv("EHC_SOURCE_DIR");
-    return dir && *dir ? dir : EHC_SOURCE_DIR;
-}
-
-static ehc_date day(const char *iso)
-{
-    ehc_date d;
-    if (ehc_date_parse_iso(iso, &d) != 0) fail_msg("bad test date %s", iso);
-    return d;
-}
-
-static void assert_date(ehc_date d, const char *iso)
-{
-    char got[EHC_DATE_ISO_SIZE];
-    ehc_date_format_iso(d, got);
-    assert_string_equal(got, iso);
-}
-
-static fixture *load_fixture(const char *workflow_file)
-{
-    fixture *f = ehc_calloc(1, sizeof *f);
-    char *dir = ehc_asprintf("%s/workflows/calendars", source_dir());
-    char *file = ehc_asprintf("%s/workflows/%s", source_dir(), workflow_file);
-    ehc_load_error err;
-    if (ehc_calendar_set_load_dir(dir, &f->cals, &err) != 0) fail_msg("%s %s", err.file, err.reason);
-    if (ehc_workflow_load_file(file, f->cals, &f->wf, &err) != 0)
-        fail_msg("%s %s %s", err.file, err.path, err.reason);
-    free(dir);
-    free(file);
-    ehc_case_state_init(f->wf, &f->state);
-    f->env.workflow = f->wf;
-    f->env.calendars = f->cals;
-    f->env.today = day("2028-12-31");
-    return f;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    ehc_effects_free(&f->fx);
-    ehc_case_state_free(&f->state);
-    ehc_workflow_free(f->wf);
-    ehc_calendar_set_free(f->cals);
-    free(f);
-    return 0;
-}
-
-static void restart(fixture *f)
-{
-    ehc_case_state_free(&f->state);
-    ehc_case_state_init(f->wf, &f->state);
-}
-
-/* Records one event; a NULL date derives it from the event's fields. */
-static int record(fixture *f, const char *type, const char *role, const char *on, ...)
-{
-    ehc_field_value fields[10];
-    size_t n = 0;
-    va_list ap;
-    va_start(ap, on);
-    for (const char *name; (name = va_arg(ap, const char *)) != NULL; n++) {
-        assert_true(n < EHC_ARRAY_SIZE(fields));
-        fields[n].field = name;
-        fields[n].value = va_arg(ap, const char *);
-    }
-    va_end(ap);
-    const ehc_event_input in = {.type = type,
-                                .actor_role = role,
-                                .effective_on = on ? day(on) : (ehc_date){0},
-                                .derive_effective_on = on == NULL,
-                                .fields = fields,
-                                .field_count = n};
-    ehc_case_state next;
-    ehc_effects_free(&f->fx);
-    const int rc = ehc_machine_apply(&f->env, &f->state, &in, &next, &f->fx, &f->err);
-    if (rc == 0) {
-        ehc_case_state_free(&f->state);
-        f->state = next;
-    }
-    return rc;
-}
-
-#define OK(f, ...)                                                                                           \
-    do {                                                                                                     \
-        if (record(f, __VA_ARGS__, NULL) != 0)                                                               \
-            fail_msg("refused: %s: %s", ehc_machine_error_name((f)->err.code), (f)->err.message);            \
-    } while (0)
-
-#define REFUSED(f, status, why, ...)                                                                         \
-    do {                                                                                                     \
-        assert_int_equal(record(f, __VA_ARGS__, NULL), status);                                              \
-        assert_int_equal((f)->err.code, why);                                                                \
-    } while (0)
-
-static const ehc_deadline_instance *find_instance(const fixture *f, const char *deadline, const char *key)
-{
-    for (size_t i = f->state.deadline_count; i-- > 0;) {
-        const ehc_deadline_instance *d = &f->state.deadlines[i];
-        if (strcmp(ehc_workflow_deadline(f->wf, d->deadline)->id, deadline) == 0 && strcmp(d->key, key) == 0)
-            return d;
-    }
-    return NULL;
-}
-
-/* The latest instance of a deadline (with that key). */
-static const ehc_deadline_instance *instance(const fixture *f, const char *deadline, const char *key)
-{
-    const ehc_deadline_instance *d = find_instance(f, deadline, key);
-    if (!d) fail_msg("no instance of %s [%s]", deadline, key);
-    return d;
-}
-
-static void assert_due(const fixture *f, const char *deadline, const char *key, const char *iso)
-{
-    assert_date(instance(f, deadline, key)->due_on, iso);
-}
-
-static void assert_status(const fixture *f, const char *deadline, const char *key, ehc_deadline_status s)
-{
-    assert_int_equal(instance(f, deadline, key)->status, s);
-}
-
-static const char *stage(const fixture *f)
-{
-    return ehc_workflow_stage(f->wf, f->state.stage)->id;
-}
+#include "law_fixture.h"
 
 static int setup(void **state)
 {
-    *state = load_fixture("reassessment.json");
+    *state = law_fixture_load("reassessment.json", "2028-12-31");
     return 0;
 }
 
 /* A parent's request received on Monday 16 February 2026. */
-static void requested(fixture *f)
+static void requested(law_fixture *f)
 {
-    OK(f, "reassessment_requested", "officer", "2026-02-16", "requested_by", "parent",
-       "previous_assessment_on", "2025-03-10");
-    assert_string_equal(stage(f), "requested");
+    LAW_OK(f, "reassessment_requested", "officer", "2026-02-16", "requested_by", "parent",
+           "previous_assessment_on", "2025-03-10");
+    assert_string_equal(law_stage(f), "requested");
 }
 
 /* The decision to re-assess notified on Monday 2 March 2026. */
-static void reassessing(fixture *f)
+static void reassessing(law_fixture *f)
 {
     requested(f);
-    OK(f, "reassessment_decision_notified", "manager", "2026-03-02", "decision", "yes");
-    assert_string_equal(stage(f), "reassessing");
+    LAW_OK(f, "reassessment_decision_notified", "manager", "2026-03-02", "decision", "yes");
+    assert_string_equal(law_stage(f), "reassessing");
 }
 
 /* Advice in, the decision to amend, and a draft served on Monday 4 May 2026. */
-static void draft_served(fixture *f)
+static void draft_served(law_fixture *f)
 {
     reassessing(f);
-    OK(f, "advice_requested", "officer", "2026-03-06", "request_key", "ep", "adviser",
-       "educational_psychologist", "received_on", "2026-03-09");
-    OK(f, "advice_received", "officer", "2026-04-14", "request_key", "ep");
-    OK(f, "reassessment_outcome_notified", "manager", "2026-04-20", "decision", "amend");
-    assert_string_equal(stage(f), "drafting");
-    OK(f, "draft_served", "officer", NULL, "served_on", "2026-05-04", "sent_on", "2026-05-01");
-    assert_string_equal(stage(f), "draft");
-}
-
-static int except(fixture *f, const char *on, const char *deadline, const char *exception, const char *key)
-{
-    if (key) {
-        return record(f, "exception_recorded", "manager", on, "deadline", deadline, "exception", exception,
-                      "request_key", key, "applies_from", on, "evidence", "letter on file", "family_told_on",
-                      on, NULL);
-    }
-    return record(f, "exception_recorded", "manager", on, "deadline", deadline, "exception", exception,
-                  "applies_from", on, "evidence", "letter on file", "family_told_on", on, NULL);
+    LAW_OK(f, "advice_requested", "officer", "2026-03-06", "request_key", "ep", "adviser",
+           "educational_psychologist", "received_on", "2026-03-09");
+    LAW_OK(f, "advice_received", "officer", "2026-04-14", "request_key", "ep");
+    LAW_OK(f, "reassessment_outcome_notified", "manager", "2026-04-20", "decision", "amend");
+    assert_string_equal(law_stage(f), "drafting");
+    LAW_OK(f, "draft_served", "officer", NULL, "served_on", "2026-05-04", "sent_on", "2026-05-01");
+    assert_string_equal(law_stage(f), "draft");
 }
 
 /* --- reg 27(2): 14 weeks from notifying the decision to re-assess ------------------------------------ */
 
 static void test_plan_due_8_june_14_weeks_after_the_decision_of_2_march_and_9_june_is_late(void **state)
 {
-    fixture *f = *state;
+    law_fixture *f = *state;
     draft_served(f);
-    assert_due(f, "reassessed_plan_due", "", "2026-06-08");
-    assert_int_equal(ehc_workflow_deadline(f->wf, instance(f, "reassessed_plan_due", "")->deadline)->kind,
+    law_assert_due(f, "reassessed_plan_due", "", "2026-06-08");
+    assert_int_equal(ehc_workflow_deadline(f->wf, law_instance(f, "reassessed_plan_due", "")->deadline)->kind,
                      EHC_DEADLINE_STATUTORY);
-    OK(f, "representations_received", "officer", "2026-05-12", "meeting_requested", "true");
-    OK(f, "reassessed_plan_issued", "manager", "2026-06-08");
-    assert_status(f, "reassessed_plan_due", "", EHC_DEADLINE_MET);
-    assert_string_equal(stage(f), "issued");
+    LAW_OK(f, "representations_received", "officer", "2026-05-12", "meeting_requested", "true");
+    LAW_OK(f, "reassessed_plan_issued", "manager", "2026-06-08");
+    law_assert_status(f, "reassessed_plan_due", "", EHC_DEADLINE_MET);
+    assert_string_equal(law_stage(f), "issued");
     /* 2 months from 8 June is Saturday 8 August: the appeal window runs to Tuesday 1 September 2026
      * (Monday 31 August is the summer bank holiday). */
-    assert_due(f, "appeal_window_plan", "", "2026-09-01");
-    OK(f, "handed_to_review", "manager", "2026-09-02");
-    assert_string_equal(stage(f), "review_cycle");
-    assert_status(f, "appeal_window_plan", "", EHC_DEADLINE_CANCELLED);
-    restart(f);
+    law_assert_due(f, "appeal_window_plan", "", "2026-09-01");
+    LAW_OK(f, "handed_to_review", "manager", "2026-09-02");
+    assert_string_equal(law_stage(f), "review_cycle");
+    law_assert_status(f, "appeal_window_plan", "", EHC_DEADLINE_CANCELLED);
+    law_fixture_restart(f);
     draft_served(f);
-    OK(f, "reassessed_plan_issued", "manager", "2026-06-09");
-    assert_status(f, "reassessed_plan_due", "", EHC_DEADLINE_MET_LATE);
+    LAW_OK(f, "reassessed_plan_issued", "manager", "2026-06-09");
+    law_assert_status(f, "reassessed_plan_due", "", EHC_DEADLINE_MET_LATE);
 }
 
 static void test_final_plan_not_before_19_may_after_a_draft_served_4_may(void **state)
 {
-    fixture *f = *state;
+    law_fixture *f = *state;
     draft_served(f);
-    assert_due(f, "representations_period", "", "2026-05-19");
-    REFUSED(f, EHC_ESTATE, EHC_MACHINE_E_TOO_EARLY, "reassessed_plan_issued", "manager", "2026-05-18");
+    law_assert_due(f, "representations_period", "", "2026-05-19");
+    LAW_REFUSED(f, EHC_ESTATE, EHC_MACHINE_E_TOO_EARLY, "reassessed_plan_issued", "manager", "2026-05-18");
     assert_string_equal(f->err.rule,
                         "SEND Regulations 2014, reg 13(1), as applied on a re-assessment (reg 27)");
-    OK(f, "reassessed_plan_issued", "manager", "2026-05-19");
-    assert_status(f, "representations_period", "", EHC_DEADLINE_MET);
-    assert_status(f, "reassessed_plan_due", "", EHC_DEADLINE_MET);
+    LAW_OK(f, "reassessed_plan_issued", "manager", "2026-05-19");
+    law_assert_status(f, "representations_period", "", EHC_DEADLINE_MET);
+    law_assert_status(f, "reassessed_plan_due", "", EHC_DEADLINE_MET);
 }
 
 static void test_a_replacement_plan_meets_the_14_weeks_like_an_amended_one(void **state)
 {
-    fixture *f = *state;
+    law_fixture *f = *state;
     reassessing(f);
-    OK(f, "reassessment_outcome_notified", "manager", "2026-05-01", "decision", "replace");
-    assert_string_equal(stage(f), "drafting");
-    REFUSED(f, EHC_ESTATE, EHC_MACHINE_E_NOT_ALLOWED, "reassessed_plan_issued", "manager", "2026-05-20");
-    OK(f, "draft_served", "officer", NULL, "served_on", "2026-05-20");
-    OK(f, "reassessed_plan_issued", "manager", "2026-06-08");
-    assert_status(f, "reassessed_plan_due", "", EHC_DEADLINE_MET);
+    LAW_OK(f, "reassessment_outcome_notified", "manager", "2026-05-01", "decision", "replace");
+    assert_string_equal(law_stage(f), "drafting");
+    LAW_REFUSED(f, EHC_ESTATE, EHC_MACHINE_E_NOT_ALLOWED, "reassessed_plan_issued", "manager", "2026-05-20");
+    LAW_OK(f, "draft_served", "officer", NULL, "served_on", "2026-05-20");
+    LAW_OK(f, "reassessed_plan_issued", "manager", "2026-06-08");
+    law_assert_status(f, "reassessed_plan_due", "", EHC_DEADLINE_MET);
 }
 
 /* --- the decision whether to re-assess: a local target only (reg 24 unverified) ----------------------- */
 
 static void test_decision_target_15_days_3_march_on_time_4_march_late_and_never_statutory(void **state)
 {
-    fixture *f = *state;
+    law_fixture *f = *state;
     requested(f);
-    assert_due(f, "reassessment_decision_target", "", "2026-03-03");
-    const ehc_deadline_instance *d = instance(f, "reassessment_decision_target", "");
+    law_assert_due(f, "reassessment_decision_target", "", "2026-03-03");
+    const ehc_deadline_instance *d = law_instance(f, "reassessment_decision_target", "");
     assert_int_equal(ehc_workflow_deadline(f->wf, d->deadline)->kind, EHC_DEADLINE_LOCAL);
-    OK(f, "reassessment_decision_notified", "manager", "2026-03-03", "decision", "yes");
-    assert_status(f, "reassessment_decision_target", "", EHC_DEADLINE_MET);
-    restart(f);
+    LAW_OK(f, "reassessment_decision_notified", "manager", "2026-03-03", "decision", "yes");
+    law_assert_status(f, "reassessment_decision_target", "", EHC_DEADLINE_MET);
+    law_fixture_restart(f);
     requested(f);
-    OK(f, "reassessment_decision_notified", "manager", "2026-03-04", "decision", "yes");
-    assert_status(f, "reassessment_decision_target", "", EHC_DEADLINE_MET_LATE);
+    LAW_OK(f, "reassessment_decision_notified", "manager", "2026-03-04", "decision", "yes");
+    law_assert_status(f, "reassessment_decision_target", "", EHC_DEADLINE_MET_LATE);
     /* The 14 weeks run from the decision, however late: Wednesday 4 March to Wednesday 10 June. */
-    assert_due(f, "reassessed_plan_due", "", "2026-06-10");
+    law_assert_due(f, "reassessed_plan_due", "", "2026-06-10");
 }
 
 static void test_an_authority_may_set_its_own_decision_target_but_not_shorten_the_14_weeks(void **state)
 {
-    fixture *f = *state;
+    law_fixture *f = *state;
     const ehc_local_override ok[] = {
         {.deadline = "reassessment_decision_target", .length = {.unit = EHC_LENGTH_DAYS, .count = 10}}};
     ehc_machine_error err;
@@ -282,94 +125,100 @@ static void test_an_authority_may_set_its_own_decision_target_but_not_shorten_th
     f->env.overrides = ok;
     f->env.override_count = 1;
     requested(f);
-    assert_due(f, "reassessment_decision_target", "", "2026-02-26");
+    law_assert_due(f, "reassessment_decision_target", "", "2026-02-26");
 }
 
 static void test_on_the_authoritys_own_initiative_the_decision_may_be_the_same_day(void **state)
 {
-    fixture *f = *state;
-    OK(f, "reassessment_requested", "manager", "2026-03-02", "requested_by", "authority_initiative");
-    OK(f, "reassessment_decision_notified", "manager", "2026-03-02", "decision", "yes");
-    assert_status(f, "reassessment_decision_target", "", EHC_DEADLINE_MET);
-    assert_due(f, "reassessed_plan_due", "", "2026-06-08");
+    law_fixture *f = *state;
+    LAW_OK(f, "reassessment_requested", "manager", "2026-03-02", "requested_by", "authority_initiative");
+    LAW_OK(f, "reassessment_decision_notified", "manager", "2026-03-02", "decision", "yes");
+    law_assert_status(f, "reassessment_decision_target", "", EHC_DEADLINE_MET);
+    law_assert_due(f, "reassessed_plan_due", "", "2026-06-08");
     /* Only the parent, young person, institution or authority may start one. */
-    restart(f);
-    REFUSED(f, EHC_EINVAL, EHC_MACHINE_E_FIELD_INVALID, "reassessment_requested", "officer", "2026-03-02",
-            "requested_by", "health");
+    law_fixture_restart(f);
+    LAW_REFUSED(f, EHC_EINVAL, EHC_MACHINE_E_FIELD_INVALID, "reassessment_requested", "officer", "2026-03-02",
+                "requested_by", "health");
 }
 
 /* --- Reg 8 via reg 26: each adviser's 6 weeks ---------------------------------------------------------- */
 
 static void test_advice_due_20_april_6_weeks_from_the_advisers_receipt_and_21_april_is_late(void **state)
 {
-    fixture *f = *state;
+    law_fixture *f = *state;
     reassessing(f);
-    OK(f, "advice_requested", "officer", "2026-03-06", "request_key", "ep", "adviser",
-       "educational_psychologist", "received_on", "2026-03-09");
-    OK(f, "advice_requested", "officer", "2026-03-06", "request_key", "health", "adviser", "medical",
-       "received_on", "2026-03-09");
-    OK(f, "advice_requested", "officer", "2026-03-06", "request_key", "sc", "adviser", "social_care",
-       "received_on", "2026-03-09");
-    assert_due(f, "advice_due", "ep", "2026-04-20");
-    assert_due(f, "advice_due", "health", "2026-04-20");
-    OK(f, "advice_received", "officer", "2026-04-20", "request_key", "ep");
-    OK(f, "advice_received", "dco", "2026-04-21", "request_key", "health");
-    assert_status(f, "advice_due", "ep", EHC_DEADLINE_MET);
-    assert_status(f, "advice_due", "health", EHC_DEADLINE_MET_LATE);
+    LAW_OK(f, "advice_requested", "officer", "2026-03-06", "request_key", "ep", "adviser",
+           "educational_psychologist", "received_on", "2026-03-09");
+    LAW_OK(f, "advice_requested", "officer", "2026-03-06", "request_key", "health", "adviser", "medical",
+           "received_on", "2026-03-09");
+    LAW_OK(f, "advice_requested", "officer", "2026-03-06", "request_key", "sc", "adviser", "social_care",
+           "received_on", "2026-03-09");
+    law_assert_due(f, "advice_due", "ep", "2026-04-20");
+    law_assert_due(f, "advice_due", "health", "2026-04-20");
+    LAW_OK(f, "advice_received", "officer", "2026-04-20", "request_key", "ep");
+    LAW_OK(f, "advice_received", "dco", "2026-04-21", "request_key", "health");
+    law_assert_status(f, "advice_due", "ep", EHC_DEADLINE_MET);
+    law_assert_status(f, "advice_due", "health", EHC_DEADLINE_MET_LATE);
     /* Social care's existing advice agreed sufficient (Reg 6(4)): its clock stops unmet. */
-    OK(f, "existing_advice_agreed", "manager", "2026-03-20", "request_key", "sc", "adviser", "social_care");
-    assert_status(f, "advice_due", "sc", EHC_DEADLINE_CANCELLED);
+    LAW_OK(f, "existing_advice_agreed", "manager", "2026-03-20", "request_key", "sc", "adviser",
+           "social_care");
+    law_assert_status(f, "advice_due", "sc", EHC_DEADLINE_CANCELLED);
 }
 
 /* --- reg 27(3): exceptions (a)-(d) on the 14 weeks ------------------------------------------------------ */
 
 /* Decision Monday 1 June 2026: 14 weeks end Monday 7 September. The example academy closes Thursday 23 July
  * - Wednesday 2 September 2026, so the window for asking it is 16 July - 27 August. */
-static void summer_case(fixture *f)
+static void summer_case(law_fixture *f)
 {
-    OK(f, "reassessment_requested", "officer", "2026-05-18", "requested_by", "school_or_college");
-    OK(f, "reassessment_decision_notified", "manager", "2026-06-01", "decision", "yes");
-    assert_due(f, "reassessed_plan_due", "", "2026-09-07");
-    OK(f, "advice_requested", "officer", "2026-07-15", "request_key", "early", "adviser", "school_or_college",
-       "received_on", "2026-07-15", "setting", "example-academy-trust");
-    OK(f, "advice_requested", "officer", "2026-07-16", "request_key", "first", "adviser", "school_or_college",
-       "received_on", "2026-07-16", "setting", "example-academy-trust");
-    OK(f, "advice_requested", "officer", "2026-07-16", "request_key", "ey", "adviser", "early_years",
-       "received_on", "2026-07-16", "setting", "example-academy-trust");
+    LAW_OK(f, "reassessment_requested", "officer", "2026-05-18", "requested_by", "school_or_college");
+    LAW_OK(f, "reassessment_decision_notified", "manager", "2026-06-01", "decision", "yes");
+    law_assert_due(f, "reassessed_plan_due", "", "2026-09-07");
+    LAW_OK(f, "advice_requested", "officer", "2026-07-15", "request_key", "early", "adviser",
+           "school_or_college", "received_on", "2026-07-15", "setting", "example-academy-trust");
+    LAW_OK(f, "advice_requested", "officer", "2026-07-16", "request_key", "first", "adviser",
+           "school_or_college", "received_on", "2026-07-16", "setting", "example-academy-trust");
+    LAW_OK(f, "advice_requested", "officer", "2026-07-16", "request_key", "ey", "adviser", "early_years",
+           "received_on", "2026-07-16", "setting", "example-academy-trust");
 }
 
 static void
 test_reg_27_3_a_to_d_accepted_on_the_14_weeks_and_the_closure_checked_against_the_setting(void **state)
 {
-    fixture *f = *state;
+    law_fixture *f = *state;
     summer_case(f);
     /* (a): asked on 15 July, a day before the window, refused; on 16 July accepted. */
-    assert_int_equal(except(f, "2026-08-28", "reassessed_plan_due", "reg_27_3_a", "early"), EHC_EINVAL);
+    assert_int_equal(law_record_exception(f, "2026-08-28", "reassessed_plan_due", "reg_27_3_a", "early"),
+                     EHC_EINVAL);
     assert_int_equal(f->err.code, EHC_MACHINE_E_EXCEPTION_INVALID);
-    assert_int_equal(except(f, "2026-08-28", "reassessed_plan_due", "reg_27_3_a", "first"), 0);
+    assert_int_equal(law_record_exception(f, "2026-08-28", "reassessed_plan_due", "reg_27_3_a", "first"), 0);
     /* (b) is for early-years providers only. */
-    assert_int_equal(except(f, "2026-08-28", "reassessed_plan_due", "reg_27_3_b", "first"), EHC_EINVAL);
-    assert_int_equal(except(f, "2026-08-28", "reassessed_plan_due", "reg_27_3_b", "ey"), 0);
-    assert_int_equal(except(f, "2026-08-28", "reassessed_plan_due", "reg_27_3_c", NULL), 0);
-    assert_int_equal(except(f, "2026-08-28", "reassessed_plan_due", "reg_27_3_d", NULL), 0);
+    assert_int_equal(law_record_exception(f, "2026-08-28", "reassessed_plan_due", "reg_27_3_b", "first"),
+                     EHC_EINVAL);
+    assert_int_equal(law_record_exception(f, "2026-08-28", "reassessed_plan_due", "reg_27_3_b", "ey"), 0);
+    assert_int_equal(law_record_exception(f, "2026-08-28", "reassessed_plan_due", "reg_27_3_c", NULL), 0);
+    assert_int_equal(law_record_exception(f, "2026-08-28", "reassessed_plan_due", "reg_27_3_d", NULL), 0);
     /* Exceptions excuse lateness; the statutory date never moves. */
-    assert_due(f, "reassessed_plan_due", "", "2026-09-07");
+    law_assert_due(f, "reassessed_plan_due", "", "2026-09-07");
 }
 
 static void test_exceptions_the_law_does_not_allow_are_refused(void **state)
 {
-    fixture *f = *state;
+    law_fixture *f = *state;
     summer_case(f);
     /* A missed appointment excuses an adviser (Reg 8(2)(e)), never the 14 weeks. */
-    assert_int_equal(except(f, "2026-08-03", "reassessed_plan_due", "reg_8_2_e", NULL), EHC_EINVAL);
+    assert_int_equal(law_record_exception(f, "2026-08-03", "reassessed_plan_due", "reg_8_2_e", NULL),
+                     EHC_EINVAL);
     assert_int_equal(f->err.code, EHC_MACHINE_E_EXCEPTION_INVALID);
-    assert_int_equal(except(f, "2026-08-03", "advice_due", "reg_8_2_e", "first"), 0);
-    assert_int_equal(except(f, "2026-08-03", "advice_due", "reg_8_2_c", "first"), 0);
-    assert_int_equal(except(f, "2026-08-03", "advice_due", "reg_8_2_d", "ey"), 0);
+    assert_int_equal(law_record_exception(f, "2026-08-03", "advice_due", "reg_8_2_e", "first"), 0);
+    assert_int_equal(law_record_exception(f, "2026-08-03", "advice_due", "reg_8_2_c", "first"), 0);
+    assert_int_equal(law_record_exception(f, "2026-08-03", "advice_due", "reg_8_2_d", "ey"), 0);
     /* A school closure never excuses an adviser's own 6 weeks. */
-    assert_int_equal(except(f, "2026-08-03", "advice_due", "reg_27_3_a", "first"), EHC_EINVAL);
+    assert_int_equal(law_record_exception(f, "2026-08-03", "advice_due", "reg_27_3_a", "first"), EHC_EINVAL);
     /* The local decision target carries no statutory exceptions. */
-    assert_int_equal(except(f, "2026-08-03", "reassessment_decision_target", "reg_27_3_c", NULL), EHC_EINVAL);
+    assert_int_equal(
+        law_record_exception(f, "2026-08-03", "reassessment_decision_target", "reg_27_3_c", NULL),
+        EHC_EINVAL);
     assert_int_equal(f->err.code, EHC_MACHINE_E_EXCEPTION_INVALID);
 }
 
@@ -377,104 +226,104 @@ static void test_exceptions_the_law_does_not_allow_are_refused(void **state)
 
 static void test_refusal_to_reassess_opens_a_2_month_window_2_may_on_time_and_3_may_late(void **state)
 {
-    fixture *f = *state;
+    law_fixture *f = *state;
     requested(f);
-    OK(f, "reassessment_decision_notified", "manager", "2026-03-02", "decision", "no", "refusal_ground",
-       "assessed_within_6_months");
-    assert_string_equal(stage(f), "not_reassessed");
-    assert_null(find_instance(f, "reassessed_plan_due", ""));
-    assert_due(f, "appeal_window_refusal", "", "2026-05-02");
+    LAW_OK(f, "reassessment_decision_notified", "manager", "2026-03-02", "decision", "no", "refusal_ground",
+           "assessed_within_6_months");
+    assert_string_equal(law_stage(f), "not_reassessed");
+    assert_null(law_find_instance(f, "reassessed_plan_due", ""));
+    law_assert_due(f, "appeal_window_refusal", "", "2026-05-02");
     /* Declined on Thursday 5 March: certificate by Tuesday 10 March; a month after it is still earlier
      * than 2 May. */
-    OK(f, "mediation_declined", "officer", "2026-03-05");
-    assert_due(f, "certificate_after_decline_due", "", "2026-03-10");
-    OK(f, "mediation_certificate_issued", "officer", NULL, "issued_on", "2026-03-10");
-    assert_status(f, "certificate_after_decline_due", "", EHC_DEADLINE_MET);
-    assert_due(f, "appeal_window_refusal", "", "2026-05-02");
-    OK(f, "appeal_registered", "officer", "2026-05-02", "matter", "refusal_to_reassess");
-    assert_status(f, "appeal_window_refusal", "", EHC_DEADLINE_MET);
-    restart(f);
+    LAW_OK(f, "mediation_declined", "officer", "2026-03-05");
+    law_assert_due(f, "certificate_after_decline_due", "", "2026-03-10");
+    LAW_OK(f, "mediation_certificate_issued", "officer", NULL, "issued_on", "2026-03-10");
+    law_assert_status(f, "certificate_after_decline_due", "", EHC_DEADLINE_MET);
+    law_assert_due(f, "appeal_window_refusal", "", "2026-05-02");
+    LAW_OK(f, "appeal_registered", "officer", "2026-05-02", "matter", "refusal_to_reassess");
+    law_assert_status(f, "appeal_window_refusal", "", EHC_DEADLINE_MET);
+    law_fixture_restart(f);
     requested(f);
-    OK(f, "reassessment_decision_notified", "manager", "2026-03-02", "decision", "no", "refusal_ground",
-       "not_necessary");
-    OK(f, "appeal_registered", "officer", "2026-05-03", "matter", "refusal_to_reassess");
-    assert_status(f, "appeal_window_refusal", "", EHC_DEADLINE_MET_LATE);
-    OK(f, "refusal_stands", "manager", "2026-09-14");
-    assert_string_equal(stage(f), "closed_refused");
+    LAW_OK(f, "reassessment_decision_notified", "manager", "2026-03-02", "decision", "no", "refusal_ground",
+           "not_necessary");
+    LAW_OK(f, "appeal_registered", "officer", "2026-05-03", "matter", "refusal_to_reassess");
+    law_assert_status(f, "appeal_window_refusal", "", EHC_DEADLINE_MET_LATE);
+    LAW_OK(f, "refusal_stands", "manager", "2026-09-14");
+    assert_string_equal(law_stage(f), "closed_refused");
 }
 
 static void
 test_mediation_agreement_to_reassess_gives_2_weeks_to_tell_the_family_and_14_for_the_plan(void **state)
 {
-    fixture *f = *state;
+    law_fixture *f = *state;
     requested(f);
-    OK(f, "reassessment_decision_notified", "manager", "2026-03-02", "decision", "no", "refusal_ground",
-       "not_necessary");
-    OK(f, "mediation_requested", "officer", "2026-03-10");
-    assert_due(f, "mediation_arranged_due", "", "2026-04-09");
-    OK(f, "mediation_held", "officer", "2026-04-09", "outcome", "agreement");
-    assert_status(f, "mediation_arranged_due", "", EHC_DEADLINE_MET);
-    OK(f, "refusal_overturned", "manager", NULL, "by", "mediation_agreement", "ordered_on", "2026-04-13");
-    assert_string_equal(stage(f), "reassessing");
-    assert_status(f, "appeal_window_refusal", "", EHC_DEADLINE_CANCELLED);
-    assert_due(f, "reg44_notify_family_due", "", "2026-04-27");
-    assert_due(f, "reg44_final_plan_due", "", "2026-07-20");
-    OK(f, "reassessment_start_notified", "officer", "2026-04-28");
-    assert_status(f, "reg44_notify_family_due", "", EHC_DEADLINE_MET_LATE);
-    OK(f, "reassessment_outcome_notified", "manager", "2026-06-22", "decision", "amend");
-    OK(f, "draft_served", "officer", NULL, "served_on", "2026-07-01");
-    REFUSED(f, EHC_ESTATE, EHC_MACHINE_E_TOO_EARLY, "reassessed_plan_issued", "manager", "2026-07-15");
-    OK(f, "reassessed_plan_issued", "manager", "2026-07-20");
-    assert_status(f, "reg44_final_plan_due", "", EHC_DEADLINE_MET);
+    LAW_OK(f, "reassessment_decision_notified", "manager", "2026-03-02", "decision", "no", "refusal_ground",
+           "not_necessary");
+    LAW_OK(f, "mediation_requested", "officer", "2026-03-10");
+    law_assert_due(f, "mediation_arranged_due", "", "2026-04-09");
+    LAW_OK(f, "mediation_held", "officer", "2026-04-09", "outcome", "agreement");
+    law_assert_status(f, "mediation_arranged_due", "", EHC_DEADLINE_MET);
+    LAW_OK(f, "refusal_overturned", "manager", NULL, "by", "mediation_agreement", "ordered_on", "2026-04-13");
+    assert_string_equal(law_stage(f), "reassessing");
+    law_assert_status(f, "appeal_window_refusal", "", EHC_DEADLINE_CANCELLED);
+    law_assert_due(f, "reg44_notify_family_due", "", "2026-04-27");
+    law_assert_due(f, "reg44_final_plan_due", "", "2026-07-20");
+    LAW_OK(f, "reassessment_start_notified", "officer", "2026-04-28");
+    law_assert_status(f, "reg44_notify_family_due", "", EHC_DEADLINE_MET_LATE);
+    LAW_OK(f, "reassessment_outcome_notified", "manager", "2026-06-22", "decision", "amend");
+    LAW_OK(f, "draft_served", "officer", NULL, "served_on", "2026-07-01");
+    LAW_REFUSED(f, EHC_ESTATE, EHC_MACHINE_E_TOO_EARLY, "reassessed_plan_issued", "manager", "2026-07-15");
+    LAW_OK(f, "reassessed_plan_issued", "manager", "2026-07-20");
+    law_assert_status(f, "reg44_final_plan_due", "", EHC_DEADLINE_MET);
 }
 
 static void test_deciding_not_to_amend_ends_the_14_weeks_and_a_certificate_extends_the_window(void **state)
 {
-    fixture *f = *state;
+    law_fixture *f = *state;
     reassessing(f);
-    OK(f, "advice_requested", "officer", "2026-03-06", "request_key", "ep", "adviser",
-       "educational_psychologist", "received_on", "2026-03-09");
-    OK(f, "reassessment_outcome_notified", "manager", "2026-05-04", "decision", "no_change");
-    assert_string_equal(stage(f), "not_amended");
-    assert_status(f, "reassessed_plan_due", "", EHC_DEADLINE_CANCELLED);
-    assert_status(f, "advice_due", "ep", EHC_DEADLINE_CANCELLED);
+    LAW_OK(f, "advice_requested", "officer", "2026-03-06", "request_key", "ep", "adviser",
+           "educational_psychologist", "received_on", "2026-03-09");
+    LAW_OK(f, "reassessment_outcome_notified", "manager", "2026-05-04", "decision", "no_change");
+    assert_string_equal(law_stage(f), "not_amended");
+    law_assert_status(f, "reassessed_plan_due", "", EHC_DEADLINE_CANCELLED);
+    law_assert_status(f, "advice_due", "ep", EHC_DEADLINE_CANCELLED);
     /* 2 months from Monday 4 May 2026 is Saturday 4 July (not August): it stands. */
-    assert_due(f, "appeal_window_no_change", "", "2026-07-04");
-    OK(f, "mediation_requested", "officer", "2026-05-11");
-    assert_due(f, "mediation_arranged_due", "", "2026-06-10");
-    OK(f, "mediation_held", "officer", "2026-06-11", "outcome", "no_agreement");
-    assert_status(f, "mediation_arranged_due", "", EHC_DEADLINE_MET_LATE);
+    law_assert_due(f, "appeal_window_no_change", "", "2026-07-04");
+    LAW_OK(f, "mediation_requested", "officer", "2026-05-11");
+    law_assert_due(f, "mediation_arranged_due", "", "2026-06-10");
+    LAW_OK(f, "mediation_held", "officer", "2026-06-11", "outcome", "no_agreement");
+    law_assert_status(f, "mediation_arranged_due", "", EHC_DEADLINE_MET_LATE);
     /* Thursday 11 June: Friday 12, Monday 15, Tuesday 16. */
-    assert_due(f, "certificate_after_mediation_due", "", "2026-06-16");
-    OK(f, "mediation_certificate_issued", "officer", NULL, "issued_on", "2026-06-16");
-    assert_status(f, "certificate_after_mediation_due", "", EHC_DEADLINE_MET);
+    law_assert_due(f, "certificate_after_mediation_due", "", "2026-06-16");
+    LAW_OK(f, "mediation_certificate_issued", "officer", NULL, "issued_on", "2026-06-16");
+    law_assert_status(f, "certificate_after_mediation_due", "", EHC_DEADLINE_MET);
     /* A month after the certificate, 16 July, is later than 4 July. */
-    assert_due(f, "appeal_window_no_change", "", "2026-07-16");
-    OK(f, "appeal_registered", "officer", "2026-07-16", "matter", "no_amendment");
-    assert_status(f, "appeal_window_no_change", "", EHC_DEADLINE_MET);
+    law_assert_due(f, "appeal_window_no_change", "", "2026-07-16");
+    LAW_OK(f, "appeal_registered", "officer", "2026-07-16", "matter", "no_amendment");
+    law_assert_status(f, "appeal_window_no_change", "", EHC_DEADLINE_MET);
 }
 
 /* --- withdrawal, death, moving away ------------------------------------------------------------------- */
 
 static void test_withdrawal_closes_the_case_but_not_once_the_plan_is_issued(void **state)
 {
-    fixture *f = *state;
+    law_fixture *f = *state;
     reassessing(f);
-    OK(f, "withdrawn", "officer", "2026-03-20");
-    assert_string_equal(stage(f), "withdrawn");
-    assert_status(f, "reassessed_plan_due", "", EHC_DEADLINE_CANCELLED);
-    restart(f);
+    LAW_OK(f, "withdrawn", "officer", "2026-03-20");
+    assert_string_equal(law_stage(f), "withdrawn");
+    law_assert_status(f, "reassessed_plan_due", "", EHC_DEADLINE_CANCELLED);
+    law_fixture_restart(f);
     draft_served(f);
-    OK(f, "reassessed_plan_issued", "manager", "2026-06-01");
-    REFUSED(f, EHC_ESTATE, EHC_MACHINE_E_NOT_ALLOWED, "withdrawn", "officer", "2026-06-02");
+    LAW_OK(f, "reassessed_plan_issued", "manager", "2026-06-01");
+    LAW_REFUSED(f, EHC_ESTATE, EHC_MACHINE_E_NOT_ALLOWED, "withdrawn", "officer", "2026-06-02");
 }
 
 static void test_death_closes_the_case_and_stops_every_alert_and_letter(void **state)
 {
-    fixture *f = *state;
+    law_fixture *f = *state;
     reassessing(f);
-    OK(f, "child_died", "manager", "2026-04-01");
-    assert_string_equal(stage(f), "deceased");
+    LAW_OK(f, "child_died", "manager", "2026-04-01");
+    assert_string_equal(law_stage(f), "deceased");
     assert_true(f->state.letters_stopped);
     for (size_t i = 0; i < f->state.deadline_count; i++)
         assert_int_not_equal(f->state.deadlines[i].status, EHC_DEADLINE_OPEN);
@@ -482,15 +331,15 @@ static void test_death_closes_the_case_and_stops_every_alert_and_letter(void **s
 
 static void test_moving_away_during_the_reassessment_closes_this_case(void **state)
 {
-    fixture *f = *state;
+    law_fixture *f = *state;
     draft_served(f);
-    OK(f, "moved_to_another_la", "officer", "2026-05-10");
-    assert_string_equal(stage(f), "moved_away");
-    assert_status(f, "reassessed_plan_due", "", EHC_DEADLINE_CANCELLED);
-    assert_status(f, "representations_period", "", EHC_DEADLINE_CANCELLED);
+    LAW_OK(f, "moved_to_another_la", "officer", "2026-05-10");
+    assert_string_equal(law_stage(f), "moved_away");
+    law_assert_status(f, "reassessed_plan_due", "", EHC_DEADLINE_CANCELLED);
+    law_assert_status(f, "representations_period", "", EHC_DEADLINE_CANCELLED);
 }
 
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, law_fixture_teardown)
 
 int main(void)
 {
