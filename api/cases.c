@@ -518,13 +518,14 @@ static void on_header(void *data, int status, PGresult *res, const char *message
         return case_free(c);
     }
     if (c->record) return record_event(c, authority_id, held, PQgetvalue(res, 0, 4));
-    char kase[24], auth[24];
+    char kase[24], auth[24], user[24];
     snprintf(kase, sizeof kase, "%" PRId64, c->case_id);
     snprintf(auth, sizeof auth, "%" PRId64, authority_id);
-    const char *params[2] = {auth, kase};
-    log_access(c, authority_id, "read", "case");
-    if (ehc_pg_query(c->app->pg, "SELECT ehc_case_view($1, $2::bigint)", 2, params, READ_TIMEOUT_MS, on_view,
-                     c) != 0) {
+    snprintf(user, sizeof user, "%" PRId64, c->who.user_id);
+    /* the read and its line in the access log commit together */
+    const char *params[5] = {auth, kase, auth, user, ehc_http_req_id(c->req)};
+    if (ehc_pg_query(c->app->pg, "SELECT ehc_case_view_logged($1, $2::bigint, $3::bigint, $4::bigint, $5)", 5,
+                     params, READ_TIMEOUT_MS, on_view, c) != 0) {
         reply_db_unavailable(c->req);
         case_free(c);
     }

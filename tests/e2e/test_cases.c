@@ -89,6 +89,10 @@ static int setup(void **state)
     add_user("officer2", GRANT_TEAM("officer", "353", "South"), 0);
     add_user("officerb", GRANT_TEAM("officer", "357", "East"), 0);
     add_user("admin", NULL, 1);
+    add_user("la_admin",
+             "INSERT INTO role_grants (user_id, role, authority_id) SELECT u.id, 'admin', a.id FROM users u, "
+             "local_authorities a WHERE u.username = '%s' AND a.dfe_code = '353'",
+             0);
     static char env_db[2048];
     snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", db_url);
     const char *env[] = {env_db, NULL};
@@ -106,6 +110,7 @@ static int teardown(void **state)
 }
 
 static long open_case(const char *token, const char *extra, long *status_out, ehc_test_response *keep);
+static long call(const char *method, const char *path, const char *token, const char *body, ehc_test_response *r);
 
 /* A raw Server-Sent Events client: connects, sends the request, checks the 200 and content type. */
 static int sse_connect(const char *auth, const char *last_event_id)
@@ -190,6 +195,34 @@ static void test_manager_receives_the_overdue_alert_live_and_can_resume(void **s
     close(fd);
     /* a stream left open is ended cleanly when ehcd stops (the next test) */
     sse_connect(TOKEN("manager1"), NULL);
+}
+
+static void test_authority_admin_sees_and_requeues_delivery_failures(void **state)
+{
+    long dead =
+        scalar("INSERT INTO outbox (authority_id, channel, recipient, payload, idempotency_key, attempts, "
+               "dead_at, last_error) SELECT id, 'webhook', 'https://case-system.invalid/hook', "
+               "'{\"case_reference\": \"EHC-TEST\"}', 'test-dead-1', 8, now(), 'HTTP 500' "
+               "FROM local_authorities WHERE dfe_code = '353' RETURNING id");
+    ehc_test_response r;
+    assert_int_equal(call("GET", "/api/v1/admin/dead-letters", TOKEN("la_admin"), NULL, &r), 200);
+    assert_non_null(strstr(r.body, "\"last_error\": \"HTTP 500\""));
+    assert_non_null(strstr(r.body, "EHC-TEST"));
+    ehc_test_response_free(&r);
+    assert_int_equal(call("GET", "/api/v1/admin/dead-letters", TOKEN("officer1"), NULL, &r), 403);
+    ehc_test_response_free(&r);
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/admin/dead-letters/%ld/requeue", dead);
+    assert_int_equal(call("POST", path, TOKEN("officerb"), NULL, &r), 403);
+    ehc_test_response_free(&r);
+    assert_int_equal(call("POST", path, TOKEN("la_admin"), NULL, &r), 200);
+    ehc_test_response_free(&r);
+    assert_int_equal(call("POST", path, TOKEN("la_admin"), NULL, &r), 404); /* no longer dead */
+    ehc_test_response_free(&r);
+    char sql[128];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM outbox WHERE id = %ld AND dead_at IS NULL AND attempts = 0", dead);
+    assert_int_equal(scalar(sql), 1);
 }
 
 /* Last: ehcd stops on SIGTERM with exit status 0, which under the sanitizers also means no leak
@@ -528,6 +561,7 @@ int main(void)
         cmocka_unit_test(test_bad_event_bodies_change_nothing),
         cmocka_unit_test(test_case_list_is_scoped_and_filtered),
         cmocka_unit_test(test_manager_receives_the_overdue_alert_live_and_can_resume),
+        cmocka_unit_test(test_authority_admin_sees_and_requeues_delivery_failures),
         cmocka_unit_test(test_daemon_stops_cleanly_after_all_of_the_above),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
