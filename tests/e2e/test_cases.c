@@ -110,7 +110,8 @@ static int teardown(void **state)
 }
 
 static long open_case(const char *token, const char *extra, long *status_out, ehc_test_response *keep);
-static long call(const char *method, const char *path, const char *token, const char *body, ehc_test_response *r);
+static long call(const char *method, const char *path, const char *token, const char *body,
+                 ehc_test_response *r);
 
 /* A raw Server-Sent Events client: connects, sends the request, checks the 200 and content type. */
 static int sse_connect(const char *auth, const char *last_event_id)
