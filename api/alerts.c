@@ -29,20 +29,6 @@ static int parse_positive(const char *s, int64_t max, int64_t *out)
     return 0;
 }
 
-static void reply_unavailable(ehc_http_req *req)
-{
-    ehc_http_res_header(req, "retry-after", "2");
-    ehc_http_reply_error(req, 503, "unavailable", "the database cannot be reached; try again shortly", NULL);
-}
-
-static void on_list(void *data, int status, PGresult *res, const char *message)
-{
-    ehc_http_req *req = data;
-    if (status != 0) return reply_unavailable(req);
-    const char *json = PQgetvalue(res, 0, 0);
-    ehc_http_reply(req, 200, "application/json", json, strlen(json));
-}
-
 static void list_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *who, void *data)
 {
     char authorities[512];
@@ -109,9 +95,9 @@ static void list_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *wh
     cJSON_Delete(filter);
     const char *params[2] = {authorities, f};
     int rc = ehc_pg_query(app->pg, "SELECT ehc_alert_list($1, $2::jsonb)", 2, params, ALERT_TIMEOUT_MS,
-                          on_list, req);
+                          ehc_api_reply_json_row, req);
     free(f);
-    if (rc) reply_unavailable(req);
+    if (rc) ehc_api_reply_unavailable(req);
 }
 
 static void on_list_route(ehc_http_req *req, void *ctx)
@@ -126,7 +112,7 @@ typedef struct ack_ctx {
 static void on_acknowledged(void *data, int status, PGresult *res, const char *message)
 {
     ehc_http_req *req = data;
-    if (status != 0) return reply_unavailable(req);
+    if (status != 0) return ehc_api_reply_unavailable(req);
     const char *outcome = PQgetvalue(res, 0, 0);
     if (strcmp(outcome, "not_found") == 0) {
         ehc_http_reply_error(req, 404, "not_found", "no such alert", NULL);
@@ -161,7 +147,7 @@ static void ack_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *who
     int rc = ehc_pg_query(app->pg, "SELECT ehc_alert_acknowledge($1, $2::jsonb, $3::bigint, $4::bigint)", 4,
                           params, ALERT_TIMEOUT_MS, on_acknowledged, req);
     free(team_json);
-    if (rc) reply_unavailable(req);
+    if (rc) ehc_api_reply_unavailable(req);
 }
 
 static void on_alert_path(ehc_http_req *req, void *ctx)

@@ -375,12 +375,6 @@ static void case_free(case_ctx *c)
     free(c);
 }
 
-static void reply_db_unavailable(ehc_http_req *req)
-{
-    ehc_http_res_header(req, "retry-after", "2");
-    ehc_http_reply_error(req, 503, "unavailable", "the database cannot be reached; try again shortly", NULL);
-}
-
 static void on_access_logged(void *data, int status, PGresult *res, const char *message)
 {
     if (status != 0)
@@ -406,7 +400,7 @@ static void on_view(void *data, int status, PGresult *res, const char *message)
 {
     case_ctx *c = data;
     if (status != 0) {
-        reply_db_unavailable(c->req);
+        ehc_api_reply_unavailable(c->req);
     } else {
         const char *json = PQgetvalue(res, 0, 0);
         ehc_http_reply(c->req, 200, "application/json", json, strlen(json));
@@ -501,7 +495,7 @@ static void on_header(void *data, int status, PGresult *res, const char *message
 {
     case_ctx *c = data;
     if (status != 0) {
-        reply_db_unavailable(c->req);
+        ehc_api_reply_unavailable(c->req);
         return case_free(c);
     }
     if (PQntuples(res) != 1) {
@@ -526,7 +520,7 @@ static void on_header(void *data, int status, PGresult *res, const char *message
     const char *params[5] = {auth, kase, auth, user, ehc_http_req_id(c->req)};
     if (ehc_pg_query(c->app->pg, "SELECT ehc_case_view_logged($1, $2::bigint, $3::bigint, $4::bigint, $5)", 5,
                      params, READ_TIMEOUT_MS, on_view, c) != 0) {
-        reply_db_unavailable(c->req);
+        ehc_api_reply_unavailable(c->req);
         case_free(c);
     }
 }
@@ -546,7 +540,7 @@ static void case_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *wh
     const char *params[2] = {c->authority_ids, kase};
     if (ehc_pg_query(app->pg, "SELECT * FROM ehc_case_header($1, $2::bigint)", 2, params, READ_TIMEOUT_MS,
                      on_header, c) != 0) {
-        reply_db_unavailable(req);
+        ehc_api_reply_unavailable(req);
         case_free(c);
     }
 }
@@ -579,17 +573,6 @@ static void on_case_path(ehc_http_req *req, void *ctx)
 }
 
 /* ---- the list ---------------------------------------------------------------------------------------- */
-
-static void on_list(void *data, int status, PGresult *res, const char *message)
-{
-    ehc_http_req *req = data;
-    if (status != 0) {
-        reply_db_unavailable(req);
-        return;
-    }
-    const char *json = PQgetvalue(res, 0, 0);
-    ehc_http_reply(req, 200, "application/json", json, strlen(json));
-}
 
 static void list_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *who, void *data)
 {
@@ -694,10 +677,10 @@ static void list_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *wh
     char *f = cJSON_PrintUnformatted(filter);
     cJSON_Delete(filter);
     const char *params[2] = {authorities, f};
-    int rc = ehc_pg_query(app->pg, "SELECT ehc_case_list($1, $2::jsonb)", 2, params, READ_TIMEOUT_MS, on_list,
-                          req);
+    int rc = ehc_pg_query(app->pg, "SELECT ehc_case_list($1, $2::jsonb)", 2, params, READ_TIMEOUT_MS,
+                          ehc_api_reply_json_row, req);
     free(f);
-    if (rc) reply_db_unavailable(req);
+    if (rc) ehc_api_reply_unavailable(req);
 }
 
 static void on_list_route(ehc_http_req *req, void *ctx)

@@ -11,20 +11,6 @@
 
 #define DELIVERIES_TIMEOUT_MS 5000
 
-static void reply_unavailable(ehc_http_req *req)
-{
-    ehc_http_res_header(req, "retry-after", "2");
-    ehc_http_reply_error(req, 503, "unavailable", "the database cannot be reached; try again shortly", NULL);
-}
-
-static void on_list(void *data, int status, PGresult *res, const char *message)
-{
-    ehc_http_req *req = data;
-    if (status != 0) return reply_unavailable(req);
-    const char *json = PQgetvalue(res, 0, 0);
-    ehc_http_reply(req, 200, "application/json", json, strlen(json));
-}
-
 static void list_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *who, void *data)
 {
     char authorities[512];
@@ -36,8 +22,8 @@ static void list_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *wh
     }
     const char *params[2] = {authorities, "500"};
     if (ehc_pg_query(app->pg, "SELECT ehc_dead_letters($1, $2::int)", 2, params, DELIVERIES_TIMEOUT_MS,
-                     on_list, req) != 0)
-        reply_unavailable(req);
+                     ehc_api_reply_json_row, req) != 0)
+        ehc_api_reply_unavailable(req);
 }
 
 static void on_list_route(ehc_http_req *req, void *ctx)
@@ -48,7 +34,7 @@ static void on_list_route(ehc_http_req *req, void *ctx)
 static void on_requeued(void *data, int status, PGresult *res, const char *message)
 {
     ehc_http_req *req = data;
-    if (status != 0) return reply_unavailable(req);
+    if (status != 0) return ehc_api_reply_unavailable(req);
     if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
         ehc_http_reply_error(req, 404, "not_found", "no such dead letter", NULL);
         return;
@@ -77,7 +63,7 @@ static void requeue_authed(ehc_http_req *req, ehc_app *app, const ehc_principal 
     const char *params[2] = {authorities, id};
     if (ehc_pg_query(app->pg, "SELECT ehc_outbox_requeue($1, $2::bigint)", 2, params, DELIVERIES_TIMEOUT_MS,
                      on_requeued, req) != 0)
-        reply_unavailable(req);
+        ehc_api_reply_unavailable(req);
 }
 
 static void on_requeue_route(ehc_http_req *req, void *ctx)

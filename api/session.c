@@ -28,6 +28,19 @@ void ehc_api_reply_json(ehc_http_req *req, int status, cJSON *body)
     free(text);
 }
 
+void ehc_api_reply_unavailable(ehc_http_req *req)
+{
+    ehc_http_res_header(req, "retry-after", "2");
+    ehc_http_reply_error(req, 503, "unavailable", "the database cannot be reached; try again shortly", NULL);
+}
+
+void ehc_api_reply_json_row(void *req, int status, PGresult *res, const char *message)
+{
+    if (status != 0) return ehc_api_reply_unavailable(req);
+    const char *json = PQgetvalue(res, 0, 0);
+    ehc_http_reply(req, 200, "application/json", json, strlen(json));
+}
+
 cJSON *ehc_api_body_object(ehc_http_req *req)
 {
     const char *type = ehc_http_req_header(req, "content-type");

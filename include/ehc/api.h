@@ -41,6 +41,13 @@ typedef void (*ehc_api_authed_cb)(ehc_http_req *req, ehc_app *app, const ehc_pri
  * other allocations) is released with free(). */
 void ehc_api_authenticate(ehc_app *app, ehc_http_req *req, ehc_api_authed_cb cb, void *data);
 
+/* 503 with Retry-After: the database cannot be reached. */
+void ehc_api_reply_unavailable(ehc_http_req *req);
+
+/* A query callback (data: the request) that answers 200 with the first column of the first row, a
+ * JSON document made by the database, or 503 when the query failed. */
+void ehc_api_reply_json_row(void *req, int status, PGresult *res, const char *message);
+
 /* Sends a JSON value (and frees it). */
 void ehc_api_reply_json(ehc_http_req *req, int status, cJSON *body);
 
