@@ -198,6 +198,52 @@ static void test_manager_receives_the_overdue_alert_live_and_can_resume(void **s
     sse_connect(TOKEN("manager1"), NULL);
 }
 
+static void test_officer_finds_a_child_by_identifier_or_name_within_their_authority(void **state)
+{
+    ehc_test_response r;
+    assert_int_equal(call("GET", "/api/v1/children?nhs_number=9434765919", TOKEN("officer1"), NULL, &r), 200);
+    assert_non_null(strstr(r.body, "\"surname\": \"Example\""));
+    assert_non_null(strstr(r.body, "\"cases\": [{"));
+    ehc_test_response_free(&r);
+    assert_int_equal(
+        call("GET", "/api/v1/children?surname=example&date_of_birth=2019-04-02", TOKEN("officer1"), NULL, &r),
+        200);
+    assert_non_null(strstr(r.body, "\"nhs_number\": \"9434765919\""));
+    ehc_test_response_free(&r);
+    /* another authority's officer finds nothing, as if the child did not exist */
+    assert_int_equal(call("GET", "/api/v1/children?nhs_number=9434765919", TOKEN("officerb"), NULL, &r), 200);
+    assert_string_equal(r.body, "[]");
+    ehc_test_response_free(&r);
+    assert_int_equal(call("GET", "/api/v1/children?nhs_number=9434765918", TOKEN("officer1"), NULL, &r), 400);
+    assert_non_null(strstr(r.body, "\"field\":\"nhs_number\""));
+    ehc_test_response_free(&r);
+    assert_int_equal(call("GET", "/api/v1/children?date_of_birth=2019-04-02", TOKEN("officer1"), NULL, &r),
+                     400);
+    ehc_test_response_free(&r);
+    assert_int_equal(call("GET", "/api/v1/children?surname=x%27%20OR%201%3D1--", TOKEN("officer1"), NULL, &r),
+                     200);
+    assert_string_equal(r.body, "[]");
+    ehc_test_response_free(&r);
+}
+
+static void test_manager_sees_the_caseload_and_unallocated_queue(void **state)
+{
+    ehc_test_response r;
+    assert_int_equal(call("GET", "/api/v1/caseload", TOKEN("manager1"), NULL, &r), 200);
+    assert_non_null(strstr(r.body, "\"unallocated\": "));
+    /* every case opened in these tests went to North unallocated */
+    long north_open =
+        scalar("SELECT count(*) FROM cases c JOIN teams t ON t.id = c.team_id WHERE t.name = 'North' "
+               "AND c.status = 'open' AND c.officer_id IS NULL");
+    char want[64];
+    snprintf(want, sizeof want, "\"unallocated\": %ld", north_open);
+    assert_non_null(strstr(r.body, want));
+    ehc_test_response_free(&r);
+    assert_int_equal(call("GET", "/api/v1/caseload", TOKEN("officerb"), NULL, &r), 200);
+    assert_non_null(strstr(r.body, "\"unallocated\": 0"));
+    ehc_test_response_free(&r);
+}
+
 static void test_authority_admin_sees_and_requeues_delivery_failures(void **state)
 {
     long dead =
@@ -563,6 +609,8 @@ int main(void)
         cmocka_unit_test(test_case_list_is_scoped_and_filtered),
         cmocka_unit_test(test_manager_receives_the_overdue_alert_live_and_can_resume),
         cmocka_unit_test(test_authority_admin_sees_and_requeues_delivery_failures),
+        cmocka_unit_test(test_officer_finds_a_child_by_identifier_or_name_within_their_authority),
+        cmocka_unit_test(test_manager_sees_the_caseload_and_unallocated_queue),
         cmocka_unit_test(test_daemon_stops_cleanly_after_all_of_the_above),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
