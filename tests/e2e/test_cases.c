@@ -39,6 +39,7 @@ static long scalar(const char *sql)
 {
     PGresult *r = PQexec(admin, sql);
     assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    assert_int_equal(PQntuples(r), 1);
     long v = atol(PQgetvalue(r, 0, 0));
     PQclear(r);
     return v;
@@ -110,6 +111,7 @@ static int teardown(void **state)
 }
 
 static long open_case(const char *token, const char *extra, long *status_out, ehc_test_response *keep);
+static const char *request_body; /* defined with the helpers below */
 static long call(const char *method, const char *path, const char *token, const char *body,
                  ehc_test_response *r);
 
@@ -242,6 +244,75 @@ static void test_manager_sees_the_caseload_and_unallocated_queue(void **state)
     assert_int_equal(call("GET", "/api/v1/caseload", TOKEN("officerb"), NULL, &r), 200);
     assert_non_null(strstr(r.body, "\"unallocated\": 0"));
     ehc_test_response_free(&r);
+}
+
+/* Every route, for every role that may not use it on this case: refused (403 within the authority,
+ * 404 across authorities, as if the case did not exist), and nothing in the database changed. */
+static void test_forbidden_paths_are_refused_and_change_nothing(void **state)
+{
+    long status;
+    long id = open_case(TOKEN("officer1"), ", \"confirm_new_child\": true", &status, NULL);
+    assert_int_equal(status, 201);
+    /* an alert of a North case (the first test's case left alone raised several) */
+    long alert =
+        scalar("SELECT a.id FROM alerts a JOIN cases c ON c.id = a.case_id JOIN teams t ON t.id = c.team_id "
+               "WHERE t.name = 'North' ORDER BY a.id LIMIT 1");
+    long north = scalar("SELECT id FROM teams WHERE name = 'North'");
+    char case_path[64], events_path[64], ack_path[64], open_body[1024];
+    snprintf(case_path, sizeof case_path, "/api/v1/cases/%ld", id);
+    snprintf(events_path, sizeof events_path, "/api/v1/cases/%ld/events", id);
+    snprintf(ack_path, sizeof ack_path, "/api/v1/alerts/%ld/acknowledge", alert);
+    snprintf(open_body, sizeof open_body, request_body, north, ", \"confirm_new_child\": true");
+    const char *withdraw =
+        "{\"type\": \"withdrawn\", \"effective_on\": \"2026-02-20\", \"expected_version\": 1}";
+    const char *state_sql =
+        "SELECT (SELECT count(*) FROM cases) * 1000000 + (SELECT count(*) FROM case_events) * 1000 "
+        "+ (SELECT count(*) FROM alerts WHERE status <> 'open')";
+    long before = scalar(state_sql);
+    struct {
+        const char *method, *path, *token, *body;
+        long expect;
+    } refused[] = {
+        /* same authority, other team */
+        {"GET", case_path, TOKEN("officer2"), NULL, 403},
+        {"POST", events_path, TOKEN("officer2"), withdraw, 403},
+        {"POST", "/api/v1/cases", TOKEN("officer2"), open_body, 403},
+        {"POST", ack_path, TOKEN("officer2"), NULL, 404},
+        /* another authority */
+        {"GET", case_path, TOKEN("officerb"), NULL, 404},
+        {"POST", events_path, TOKEN("officerb"), withdraw, 404},
+        {"POST", "/api/v1/cases", TOKEN("officerb"), open_body, 403},
+        {"POST", ack_path, TOKEN("officerb"), NULL, 404},
+        /* an authority's admin manages users and deliveries, not cases */
+        {"GET", case_path, TOKEN("la_admin"), NULL, 404},
+        {"POST", events_path, TOKEN("la_admin"), withdraw, 404},
+        {"POST", "/api/v1/cases", TOKEN("la_admin"), open_body, 403},
+        {"POST", ack_path, TOKEN("la_admin"), NULL, 404},
+        /* administration is for admins */
+        {"GET", "/api/v1/admin/dead-letters", TOKEN("manager1"), NULL, 403},
+        {"POST", "/api/v1/admin/dead-letters/1/requeue", TOKEN("officer1"), NULL, 403},
+        {"POST", "/admin/clock", TOKEN("manager1"), "{\"now\": \"2027-01-01T00:00:00Z\"}", 403},
+        /* nobody */
+        {"GET", case_path, "X-None: 1", NULL, 401},
+        {"POST", events_path, "X-None: 1", withdraw, 401},
+        {"GET", "/api/v1/cases", "X-None: 1", NULL, 401},
+        {"GET", "/api/v1/alerts", "X-None: 1", NULL, 401},
+        {"GET", "/api/v1/children?surname=Example", "X-None: 1", NULL, 401},
+        {"GET", "/api/v1/caseload", "X-None: 1", NULL, 401},
+        {"GET", "/api/v1/alerts/stream", "X-None: 1", NULL, 401},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        ehc_test_response r;
+        call(refused[i].method, refused[i].path, refused[i].token, refused[i].body, &r);
+        if (r.status != refused[i].expect) {
+            fprintf(stderr, "%s %s as %s -> %ld (expected %ld) %s\n", refused[i].method, refused[i].path,
+                    refused[i].token, r.status, refused[i].expect, r.body);
+            fail();
+        }
+        assert_null(strstr(r.body, "Example")); /* never the child of a case one may not see */
+        ehc_test_response_free(&r);
+    }
+    assert_int_equal(scalar(state_sql), before);
 }
 
 static void test_authority_admin_sees_and_requeues_delivery_failures(void **state)
@@ -608,6 +679,7 @@ int main(void)
         cmocka_unit_test(test_bad_event_bodies_change_nothing),
         cmocka_unit_test(test_case_list_is_scoped_and_filtered),
         cmocka_unit_test(test_manager_receives_the_overdue_alert_live_and_can_resume),
+        cmocka_unit_test(test_forbidden_paths_are_refused_and_change_nothing),
         cmocka_unit_test(test_authority_admin_sees_and_requeues_delivery_failures),
         cmocka_unit_test(test_officer_finds_a_child_by_identifier_or_name_within_their_authority),
         cmocka_unit_test(test_manager_sees_the_caseload_and_unallocated_queue),
