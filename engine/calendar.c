@@ -9,7 +9,6 @@
 #include <cJSON.h>
 #include <dirent.h>
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,59 +78,6 @@ static void quote_text(char *dst, size_t size, const char *src)
         dst[n] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
     }
     dst[n] = '\0';
-}
-
-static void sha256_hex(const char *bytes, size_t len, char out[EHC_CALENDAR_HASH_SIZE])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
-    if (EVP_Digest(bytes, len, md, &md_len, EVP_sha256(), NULL) != 1 || md_len != 32) {
-        /* Only a broken libcrypto gets here; refusing to hash would let two versions look alike. */
-        fprintf(stderr, "{\"level\":\"fatal\",\"msg\":\"SHA-256 unavailable from libcrypto\"}\n");
-        abort();
-    }
-    static const char hex[] = "0123456789abcdef";
-    for (unsigned int i = 0; i < md_len; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 0x0f];
-    }
-    out[2 * md_len] = '\0';
-}
-
-static int read_whole_file(const char *file, char **bytes, size_t *len, ehc_load_error *err)
-{
-    FILE *f = fopen(file, "rb");
-    if (!f) {
-        ehc_load_error_set(err, file, "", "cannot open: %s", strerror(errno));
-        return EHC_EIO;
-    }
-    size_t cap = 4096, n = 0;
-    char *buf = ehc_malloc(cap);
-    for (;;) {
-        if (n == cap) {
-            cap *= 2;
-            buf = ehc_realloc(buf, cap);
-        }
-        const size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (n > EHC_CALENDAR_MAX_FILE_BYTES) {
-            fclose(f);
-            free(buf);
-            ehc_load_error_set(err, file, "", "file is larger than %d bytes", EHC_CALENDAR_MAX_FILE_BYTES);
-            return EHC_EINVAL;
-        }
-        if (got == 0) break;
-    }
-    const bool failed = ferror(f);
-    fclose(f);
-    if (failed) {
-        free(buf);
-        ehc_load_error_set(err, file, "", "read failed");
-        return EHC_EIO;
-    }
-    *bytes = buf;
-    *len = n;
-    return 0;
 }
 
 /* Parses bytes as one JSON value with nothing after it. */
@@ -389,7 +335,7 @@ int ehc_calendar_load_bytes(const char *file, const char *bytes, size_t len, ehc
         return rc;
     }
     cal->file = ehc_strdup(ld.file);
-    sha256_hex(bytes ? bytes : "", len, cal->content_hash);
+    ehc_sha256_hex(bytes ? bytes : "", len, cal->content_hash);
     *out = cal;
     return 0;
 }
@@ -398,7 +344,7 @@ int ehc_calendar_load_file(const char *file, ehc_calendar **out, ehc_load_error 
 {
     char *bytes;
     size_t len;
-    int rc = read_whole_file(file, &bytes, &len, err);
+    int rc = ehc_read_file(file, EHC_CALENDAR_MAX_FILE_BYTES, &bytes, &len, err);
     if (rc) return rc;
     rc = ehc_calendar_load_bytes(file, bytes, len, out, err);
     free(bytes);
@@ -668,7 +614,7 @@ int ehc_setting_calendar_load_bytes(const char *file, const char *bytes, size_t 
         return rc;
     }
     setting->file = ehc_strdup(ld.file);
-    sha256_hex(bytes ? bytes : "", len, setting->content_hash);
+    ehc_sha256_hex(bytes ? bytes : "", len, setting->content_hash);
     *out = setting;
     return 0;
 }
@@ -677,7 +623,7 @@ int ehc_setting_calendar_load_file(const char *file, ehc_setting_calendar **out,
 {
     char *bytes;
     size_t len;
-    int rc = read_whole_file(file, &bytes, &len, err);
+    int rc = ehc_read_file(file, EHC_CALENDAR_MAX_FILE_BYTES, &bytes, &len, err);
     if (rc) return rc;
     rc = ehc_setting_calendar_load_bytes(file, bytes, len, out, err);
     free(bytes);

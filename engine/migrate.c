@@ -3,7 +3,6 @@
  * schema_migrations commit together. */
 #include "ehc/migrate.h"
 
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,16 +11,6 @@
 #define EHC_MIGRATE_LOCK_KEY "1701336932"
 
 const char ehc_migrate_version_sql[] = "SELECT coalesce(max(version), 0)::int FROM ehc_schema_migrations";
-
-void ehc_sha256_hex(const void *data, size_t len, char out[65])
-{
-    unsigned char md[32];
-    unsigned int mdlen = 0;
-    EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
-    for (unsigned int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-    out[64] = '\0';
-}
 
 int ehc_migrate_latest_version(void)
 {

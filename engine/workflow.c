@@ -9,7 +9,6 @@
 #include <assert.h>
 #include <cJSON.h>
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,23 +173,6 @@ static void *wf_alloc(ehc_workflow *wf, size_t count, size_t size)
     void *p = ehc_calloc(count ? count : 1, size);
     wf_track(wf, p);
     return p;
-}
-
-static void sha256_hex(const char *bytes, size_t len, char out[EHC_WORKFLOW_HASH_SIZE])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
-    if (EVP_Digest(bytes, len, md, &md_len, EVP_sha256(), NULL) != 1 || md_len != 32) {
-        /* Only a broken libcrypto gets here; refusing to hash would let two versions look alike. */
-        fprintf(stderr, "{\"level\":\"fatal\",\"msg\":\"SHA-256 unavailable from libcrypto\"}\n");
-        abort();
-    }
-    static const char hex[] = "0123456789abcdef";
-    for (unsigned int i = 0; i < md_len; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 0x0f];
-    }
-    out[2 * md_len] = '\0';
 }
 
 /* obj must be an object holding only keys from `allowed` (NULL-terminated), each once, and every
@@ -1428,7 +1410,7 @@ int ehc_workflow_load_bytes(const char *file, const char *bytes, size_t len,
     const loader ld = {.file = file ? file : "", .err = err ? err : &scratch, .wf = wf};
     *out = NULL;
     wf->file = ehc_strdup(ld.file);
-    sha256_hex(bytes, len, wf->content_hash);
+    ehc_sha256_hex(bytes, len, wf->content_hash);
     if (len > EHC_WORKFLOW_MAX_FILE_BYTES) {
         ehc_workflow_free(wf);
         return refuse(&ld, "$", "file is larger than %d bytes", EHC_WORKFLOW_MAX_FILE_BYTES);
@@ -1447,29 +1429,10 @@ int ehc_workflow_load_file(const char *file, const ehc_calendar_set *calendars, 
                            ehc_load_error *err)
 {
     *out = NULL;
-    FILE *f = fopen(file, "rb");
-    if (!f) {
-        ehc_load_error_set(err, file, "", "cannot open: %s", strerror(errno));
-        return EHC_EIO;
-    }
-    size_t cap = 8192, n = 0;
-    char *buf = ehc_malloc(cap);
-    for (;;) {
-        if (n == cap) {
-            cap *= 2;
-            buf = ehc_realloc(buf, cap);
-        }
-        const size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0 || n > EHC_WORKFLOW_MAX_FILE_BYTES) break;
-    }
-    const bool failed = ferror(f);
-    fclose(f);
-    if (failed) {
-        free(buf);
-        ehc_load_error_set(err, file, "", "read failed");
-        return EHC_EIO;
-    }
+    char *buf;
+    size_t n;
+    int read_rc = ehc_read_file(file, EHC_WORKFLOW_MAX_FILE_BYTES, &buf, &n, err);
+    if (read_rc) return read_rc;
     const int rc = ehc_workflow_load_bytes(file, buf, n, calendars, out, err);
     free(buf);
     return rc;

@@ -44,6 +44,15 @@ typedef struct ehc_load_error {
 void ehc_load_error_set(ehc_load_error *err, const char *file, const char *path, const char *fmt, ...)
     EHC_PRINTF(4, 5);
 
+/* SHA-256 of data as 64 lowercase hex digits plus NUL: the content hash that versions migrations,
+ * workflows and calendars, and the stored form of session ids and API tokens. */
+void ehc_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* Reads a whole file (at most max_bytes) into a malloc'd buffer with a NUL after the last byte.
+ * EHC_EIO when it cannot be opened or read, EHC_EINVAL when it is larger; err says which. */
+EHC_MUST_USE int ehc_read_file(const char *path, size_t max_bytes, char **bytes, size_t *len,
+                               ehc_load_error *err);
+
 #define ehc_container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 #define EHC_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

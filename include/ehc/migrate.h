@@ -30,7 +30,4 @@ EHC_MUST_USE int ehc_migrate_apply(PGconn *conn, int *applied, char *errbuf, siz
  * /readyz, so its meaning stays in this module. */
 extern const char ehc_migrate_version_sql[];
 
-/* SHA-256 of data as 64 lowercase hex digits plus NUL. */
-void ehc_sha256_hex(const void *data, size_t len, char out[65]);
-
 #endif
