@@ -336,23 +336,7 @@ static const char *header_value(const char *head, const char *name, char *out, s
 
 /* ---- database helpers ------------------------------------------------------------------------------ */
 
-static long scalar(const char *fmt, ...) EHC_PRINTF(1, 2);
-static long scalar(const char *fmt, ...)
-{
-    char sql[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    PGresult *r = PQexec(w.admin, sql);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK) {
-        fprintf(stderr, "%s -> %s", sql, PQresultErrorMessage(r));
-        fail();
-    }
-    long v = PQntuples(r) > 0 ? atol(PQgetvalue(r, 0, 0)) : 0;
-    PQclear(r);
-    return v;
-}
+#define scalar(...) ehc_test_scalar(w.admin, __VA_ARGS__)
 
 /* The first value of a query as text (copied into out). */
 static const char *text_of(char *out, size_t size, const char *fmt, ...) EHC_PRINTF(3, 4);

@@ -36,23 +36,7 @@ typedef struct world {
 
 static world w;
 
-static long scalar(const char *fmt, ...) EHC_PRINTF(1, 2);
-static long scalar(const char *fmt, ...)
-{
-    char sql[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    PGresult *r = PQexec(w.admin, sql);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK) {
-        fprintf(stderr, "%s -> %s", sql, PQresultErrorMessage(r));
-        fail();
-    }
-    long v = PQntuples(r) > 0 ? atol(PQgetvalue(r, 0, 0)) : 0;
-    PQclear(r);
-    return v;
-}
+#define scalar(...) ehc_test_scalar(w.admin, __VA_ARGS__)
 
 /* Every row of a one-column query, joined by spaces. */
 static void rows_of(char *out, size_t size, const char *fmt, ...) EHC_PRINTF(3, 4);

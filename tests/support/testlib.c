@@ -64,6 +64,24 @@ char *ehc_test_create_database(const char *prefix)
     return out;
 }
 
+long ehc_test_scalar(PGconn *c, const char *fmt, ...)
+{
+    char sql[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof sql, fmt, ap);
+    va_end(ap);
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK) {
+        fprintf(stderr, "%s -> %s", sql, PQresultErrorMessage(r));
+        PQclear(r);
+        fail();
+    }
+    long v = PQntuples(r) > 0 ? atol(PQgetvalue(r, 0, 0)) : 0;
+    PQclear(r);
+    return v;
+}
+
 void ehc_test_run_env_command(const char *env_name)
 {
     const char *cmd = ehc_test_env(env_name);

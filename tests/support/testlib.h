@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <libpq-fe.h>
+
 #include <cmocka.h>
 
 /* Returns the variable's value or stops the test program with exit 1 and a message saying what
@@ -20,6 +22,10 @@ const char *ehc_test_database_url(void);
 
 /* Creates a fresh, empty database on the test cluster and returns its conninfo (malloc'd). */
 char *ehc_test_create_database(const char *prefix);
+
+/* Runs the printf-formatted query on c and returns the first column of the first row as a number,
+ * 0 when there is no row; a failed query fails the test, printing the query and the error. */
+long ehc_test_scalar(PGconn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Runs a shell command given by environment variable (e.g. EHC_TEST_PG_STOP_CMD); fails the test
  * if it exits non-zero. */
