@@ -269,6 +269,22 @@ static void test_check_lists_shipped_definitions_with_their_hashes(void **state)
     snprintf(cmd, sizeof cmd, "%s check", ehc_test_env("EHC_TEST_EHCD"));
     assert_int_equal(run_capture(cmd, out, sizeof out), 0);
     assert_non_null(strstr(out, "calendar england-and-wales"));
+    /* every shipped process, each with its 64-hex-digit content hash */
+    static const char *const shipped[] = {"ehc-needs-assessment", "annual-review", "reassessment",
+                                          "transfer-in"};
+    for (size_t i = 0; i < sizeof shipped / sizeof shipped[0]; i++) {
+        char want[96];
+        snprintf(want, sizeof want, "workflow %s ", shipped[i]);
+        const char *line = strstr(out, want);
+        if (!line) {
+            fprintf(stderr, "ehcd check does not list %s:\n%s", shipped[i], out);
+            fail();
+        }
+        const char *hash = line + strlen(want);
+        while (*hash == ' ')
+            hash++;
+        assert_true(strspn(hash, "0123456789abcdef") == 64);
+    }
 }
 
 static void test_timeline_prints_each_date_with_basis_and_status(void **state)
