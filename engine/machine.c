@@ -1532,6 +1532,88 @@ static int apply_definitions_updated(const ehc_machine_env *env, const ehc_case_
     return 0;
 }
 
+/* A positive decimal id of at most 15 digits (a database row id given as a field value). */
+static bool is_row_id(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 15 || s[0] == '0') return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9') return false;
+    return true;
+}
+
+/* case_allocated: the case moves to a team and an officer (or back to the team's unallocated queue).
+ * Not a step of the law: stage and clocks stay as they are; the event exists so that every change to
+ * a case, who holds it included, is in its log. */
+static int apply_allocated(const ehc_machine_env *env, const ehc_case_state *state, const ehc_event_input *in,
+                           ehc_case_state *next, ehc_machine_error *err)
+{
+    static const unsigned roles = EHC_ROLE_MANAGER | EHC_ROLE_SERVICE_MANAGER;
+    char safe[80];
+    quote_text(safe, sizeof safe, in->actor_role);
+    if (!role_may(in->actor_role, roles)) {
+        return refuse(err, EHC_MACHINE_E_ROLE_FORBIDDEN, "", "",
+                      "role '%s' may not record '%s' (roles allowed: manager, service_manager)", safe,
+                      EHC_MACHINE_CASE_ALLOCATED);
+    }
+    if (!state->opened) {
+        return refuse(err, EHC_MACHINE_E_NOT_OPENED, "", "", "the case is not open: nothing to allocate");
+    }
+    if (ehc_workflow_stage(env->workflow, state->stage)->final) {
+        return refuse(err, EHC_MACHINE_E_NOT_ALLOWED, "", "",
+                      "the case is closed (stage '%s'): it stays with %s",
+                      ehc_workflow_stage(env->workflow, state->stage)->id, "whoever held it");
+    }
+    const char *team = NULL, *officer = NULL;
+    for (size_t i = 0; i < in->field_count; i++) {
+        const char *f = in->fields[i].field ? in->fields[i].field : "";
+        const char *v = in->fields[i].value ? in->fields[i].value : "";
+        if (strcmp(f, "team_id") == 0 && !team) {
+            team = v;
+        } else if (strcmp(f, "officer_id") == 0 && !officer) {
+            officer = v;
+        } else if (strcmp(f, "reason") == 0) {
+            if (strlen(v) > 500)
+                return refuse(err, EHC_MACHINE_E_FIELD_INVALID, "reason", "",
+                              "reason: at most 500 characters");
+        } else {
+            quote_text(safe, sizeof safe, f);
+            return refuse(err, EHC_MACHINE_E_FIELD_UNKNOWN, safe, "", "event '%s' has no field '%s'",
+                          EHC_MACHINE_CASE_ALLOCATED, safe);
+        }
+    }
+    if (!team) {
+        return refuse(err, EHC_MACHINE_E_FIELD_MISSING, "team_id", "", "'%s' names the team (team_id)",
+                      EHC_MACHINE_CASE_ALLOCATED);
+    }
+    if (!is_row_id(team) || (officer && *officer && !is_row_id(officer))) {
+        return refuse(err, EHC_MACHINE_E_FIELD_INVALID, is_row_id(team) ? "officer_id" : "team_id", "",
+                      "'%s' must be a positive whole number", is_row_id(team) ? "officer_id" : "team_id");
+    }
+    if (!ehc_date_is_valid(in->effective_on) || in->effective_on.days > env->today.days ||
+        in->effective_on.days < state->origin_on.days) {
+        return refuse(err, EHC_MACHINE_E_FIELD_INVALID, "effective_on", "",
+                      "'%s' must take effect between the case's start and today", EHC_MACHINE_CASE_ALLOCATED);
+    }
+    ehc_case_state_copy(state, next);
+    next->events = ehc_realloc(next->events, (next->event_count + 1) * sizeof *next->events);
+    ehc_case_event *rec = &next->events[next->event_count];
+    memset(rec, 0, sizeof *rec);
+    rec->seq = (uint32_t)next->event_count + 1;
+    rec->event = EHC_WF_NONE;
+    snprintf(rec->type, sizeof rec->type, "%s", EHC_MACHINE_CASE_ALLOCATED);
+    snprintf(rec->role, sizeof rec->role, "%s", in->actor_role);
+    rec->effective_on = in->effective_on;
+    rec->fields = ehc_calloc(in->field_count ? in->field_count : 1, sizeof *rec->fields);
+    for (size_t i = 0; i < in->field_count; i++) {
+        rec->fields[i].field = ehc_strdup(in->fields[i].field);
+        rec->fields[i].value = ehc_strdup(in->fields[i].value ? in->fields[i].value : "");
+    }
+    rec->field_count = in->field_count;
+    next->event_count++;
+    return 0;
+}
+
 int ehc_machine_apply(const ehc_machine_env *env, const ehc_case_state *state, const ehc_event_input *event,
                       ehc_case_state *next, ehc_effects *effects, ehc_machine_error *err)
 {
@@ -1542,6 +1624,9 @@ int ehc_machine_apply(const ehc_machine_env *env, const ehc_case_state *state, c
     int rc;
     if (event->type && strcmp(event->type, EHC_MACHINE_DEFINITIONS_UPDATED) == 0) {
         rc = apply_definitions_updated(env, state, event, next, effects, err);
+    } else if (event->type && strcmp(event->type, EHC_MACHINE_CASE_ALLOCATED) == 0 &&
+               event->supersedes_seq == 0) {
+        rc = apply_allocated(env, state, event, next, err);
     } else if ((rc = check_pins(env, state, err)) != 0) {
         return rc;
     } else if (event->supersedes_seq != 0) {

@@ -283,6 +283,135 @@ static bool instance_changed(const ehc_deadline_instance *a, const ehc_deadline_
            a->settled_by_seq != b->settled_by_seq;
 }
 
+static const char *record_field(const ehc_case_event *r, const char *name)
+{
+    for (size_t i = 0; i < r->field_count; i++)
+        if (strcmp(r->fields[i].field, name) == 0 && r->fields[i].value[0]) return r->fields[i].value;
+    return NULL;
+}
+
+static void add_text_or_null(cJSON *obj, const char *name, const char *value)
+{
+    if (value)
+        cJSON_AddStringToObject(obj, name, value);
+    else
+        cJSON_AddNullToObject(obj, name);
+}
+
+static cJSON *advice_row(cJSON *rows, const char *key)
+{
+    for (cJSON *r = rows->child; r; r = r->next)
+        if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "request_key")), key) == 0)
+            return r;
+    return NULL;
+}
+
+static void set_member(cJSON *obj, const char *name, cJSON *value)
+{
+    if (cJSON_GetObjectItemCaseSensitive(obj, name))
+        cJSON_ReplaceItemInObjectCaseSensitive(obj, name, value);
+    else
+        cJSON_AddItemToObject(obj, name, value);
+}
+
+/* Every advice request of the case, folded from the standing events that carry an "advice" action:
+ * the whole set, so that what the database holds is always what the log says. */
+static cJSON *advice_rows(const ehc_workflow *wf, const ehc_case_state *s)
+{
+    cJSON *rows = cJSON_CreateArray();
+    for (size_t i = 0; i < s->event_count; i++) {
+        const ehc_case_event *r = &s->events[i];
+        if (r->event == EHC_WF_NONE || r->superseded_by_seq != 0 || !r->key[0]) continue;
+        const ehc_wf_event *ev = ehc_workflow_event(wf, r->event);
+        if (ev->advice == EHC_WF_ADVICE_NONE) continue;
+        cJSON *row = advice_row(rows, r->key);
+        if (!row) {
+            row = cJSON_CreateObject();
+            cJSON_AddStringToObject(row, "request_key", r->key);
+            cJSON_AddItemToArray(rows, row);
+        }
+        char iso[EHC_DATE_ISO_SIZE];
+        ehc_date_format_iso(r->effective_on, iso);
+        const char *org = record_field(r, "organisation_id");
+        switch (ev->advice) {
+        case EHC_WF_ADVICE_REQUESTED:
+        case EHC_WF_ADVICE_EXISTING_SUFFICIENT:
+            set_member(row, "adviser", cJSON_CreateString(record_field(r, "adviser")));
+            set_member(row, "sent_on", cJSON_CreateString(iso));
+            set_member(row, "requested_seq", cJSON_CreateNumber(r->seq));
+            if (org) set_member(row, "organisation_id", cJSON_CreateString(org));
+            if (record_field(r, "received_on"))
+                set_member(row, "received_on", cJSON_CreateString(record_field(r, "received_on")));
+            if (ev->advice == EHC_WF_ADVICE_EXISTING_SUFFICIENT) {
+                set_member(row, "outcome", cJSON_CreateString("existing_advice_sufficient"));
+                set_member(row, "returned_on", cJSON_CreateString(iso));
+            }
+            for (size_t d = 0; d < s->deadline_count; d++)
+                if (s->deadlines[d].started_by_seq == r->seq && strcmp(s->deadlines[d].key, r->key) == 0) {
+                    ehc_date_format_iso(s->deadlines[d].due_on, iso);
+                    set_member(row, "due_on", cJSON_CreateString(iso));
+                }
+            break;
+        case EHC_WF_ADVICE_FORWARDED:
+            if (org) set_member(row, "forwarded_to_id", cJSON_CreateString(org));
+            break;
+        case EHC_WF_ADVICE_RETURNED:
+            set_member(row, "outcome", cJSON_CreateString("returned"));
+            set_member(row, "returned_on", cJSON_CreateString(iso));
+            break;
+        case EHC_WF_ADVICE_NIL_RETURN: {
+            const char *why = record_field(r, "reason"), *detail = record_field(r, "detail");
+            char reason[600];
+            snprintf(reason, sizeof reason, "%s%s%.500s", why ? why : "other", detail ? ": " : "",
+                     detail ? detail : "");
+            set_member(row, "outcome", cJSON_CreateString("nil_return"));
+            set_member(row, "returned_on", cJSON_CreateString(iso));
+            set_member(row, "nil_reason", cJSON_CreateString(reason));
+            break;
+        }
+        default: break;
+        }
+    }
+    /* a return recorded before its request (never accepted by the machine) would leave no sent_on */
+    for (cJSON *r = rows->child; r;) {
+        cJSON *nx = r->next;
+        if (!cJSON_GetObjectItemCaseSensitive(r, "sent_on"))
+            cJSON_Delete(cJSON_DetachItemViaPointer(rows, r));
+        r = nx;
+    }
+    return rows;
+}
+
+/* Every exception applied to one of the case's clocks, with what the recording event said. */
+static cJSON *exception_rows(const ehc_workflow *wf, const ehc_case_state *s)
+{
+    cJSON *rows = cJSON_CreateArray();
+    for (size_t i = 0; i < s->deadline_count; i++) {
+        const ehc_deadline_instance *n = &s->deadlines[i];
+        if (n->exception == EHC_WF_NONE || n->exception_seq == 0 || n->exception_seq > s->event_count)
+            continue;
+        const ehc_wf_deadline *d = ehc_workflow_deadline(wf, n->deadline);
+        const ehc_wf_exception *x = &d->exceptions[n->exception];
+        const ehc_case_event *r = &s->events[n->exception_seq - 1];
+        cJSON *row = cJSON_CreateObject();
+        cJSON_AddStringToObject(row, "deadline_key", d->id);
+        cJSON_AddStringToObject(row, "instance_key", n->key);
+        cJSON_AddStringToObject(row, "reason", x->id);
+        cJSON_AddStringToObject(row, "basis", x->basis);
+        char iso[EHC_DATE_ISO_SIZE];
+        ehc_date_format_iso(r->effective_on, iso);
+        const char *from = record_field(r, "applies_from");
+        cJSON_AddStringToObject(row, "from_on", from ? from : iso);
+        add_text_or_null(row, "to_on", record_field(r, "applies_to"));
+        const char *evidence = record_field(r, "evidence");
+        cJSON_AddStringToObject(row, "evidence_note", evidence ? evidence : "(none given)");
+        add_text_or_null(row, "family_told_on", record_field(r, "family_told_on"));
+        cJSON_AddNumberToObject(row, "recorded_by_seq", n->exception_seq);
+        cJSON_AddItemToArray(rows, row);
+    }
+    return rows;
+}
+
 /* The projection changes of one accepted event, as the JSON ehc__apply_command reads. */
 static cJSON *build_changes(const ehc_workflow *wf, const ehc_case_state *prev, const ehc_case_state *next,
                             const ehc_effects *effects)
@@ -352,6 +481,11 @@ static cJSON *build_changes(const ehc_workflow *wf, const ehc_case_state *prev, 
         cJSON_AddStringToObject(row, "value", r->value);
         cJSON_AddItemToArray(reports, row);
     }
+
+    /* advice requests and exceptions: the whole set of the case, when the event touched them */
+    const ehc_wf_event *ev = last->event == EHC_WF_NONE ? NULL : ehc_workflow_event(wf, last->event);
+    if (ev && ev->advice != EHC_WF_ADVICE_NONE) cJSON_AddItemToObject(root, "advice", advice_rows(wf, next));
+    if (ev && ev->records_exception) cJSON_AddItemToObject(root, "exceptions", exception_rows(wf, next));
     return root;
 }
 

@@ -749,6 +749,58 @@ static int load_deemed_receipt(const loader *ld, const cJSON *obj, const char *p
     return 0;
 }
 
+static const char *const advice_names[] = {NULL,       "requested",  "forwarded",
+                                           "returned", "nil_return", "existing_sufficient"};
+
+const char *ehc_wf_advice_name(ehc_wf_advice advice)
+{
+    return (size_t)advice < EHC_ARRAY_SIZE(advice_names) ? advice_names[advice] : NULL;
+}
+
+/* A field the advice action needs: present, of this type, and required when `required`. */
+static int advice_field(const loader *ld, const char *path, const ehc_wf_event *ev, const char *name,
+                        ehc_field_type type, bool required)
+{
+    const size_t i = find_field(ev, name);
+    if (i == EHC_WF_NONE) return refuse(ld, path, "event '%s' has no field '%s'", ev->id, name);
+    if (ev->fields[i].type != type || (required && !ev->fields[i].required)) {
+        return refuse(ld, path, "field '%s' must be a%s %s field", name, required ? " required" : "n",
+                      ehc_field_type_name(type));
+    }
+    return 0;
+}
+
+/* "advice": what the event does to the advice request named by its key. */
+static int load_advice(const loader *ld, const cJSON *obj, const char *path, ehc_wf_event *ev)
+{
+    const char *name = NULL;
+    int rc = get_text(ld, obj, path, "advice", false, &name);
+    if (rc || !name) return rc;
+    const path_buf at = path_key(path, "advice");
+    for (size_t i = 1; i < EHC_ARRAY_SIZE(advice_names) && !ev->advice; i++)
+        if (strcmp(name, advice_names[i]) == 0) ev->advice = (ehc_wf_advice)i;
+    if (!ev->advice) {
+        return refuse(ld, at.s,
+                      "unknown advice action '%s' (requested, forwarded, returned, nil_return, "
+                      "existing_sufficient)",
+                      name);
+    }
+    if (ev->key_field == EHC_WF_NONE)
+        return refuse(ld, at.s, "an advice event needs a \"key\": the request's");
+    switch (ev->advice) {
+    case EHC_WF_ADVICE_REQUESTED:
+        if ((rc = advice_field(ld, at.s, ev, "adviser", EHC_FIELD_ENUM, true))) return rc;
+        if (find_field(ev, "organisation_id") != EHC_WF_NONE)
+            return advice_field(ld, at.s, ev, "organisation_id", EHC_FIELD_INT, false);
+        return 0;
+    case EHC_WF_ADVICE_EXISTING_SUFFICIENT:
+        return advice_field(ld, at.s, ev, "adviser", EHC_FIELD_ENUM, true);
+    case EHC_WF_ADVICE_FORWARDED: return advice_field(ld, at.s, ev, "organisation_id", EHC_FIELD_INT, true);
+    case EHC_WF_ADVICE_NIL_RETURN: return advice_field(ld, at.s, ev, "reason", EHC_FIELD_ENUM, true);
+    default: return 0;
+    }
+}
+
 static int load_event(const loader *ld, const cJSON *obj, size_t index)
 {
     static const char *const allowed[] = {"id",
@@ -766,6 +818,7 @@ static int load_event(const loader *ld, const cJSON *obj, size_t index)
                                           "cancels_all_clocks",
                                           "stops_letters",
                                           "deemed_receipt",
+                                          "advice",
                                           NULL};
     static const char *const required[] = {"id", "title", "roles", NULL};
     ehc_workflow *wf = ld->wf;
@@ -833,6 +886,7 @@ static int load_event(const loader *ld, const cJSON *obj, size_t index)
                       ev->id);
     }
     if ((rc = load_depends_on(ld, obj, at.s, index, ev))) return rc;
+    if ((rc = load_advice(ld, obj, at.s, ev))) return rc;
     return load_reports(ld, obj, at.s, ev);
 }
 

@@ -23,6 +23,9 @@
 
 /* Event kinds the machine knows natively, in every workflow (docs/workflows.md). */
 #define EHC_MACHINE_DEFINITIONS_UPDATED "definitions_updated"
+/* Who holds the case: fields team_id and officer_id (absent or "": the team's unallocated queue), and
+ * an optional reason. Recorded by a manager or service manager; changes no stage and no clock. */
+#define EHC_MACHINE_CASE_ALLOCATED "case_allocated"
 
 /* A field value held by the state (owned copies). */
 typedef struct ehc_case_field {

@@ -101,6 +101,20 @@ typedef struct ehc_wf_report {
 
 #define EHC_WF_NONE SIZE_MAX
 
+/* What an event does to the case's advice requests (Reg 6(1)), the "advice" attribute. The store keeps
+ * one advice_requests row per key from the events that carry it. */
+typedef enum ehc_wf_advice {
+    EHC_WF_ADVICE_NONE,
+    EHC_WF_ADVICE_REQUESTED,           /* fields: adviser (enum), optional organisation_id (int) */
+    EHC_WF_ADVICE_FORWARDED,           /* fields: organisation_id (int): the service it went on to */
+    EHC_WF_ADVICE_RETURNED,            /* the advice came back on the event's date */
+    EHC_WF_ADVICE_NIL_RETURN,          /* fields: reason (enum), optional detail (text) */
+    EHC_WF_ADVICE_EXISTING_SUFFICIENT, /* Reg 6(4); fields: adviser (enum) */
+} ehc_wf_advice;
+
+/* "requested", "forwarded", ...; NULL for NONE. */
+const char *ehc_wf_advice_name(ehc_wf_advice advice);
+
 typedef struct ehc_wf_event {
     const char *id;
     const char *title;
@@ -126,6 +140,7 @@ typedef struct ehc_wf_event {
     bool deemed_receipt;
     size_t receipt_channel_field;
     size_t receipt_at_field;
+    ehc_wf_advice advice; /* needs a key; see ehc_wf_advice for the fields each action needs */
 } ehc_wf_event;
 
 typedef enum ehc_deadline_kind {

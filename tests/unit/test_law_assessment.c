@@ -141,8 +141,10 @@ test_advice_due_6_weeks_from_the_advisers_receipt_last_day_6_april_first_late_7_
            "received_on", "2026-02-23");
     /* Received Monday 23 February: due Monday 6 April 2026 (Easter Monday: the date stands). */
     law_assert_due(f, "advice_due", "ep", "2026-04-06");
+    /* Forwarding names the service it goes on to; the adviser's clock does not restart. */
     LAW_OK(f, "advice_forwarded_by_dco", "dco", "2026-02-24", "request_key", "health", "health_service",
-           "camhs");
+           "camhs", "organisation_id", "7");
+    law_assert_due(f, "advice_due", "health", "2026-04-06");
     LAW_OK(f, "advice_received", "officer", "2026-04-06", "request_key", "ep");
     law_assert_status(f, "advice_due", "ep", EHC_DEADLINE_MET);
     LAW_OK(f, "advice_nil_return", "dco", "2026-04-07", "request_key", "health", "reason",

@@ -497,6 +497,55 @@ static void test_exception_recorded_marks_the_clock_it_names(void **state)
     assert_string_equal(stage(f), "request");
 }
 
+static void test_allocation_is_an_event_that_changes_no_stage_and_no_clock(void **state)
+{
+    fixture *f = *state;
+    open_case(f);
+    ehc_date due = instance(f, "decision_due", "")->due_on;
+    RECORD_OK(f, EHC_MACHINE_CASE_ALLOCATED, "manager", "2026-01-06", "team_id", "3", "officer_id", "17",
+              "reason", "caseload balance");
+    assert_int_equal(f->state.event_count, 2);
+    assert_string_equal(f->state.events[1].type, "case_allocated");
+    assert_int_equal(f->fx.count, 0);
+    assert_string_equal(stage(f), "request");
+    assert_int_equal(instance(f, "decision_due", "")->due_on.days, due.days);
+    /* back to the team's unallocated queue */
+    RECORD_OK(f, EHC_MACHINE_CASE_ALLOCATED, "service_manager", "2026-01-07", "team_id", "3", "officer_id",
+              "");
+    assert_int_equal(f->state.event_count, 3);
+    /* the law's events still follow on, numbered after it */
+    RECORD_OK(f, "decision_to_assess", "manager", "2026-02-10", "decision", "yes");
+    assert_int_equal(f->state.events[3].seq, 4);
+}
+
+static void test_allocation_needs_a_manager_a_team_and_an_open_case(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(record(f, EHC_MACHINE_CASE_ALLOCATED, "manager", "2026-01-06", "team_id", "3", NULL),
+                     EHC_ESTATE);
+    assert_int_equal(f->err.code, EHC_MACHINE_E_NOT_OPENED);
+    open_case(f);
+    assert_int_equal(record(f, EHC_MACHINE_CASE_ALLOCATED, "officer", "2026-01-06", "team_id", "3", NULL),
+                     EHC_EFORBIDDEN);
+    assert_int_equal(record(f, EHC_MACHINE_CASE_ALLOCATED, "manager", "2026-01-06", "officer_id", "3", NULL),
+                     EHC_EINVAL);
+    assert_string_equal(f->err.field, "team_id");
+    assert_int_equal(record(f, EHC_MACHINE_CASE_ALLOCATED, "manager", "2026-01-06", "team_id", "03", NULL),
+                     EHC_EINVAL);
+    assert_int_equal(record(f, EHC_MACHINE_CASE_ALLOCATED, "manager", "2026-01-06", "team_id", "3",
+                            "officer_id", "x1", NULL),
+                     EHC_EINVAL);
+    assert_string_equal(f->err.field, "officer_id");
+    assert_int_equal(record(f, EHC_MACHINE_CASE_ALLOCATED, "manager", "2026-01-06", "team_id", "3", "colour",
+                            "blue", NULL),
+                     EHC_EINVAL);
+    assert_int_equal(f->err.code, EHC_MACHINE_E_FIELD_UNKNOWN);
+    assert_int_equal(record(f, EHC_MACHINE_CASE_ALLOCATED, "manager", "2027-01-06", "team_id", "3", NULL),
+                     EHC_EINVAL);
+    assert_string_equal(f->err.field, "effective_on");
+    assert_int_equal(f->state.event_count, 1);
+}
+
 static void test_exception_the_law_does_not_allow_on_that_clock_is_refused(void **state)
 {
     fixture *f = *state;
@@ -795,6 +844,8 @@ int main(void)
         T(test_local_target_length_is_overridden_per_authority),
         T(test_override_of_a_statutory_deadline_is_refused),
         T(test_exception_recorded_marks_the_clock_it_names),
+        T(test_allocation_is_an_event_that_changes_no_stage_and_no_clock),
+        T(test_allocation_needs_a_manager_a_team_and_an_open_case),
         T(test_exception_the_law_does_not_allow_on_that_clock_is_refused),
         T(test_unknown_event_is_refused_listing_the_events_allowed_now),
         T(test_event_not_allowed_in_this_stage_is_refused_listing_those_allowed),

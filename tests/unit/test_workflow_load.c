@@ -194,6 +194,24 @@ static void test_refuses_unreachable_stage(void **state)
                    "stage 'limbo' cannot be reached from the initial stage 'open'");
 }
 
+static void test_refuses_advice_action_on_an_event_without_a_key(void **state)
+{
+    expect_refusal(state, "invalid-advice-without-key.json", "$.events[2].advice",
+                   "an advice event needs a \"key\"");
+}
+
+static void test_refuses_unknown_advice_action(void **state)
+{
+    expect_refusal(state, "invalid-advice-unknown-action.json", "$.events[2].advice",
+                   "unknown advice action 'asked'");
+}
+
+static void test_refuses_advice_request_without_an_adviser_field(void **state)
+{
+    expect_refusal(state, "invalid-advice-request-without-adviser.json", "$.events[2].advice",
+                   "event 'asked' has no field 'adviser'");
+}
+
 static void test_refuses_non_final_stage_with_no_way_out(void **state)
 {
     expect_refusal(state, "invalid-dead-end-stage.json", "$.stages[1]",
@@ -362,6 +380,9 @@ int main(void)
         cmocka_unit_test(test_refuses_two_initial_stages),
         cmocka_unit_test(test_refuses_guard_value_not_among_enum_values),
         cmocka_unit_test(test_refuses_guard_on_unknown_field),
+        cmocka_unit_test(test_refuses_advice_action_on_an_event_without_a_key),
+        cmocka_unit_test(test_refuses_unknown_advice_action),
+        cmocka_unit_test(test_refuses_advice_request_without_an_adviser_field),
         cmocka_unit_test(test_refuses_per_that_is_not_the_origin_event_key),
         cmocka_unit_test(test_refuses_unknown_sen2_code),
         cmocka_unit_test(test_refuses_exception_without_basis),
