@@ -3,6 +3,7 @@
  *   GET  /api/v1/cases                  open cases in the caller's scope, soonest statutory date first
  *   GET  /api/v1/cases/{id}             a case with its child, events, dates, advice and alerts
  *   POST /api/v1/cases/{id}/events      record an event (expected_version; Idempotency-Key honoured)
+ *   POST /api/v1/cases/{id}/exceptions  record an exception to a time limit (the workflow's exception event)
  * Every body and query parameter is checked here, once, with a 4xx naming the field; the machine
  * then checks the event against the law. Another authority's case answers 404, as if it did not
  * exist; another team's case in the same authority answers 403. */
@@ -364,7 +365,8 @@ typedef struct case_ctx {
     ehc_http_req *req;
     ehc_principal who;
     int64_t case_id;
-    bool record; /* POST .../events */
+    bool record;    /* POST .../events or .../exceptions */
+    bool exception; /* POST .../exceptions: the workflow's exception event, from its own fields */
     char authority_ids[512];
     cJSON *body;
 } case_ctx;
@@ -375,25 +377,9 @@ static void case_free(case_ctx *c)
     free(c);
 }
 
-static void on_access_logged(void *data, int status, PGresult *res, const char *message)
-{
-    if (status != 0)
-        ehc_log(EHC_LOG_ERROR, "access_log_failed", NULL, "an access log line was not recorded: %s",
-                message ? message : ehc_strerror(status));
-}
-
 static void log_access(case_ctx *c, int64_t authority_id, const char *action, const char *resource)
 {
-    char auth[24], user[24], kase[24];
-    snprintf(auth, sizeof auth, "%" PRId64, authority_id);
-    snprintf(user, sizeof user, "%" PRId64, c->who.user_id);
-    snprintf(kase, sizeof kase, "%" PRId64, c->case_id);
-    const char *params[6] = {auth, user, kase, action, resource, ehc_http_req_id(c->req)};
-    /* recorded alongside the request; a failure to record is logged, never ignored silently */
-    if (ehc_pg_query(c->app->pg, "SELECT ehc_access_logged($1::bigint, $2::bigint, $3::bigint, $4, $5, $6)",
-                     6, params, READ_TIMEOUT_MS, on_access_logged, NULL) != 0)
-        ehc_log(EHC_LOG_ERROR, "access_log_failed", ehc_http_req_id(c->req), "case %s: %s not recorded", kase,
-                action);
+    ehc_api_log_access(c->app, c->req, authority_id, c->who.user_id, c->case_id, action, resource);
 }
 
 static void on_view(void *data, int status, PGresult *res, const char *message)
@@ -423,8 +409,39 @@ static void on_recorded(void *data, const ehc_store_result *r)
     case_free(c);
 }
 
+/* POST .../exceptions: the body is the exception's own fields (and expected_version); it becomes the
+ * workflow's exception event (Regs 5(4), 8(2), 10(4), 13(3)), dated today, for the machine to check. */
+static int exception_as_event(case_ctx *c, const char *workflow_id)
+{
+    static const char *const known[] = {"deadline",       "exception",        "request_key",
+                                        "applies_from",   "applies_to",       "evidence",
+                                        "family_told_on", "expected_version", NULL};
+    if (only_known_members(c->body, known, "", c->req)) return EHC_EINVAL;
+    const ehc_workflow *wf;
+    const ehc_wf_event *ev = NULL;
+    if (ehc_definitions_find(c->app->defs, workflow_id, &wf) == 0)
+        for (size_t i = 0; i < ehc_workflow_event_count(wf) && !ev; i++)
+            if (ehc_workflow_event(wf, i)->records_exception) ev = ehc_workflow_event(wf, i);
+    ehc_date today_on;
+    if (!ev || today(c->app, &today_on)) {
+        ehc_http_reply_error(c->req, 409, "case_state", "this case's process records no exceptions", NULL);
+        return EHC_ESTATE;
+    }
+    cJSON *version = cJSON_DetachItemFromObjectCaseSensitive(c->body, "expected_version");
+    cJSON *event = cJSON_CreateObject();
+    char iso[EHC_DATE_ISO_SIZE];
+    ehc_date_format_iso(today_on, iso);
+    cJSON_AddStringToObject(event, "type", ev->id);
+    cJSON_AddStringToObject(event, "effective_on", iso);
+    if (version) cJSON_AddItemToObject(event, "expected_version", version);
+    cJSON_AddItemToObject(event, "fields", c->body);
+    c->body = event;
+    return 0;
+}
+
 static void record_event(case_ctx *c, int64_t authority_id, unsigned held, const char *workflow_id)
 {
+    if (c->exception && exception_as_event(c, workflow_id)) return case_free(c);
     static const char *const known[] = {"type", "effective_on", "fields", "expected_version", NULL};
     ehc_http_req *req = c->req;
     if (only_known_members(c->body, known, "", req)) return case_free(c);
@@ -553,7 +570,8 @@ static void on_case_path(ehc_http_req *req, void *ctx)
     size_t idlen = slash ? (size_t)(slash - rest) : strlen(rest);
     int64_t id;
     bool post = strcmp(ehc_http_req_method(req), "POST") == 0;
-    bool events = slash && strcmp(slash, "/events") == 0;
+    bool exceptions = slash && strcmp(slash, "/exceptions") == 0;
+    bool events = slash && (strcmp(slash, "/events") == 0 || exceptions);
     if (parse_id(rest, idlen, &id) || (slash && !events) || (post != events)) {
         if (parse_id(rest, idlen, &id) == 0 && ((post && !events) || (!post && events))) {
             ehc_http_res_header(req, "allow", events ? "POST" : "GET");
@@ -569,6 +587,7 @@ static void on_case_path(ehc_http_req *req, void *ctx)
     c->req = req;
     c->case_id = id;
     c->record = events;
+    c->exception = exceptions;
     ehc_api_authenticate(ctx, req, case_authed, c);
 }
 
@@ -693,6 +712,7 @@ void ehc_api_cases_register(ehc_app *app)
     if (ehc_http_route(app->http, "POST", "/api/v1/cases", on_open, app) ||
         ehc_http_route(app->http, "GET", "/api/v1/cases", on_list_route, app) ||
         ehc_http_route(app->http, "GET", "/api/v1/cases/{id}", on_case_path, app) ||
-        ehc_http_route(app->http, "POST", "/api/v1/cases/{id}/events", on_case_path, app))
+        ehc_http_route(app->http, "POST", "/api/v1/cases/{id}/events", on_case_path, app) ||
+        ehc_http_route(app->http, "POST", "/api/v1/cases/{id}/exceptions", on_case_path, app))
         abort();
 }
