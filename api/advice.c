@@ -346,10 +346,18 @@ static void on_header(void *data, int status, PGresult *res, const char *message
     snprintf(a->request_key, sizeof a->request_key, "%s", PQgetvalue(res, 0, 5));
     a->version = (int32_t)atol(PQgetvalue(res, 0, 7));
     snprintf(a->workflow_id, sizeof a->workflow_id, "%s", PQgetvalue(res, 0, 8));
+    bool returned = !PQgetisnull(res, 0, 6);
     unsigned held = request_roles(&a->who, a->authority_id, a->team_id, org, forwarded);
     if (!held) {
         /* in the caller's authority, but neither their service's request nor their team's case */
         ehc_http_reply_error(a->req, 403, "forbidden", "this advice request is not addressed to your service",
+                             NULL);
+        return advice_free(a);
+    }
+    if (returned) {
+        ehc_http_reply_error(a->req, 409, "already_returned",
+                             "this advice request has been answered already; a mistake is put right by a "
+                             "correction on the case",
                              NULL);
         return advice_free(a);
     }
