@@ -525,6 +525,7 @@ static int run_machine(store_cmd *c, const ehc_workflow *wf, const ehc_case_stat
         cJSON_AddStringToObject(event, "actor_role", ev->actor_role);
         if (ev->actor_id > 0) cJSON_AddNumberToObject(event, "actor_id", (double)ev->actor_id);
         add_date(event, "effective_on", next.events[next.event_count - 1].effective_on);
+        cJSON_AddNumberToObject(event, "recorded_us", (double)ehc_clock_now(&store->clock).us);
         cJSON_AddItemToObject(event, "fields", fields ? fields : cJSON_CreateObject());
         fields = NULL;
         if (ev->idempotency_key) cJSON_AddStringToObject(event, "idempotency_key", ev->idempotency_key);

@@ -106,10 +106,14 @@ BEGIN
         END IF;
     END IF;
 
-    INSERT INTO case_events (authority_id, case_id, seq, type, actor_id, actor_role, effective_on, payload,
-                             supersedes_seq, idempotency_key, workflow_sha256)
+    -- recorded_at from ehcd's clock (the one the machine judged "today" by), so that a replay judges
+    -- the event by the same day, under a simulated clock too
+    INSERT INTO case_events (authority_id, case_id, seq, type, actor_id, actor_role, recorded_at, effective_on,
+                             payload, supersedes_seq, idempotency_key, workflow_sha256)
     VALUES (v_authority, v_case, v_seq, v_event ->> 'type', (v_event ->> 'actor_id')::bigint,
-            v_event ->> 'actor_role', (v_event ->> 'effective_on')::date,
+            v_event ->> 'actor_role',
+            coalesce(to_timestamp((v_event ->> 'recorded_us')::double precision / 1000000.0), now()),
+            (v_event ->> 'effective_on')::date,
             jsonb_build_object('fields', coalesce(v_event -> 'fields', '{}'::jsonb)),
             (v_event ->> 'supersedes_seq')::integer, v_event ->> 'idempotency_key', v_event ->> 'workflow_sha256');
 

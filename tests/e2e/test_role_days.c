@@ -639,12 +639,31 @@ static void test_daemon_stops_cleanly_after_all_of_the_above(void **state)
     }
 }
 
+/* After the day (on a simulated clock running ahead of the real one), every case still replays
+ * from its log to exactly what the database holds: events are judged by the day ehcd's clock said
+ * they were recorded, not the database's. */
+static void test_every_case_replays_from_its_log_after_the_day(void **state)
+{
+    char cmd[4096], out[8192];
+    snprintf(cmd, sizeof cmd, "DATABASE_URL='%s' %s verify 2>&1", db_url, ehc_test_env("EHC_TEST_EHCD"));
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+        fprintf(stderr, "ehcd verify said:\n%s", out);
+        fail();
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(
             test_officer_takes_a_case_through_all_eight_stages_and_holds_the_first_annual_review),
         cmocka_unit_test(test_daemon_stops_cleanly_after_all_of_the_above),
+        cmocka_unit_test(test_every_case_replays_from_its_log_after_the_day),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
