@@ -99,10 +99,17 @@ int ehc_alerts_schedule(const ehc_machine_env *env, const ehc_deadline_instance 
         const ehc_calendar *cal;
         ehc_date after, on;
         if ((rc = ehc_calendar_set_find(env->calendars, ehc_workflow_calendar_id(env->workflow), &cal)) ||
-            (rc = ehc_date_add_days(instance->due_on, opts->escalate_after_days + 1, &after)) ||
-            (rc = ehc_calendar_working_day_on_or_after(cal, after, &on))) {
+            (rc = ehc_date_add_days(instance->due_on, opts->escalate_after_days + 1, &after))) {
             return rc;
         }
+        rc = ehc_calendar_working_day_on_or_after(cal, after, &on);
+        if (rc == EHC_ERANGE) {
+            /* past the end of the bank-holiday calendar: the warnings, due and overdue alerts stand;
+             * the escalation is planned once the calendar is extended (definitions_updated) */
+            out->escalation_beyond_calendar = true;
+            return 0;
+        }
+        if (rc) return rc;
         rc = add(out, "escalated", on,
                  EHC_ALERT_TO_OFFICER | EHC_ALERT_TO_MANAGER | EHC_ALERT_TO_SERVICE_MANAGER, opts);
         if (rc) return rc;

@@ -231,6 +231,9 @@ static char *plans_json(ehc_scheduler *s, const PGresult *res)
             ehc_log(EHC_LOG_WARN, "scheduler_unplannable", NULL, "deadline %" PRId64 ": %s", id, why);
             continue;
         }
+        if (sched.escalation_beyond_calendar)
+            ehc_log(EHC_LOG_WARN, "scheduler_calendar_ends", NULL,
+                    "deadline %" PRId64 ": escalation falls past the bank-holiday calendar; extend it", id);
         cJSON *plan = cJSON_CreateObject();
         cJSON_AddRawToObject(plan, "id", PQgetvalue(res, i, 0));
         cJSON_AddStringToObject(plan, "due_on", PQgetvalue(res, i, 5));

@@ -49,6 +49,7 @@ typedef struct ehc_alert {
 typedef struct ehc_alert_schedule {
     ehc_alert items[EHC_ALERTS_MAX];
     size_t count;
+    bool escalation_beyond_calendar; /* the escalation day is past the calendar's end: not planned */
 } ehc_alert_schedule;
 
 /* 07:00, escalation after 10 days overdue. */
@@ -64,7 +65,8 @@ bool ehc_alerts_manager_at_due(const ehc_workflow *wf, const ehc_wf_deadline *de
 /* The schedule of an instance under env->workflow and env->calendars (env->today is not read).
  * Empty for an instance that is not open. An "earliest" clock never goes overdue, so it has no
  * overdue or escalated level; a local target (never a breach) is not escalated.
- * EHC_ERANGE when a date falls outside the bank-holiday calendar or the supported years;
+ * EHC_ERANGE when a warning, due or overdue date falls outside the bank-holiday calendar or the
+ * supported years (an escalation past its end is left off, with escalation_beyond_calendar set);
  * EHC_EINVAL for bad options. */
 EHC_MUST_USE int ehc_alerts_schedule(const ehc_machine_env *env, const ehc_deadline_instance *instance,
                                      const ehc_alert_options *opts, ehc_alert_schedule *out);

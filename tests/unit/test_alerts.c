@@ -109,6 +109,24 @@ static void test_due_on_the_spring_bank_holiday_fires_the_working_day_before_in_
     expect(&s.items[3], "escalated", "2026-06-05", 6, OFFICER | MANAGER | SERVICE);
 }
 
+static void test_escalation_past_the_calendars_end_leaves_the_other_alerts_planned(void **state)
+{
+    /* due Tuesday 21 December 2027: escalation would be on or after 1 January 2028, past the end of
+     * the bank holidays known (31 December 2027); the warnings, due and overdue days are not */
+    ehc_deadline_instance in = instance("decision_due", "2027-12-21");
+    ehc_alert_schedule s;
+    assert_int_equal(ehc_alerts_schedule(&env, &in, &opts, &s), 0);
+    assert_true(s.escalation_beyond_calendar);
+    assert_int_equal(s.count, 4);
+    expect(&s.items[0], "upcoming_10", "2027-12-07", 7, OFFICER);
+    expect(&s.items[1], "upcoming_5", "2027-12-14", 7, OFFICER);
+    expect(&s.items[2], "due", "2027-12-21", 7, OFFICER);
+    expect(&s.items[3], "overdue", "2027-12-22", 7, OFFICER | MANAGER);
+    /* a date the calendar cannot place at all is still refused, never guessed */
+    in = instance("decision_due", "2028-03-01");
+    assert_int_equal(ehc_alerts_schedule(&env, &in, &opts, &s), EHC_ERANGE);
+}
+
 static void test_a_june_deadline_fires_at_six_utc(void **state)
 {
     ehc_deadline_instance in = instance("decision_due", "2026-06-15");
@@ -269,6 +287,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_six_week_decision_of_a_request_received_5_january_2026),
         cmocka_unit_test(test_due_on_the_spring_bank_holiday_fires_the_working_day_before_in_summer_time),
+        cmocka_unit_test(test_escalation_past_the_calendars_end_leaves_the_other_alerts_planned),
         cmocka_unit_test(test_a_june_deadline_fires_at_six_utc),
         cmocka_unit_test(test_due_on_a_saturday_fires_friday_and_overdue_monday),
         cmocka_unit_test(test_schedule_across_the_clock_change_and_easter),
