@@ -184,7 +184,8 @@ static void on_target(void *data, int status, PGresult *res, const char *message
         return alloc_free(a);
     }
     if (PQntuples(res) != 1) {
-        reply_field(a->req, 422, "team_id", "team_id must name a team of your authority");
+        /* another authority's team, or none: the same answer, as if it did not exist */
+        ehc_http_reply_error(a->req, 404, "not_found", "no such team in your authorities", "team_id");
         return alloc_free(a);
     }
     a->team_authority_id = atoll(PQgetvalue(res, 0, 0));

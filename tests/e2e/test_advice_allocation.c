@@ -531,7 +531,7 @@ static void test_manager_allocates_and_reallocates_cases_one_or_many_at_once(voi
     assert_string_equal(str(cJSON_GetObjectItemCaseSensitive(err, "error"), "field"), "officer_id");
     cJSON_Delete(err);
     snprintf(body, sizeof body, "{\"case_ids\": [%ld], \"team_id\": %ld}", c[2], team_id("East"));
-    expect(422, "POST", "/api/v1/allocations", TOKEN("manager1"), body, NULL); /* another authority's team */
+    expect(404, "POST", "/api/v1/allocations", TOKEN("manager1"), body, NULL); /* another authority's team */
     expect(422, "POST", "/api/v1/allocations", TOKEN("manager1"), "{\"case_ids\": [], \"team_id\": 1}", NULL);
     expect(422, "POST", "/api/v1/allocations", TOKEN("manager1"), "{\"case_ids\": [1, 1], \"team_id\": 1}",
            NULL);
