@@ -633,6 +633,60 @@ static void test_manager_records_an_exception_the_law_allows_and_only_that(void 
     cJSON_Delete(list);
 }
 
+static void test_manager_merges_two_records_of_one_child_as_an_audited_act(void **state)
+{
+    (void)state;
+    /* the manager's day opened three cases for "Alex Queue", born 1 June 2018: one child */
+    long a = scalar("SELECT min(id) FROM children WHERE surname = 'Queue'");
+    long b = scalar("SELECT max(id) FROM children WHERE surname = 'Queue'");
+    long b_case = scalar("SELECT id FROM cases WHERE child_id = %ld", b);
+    cJSON *found;
+    expect(200, "GET", "/api/v1/children?surname=Queue", TOKEN("officer1"), NULL, &found);
+    int records = cJSON_GetArraySize(found);
+    cJSON_Delete(found);
+    assert_int_equal(records, 3);
+    char path[64], body[256];
+    snprintf(path, sizeof path, "/api/v1/children/%ld/merge", b);
+    long before = scalar("SELECT count(*) FROM child_merges");
+    snprintf(body, sizeof body, "{\"into_child_id\": %ld, \"reason\": \"same NHS letter, same address\"}", a);
+    expect(403, "POST", path, TOKEN("officer1"), body, NULL);
+    expect(404, "POST", path, TOKEN("managerb"), body, NULL);
+    expect(422, "POST", path, TOKEN("manager1"), "{\"into_child_id\": 1}", NULL);
+    expect(422, "POST", path, TOKEN("manager1"), "{\"into_child_id\": 1, \"reason\": \"x\", \"why\": 2}",
+           NULL);
+    char self[128];
+    snprintf(self, sizeof self, "{\"into_child_id\": %ld, \"reason\": \"x\"}", b);
+    expect(422, "POST", path, TOKEN("manager1"), self, NULL);
+    assert_int_equal(scalar("SELECT count(*) FROM child_merges"), before);
+    assert_int_equal(scalar("SELECT child_id FROM cases WHERE id = %ld", b_case), b);
+
+    cJSON *r;
+    expect(200, "POST", path, TOKEN("manager1"), body, &r);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "case_ids")), 1);
+    assert_int_equal(
+        (long)cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r, "case_ids"), 0)->valuedouble, b_case);
+    cJSON_Delete(r);
+    /* the case now belongs to the record kept; the merged record stays, marked, and is found no more */
+    assert_int_equal(scalar("SELECT child_id FROM cases WHERE id = %ld", b_case), a);
+    assert_int_equal(scalar("SELECT merged_into_id FROM children WHERE id = %ld", b), a);
+    expect(200, "GET", "/api/v1/children?surname=Queue", TOKEN("officer1"), NULL, &found);
+    assert_int_equal(cJSON_GetArraySize(found), 2);
+    cJSON_Delete(found);
+    /* audited: who, why, which cases; and a write in the case's access log */
+    assert_int_equal(
+        scalar("SELECT count(*) FROM child_merges WHERE from_child_id = %ld AND into_child_id = %ld "
+               "AND merged_by = %ld AND reason = 'same NHS letter, same address' AND case_ids = "
+               "ARRAY[%ld]::bigint[]",
+               b, a, user_id("manager1"), b_case),
+        1);
+    assert_int_equal(scalar("SELECT count(*) FROM access_log WHERE case_id = %ld AND action = 'write' AND "
+                            "resource = 'child merged'",
+                            b_case),
+                     1);
+    /* and only once */
+    expect(409, "POST", path, TOKEN("manager1"), body, NULL);
+}
+
 static void test_daemon_stops_cleanly_after_all_of_the_above(void **state)
 {
     (void)state;
@@ -651,6 +705,7 @@ int main(void)
         cmocka_unit_test(test_social_care_logs_a_nil_return_late_and_the_clock_shows_it),
         cmocka_unit_test(test_manager_allocates_and_reallocates_cases_one_or_many_at_once),
         cmocka_unit_test(test_manager_records_an_exception_the_law_allows_and_only_that),
+        cmocka_unit_test(test_manager_merges_two_records_of_one_child_as_an_audited_act),
         cmocka_unit_test(test_daemon_stops_cleanly_after_all_of_the_above),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

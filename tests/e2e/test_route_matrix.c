@@ -122,7 +122,7 @@ static long call(int p, const char *method, const char *path, const char *body, 
 
 /* ---- the objects of authority A the table refers to ------------------------------------------------ */
 
-static long case_a, advice_a, alert_a, dead_a, north, other_health;
+static long case_a, advice_a, alert_a, dead_a, north, other_health, child_a, child_a2;
 static const char *secret = "Zebedee"; /* the surname of A's child */
 
 static int setup(void **state)
@@ -200,6 +200,13 @@ static int setup(void **state)
         "= %ld",
         case_a);
     dead_a = scalar("SELECT id FROM outbox WHERE idempotency_key = 'matrix-dead'");
+    /* a second record of A's child, as a duplicate found late */
+    child_a = scalar("SELECT child_id FROM cases WHERE id = %ld", case_a);
+    exec_ok(
+        "INSERT INTO children (authority_id, forename, surname, date_of_birth) SELECT authority_id, 'Zoe', "
+        "'Zebedee-Twice', '2017-02-03' FROM children WHERE id = %ld",
+        child_a);
+    child_a2 = scalar("SELECT max(id) FROM children");
     return 0;
 }
 
@@ -302,6 +309,9 @@ static void build_table(void)
     r = add("GET", "/api/v1/children", COLLECTION, ~0u);
     snprintf(r->path, sizeof r->path, "/api/v1/children?surname=%s", secret);
     r->sees = case_a_team | BIT(P_OFFICER_A2); /* a child is found across the authority */
+    r = add("POST", "/api/v1/children/{id}/merge", OBJECT, BIT(P_MANAGER_A) | BIT(P_SVC_A));
+    snprintf(r->path, sizeof r->path, "/api/v1/children/%ld/merge", child_a2);
+    snprintf(r->body, sizeof r->body, "{\"into_child_id\": %ld, \"reason\": \"the same child\"}", child_a);
     r = add("GET", "/api/v1/caseload", COLLECTION, ~0u);
     r->sees = ~0u; /* no child data in it */
     r = add("GET", "/api/v1/alerts", COLLECTION, ~0u);
@@ -333,19 +343,20 @@ static int counterpart_in_a(int p)
 /* The database's state as far as any route could change it. */
 static char *state_of_everything(void)
 {
-    PGresult *r =
-        PQexec(admin, "SELECT concat_ws('|', (SELECT count(*) FROM cases), (SELECT sum(version) FROM "
-                      "cases), (SELECT count(*) FROM case_events), (SELECT count(*) FROM children), "
-                      "(SELECT string_agg(id || ':' || coalesce(team_id, 0) || ':' || "
-                      "coalesce(officer_id, 0), ',' ORDER BY id) FROM cases), "
-                      "(SELECT string_agg(status, ',' ORDER BY id) FROM alerts), "
-                      "(SELECT count(*) FROM advice_requests WHERE returned_on IS NOT NULL OR "
-                      "forwarded_to_id IS NOT NULL), (SELECT count(*) FROM deadline_exceptions), "
-                      "(SELECT string_agg(attempts || ':' || (dead_at IS NULL), ',') FROM outbox), "
-                      "(SELECT count(*) FROM users), (SELECT count(*) FROM role_grants WHERE "
-                      "revoked_at IS NULL), (SELECT count(*) FROM api_tokens WHERE revoked_at IS "
-                      "NULL), (SELECT count(*) FROM teams), (SELECT count(*) FROM organisations), "
-                      "(SELECT count(*) FROM user_sessions WHERE ended_at IS NULL))");
+    PGresult *r = PQexec(
+        admin,
+        "SELECT concat_ws('|', (SELECT count(*) FROM cases), (SELECT sum(version) FROM "
+        "cases), (SELECT count(*) FROM case_events), (SELECT count(*) FROM children), "
+        "(SELECT string_agg(id || ':' || coalesce(team_id, 0) || ':' || "
+        "coalesce(officer_id, 0), ',' ORDER BY id) FROM cases), "
+        "(SELECT string_agg(status, ',' ORDER BY id) FROM alerts), "
+        "(SELECT count(*) FROM advice_requests WHERE returned_on IS NOT NULL OR "
+        "forwarded_to_id IS NOT NULL), (SELECT count(*) FROM deadline_exceptions), "
+        "(SELECT string_agg(attempts || ':' || (dead_at IS NULL), ',') FROM outbox), "
+        "(SELECT count(*) FROM users), (SELECT count(*) FROM role_grants WHERE "
+        "revoked_at IS NULL), (SELECT count(*) FROM api_tokens WHERE revoked_at IS "
+        "NULL), (SELECT count(*) FROM teams), (SELECT count(*) FROM organisations), "
+        "(SELECT count(*) FROM user_sessions WHERE ended_at IS NULL), (SELECT count(*) FROM child_merges))");
     assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
     char *s = strdup(PQgetvalue(r, 0, 0));
     PQclear(r);
