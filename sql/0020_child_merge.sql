@@ -113,3 +113,17 @@ BEGIN
                    AND ch.date_of_birth = (p_child ->> 'date_of_birth')::date))), '[]'::jsonb);
 END
 $$;
+
+-- A new case is opened for the record kept, never for one merged away.
+CREATE FUNCTION ehc__refuse_merged_child() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM children WHERE id = NEW.child_id AND merged_into_id IS NOT NULL) THEN
+        RAISE EXCEPTION 'child % was merged into another record: open the case for the record kept', NEW.child_id
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'child_merged_use_the_record_kept';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER cases_not_for_a_merged_child BEFORE INSERT ON cases
+    FOR EACH ROW EXECUTE FUNCTION ehc__refuse_merged_child();

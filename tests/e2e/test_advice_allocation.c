@@ -685,6 +685,16 @@ static void test_manager_merges_two_records_of_one_child_as_an_audited_act(void 
                      1);
     /* and only once */
     expect(409, "POST", path, TOKEN("manager1"), body, NULL);
+    /* a new case goes to the record kept, never to the one merged away */
+    char open[1024];
+    snprintf(
+        open, sizeof open,
+        "{\"team_id\": %ld, \"child_id\": %ld, \"request\": {\"effective_on\": \"2026-04-02\", \"fields\": "
+        "{\"requested_by\": \"parent\", \"channel\": \"email\", \"received_at\": \"2026-04-02T10:00\"}}}",
+        team_id("North"), b);
+    long cases_before = scalar("SELECT count(*) FROM cases");
+    expect(422, "POST", "/api/v1/cases", TOKEN("officer1"), open, NULL);
+    assert_int_equal(scalar("SELECT count(*) FROM cases"), cases_before);
 }
 
 static void test_daemon_stops_cleanly_after_all_of_the_above(void **state)
