@@ -1,6 +1,7 @@
 /* GET /metrics: Prometheus text exposition of what an operator watches: HTTP requests by route and
  * status with a latency histogram, the database pool, the store's commits, the scheduler's queue
- * and alerts fired, and the outbox's deliveries and dead letters. Counts only: no personal data.
+ * and alerts fired, and the outbox's deliveries, dead letters and backlog (one quick query; left out
+ * when the database does not answer, so /metrics always answers). Counts only: no personal data.
  * Serve it on loopback or an internal network, like the rest of ehcd. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,9 +29,18 @@ static void add(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
     *len += (size_t)n;
 }
 
-static void on_metrics(ehc_http_req *req, void *ctx)
+typedef struct metrics_ctx {
+    ehc_app *app;
+    ehc_http_req *req;
+} metrics_ctx;
+
+static void on_backlog(void *data, int status, PGresult *res, const char *message)
 {
-    ehc_app *app = ctx;
+    (void)message;
+    metrics_ctx *m = data;
+    ehc_app *app = m->app;
+    ehc_http_req *req = m->req;
+    free(m);
     char *buf = ehc_http_metrics(app->http);
     size_t len = strlen(buf), cap = len + 1;
     add(&buf, &len, &cap,
@@ -79,8 +89,31 @@ static void on_metrics(ehc_http_req *req, void *ctx)
             (unsigned long long)st.webhook.dead, (unsigned long long)st.email.delivered,
             (unsigned long long)st.email.retried, (unsigned long long)st.email.dead, st.inflight);
     }
+    if (status == 0 && PQntuples(res) > 0) {
+        add(&buf, &len, &cap,
+            "# HELP ehcd_outbox_waiting Notifications written and not yet delivered (nor dead).\n"
+            "# TYPE ehcd_outbox_waiting gauge\n");
+        for (int i = 0; i < PQntuples(res); i++)
+            add(&buf, &len, &cap, "ehcd_outbox_waiting{channel=\"%s\"} %s\n", PQgetvalue(res, i, 0),
+                PQgetvalue(res, i, 1));
+        add(&buf, &len, &cap,
+            "# HELP ehcd_outbox_oldest_waiting_seconds Age of the oldest notification waiting.\n"
+            "# TYPE ehcd_outbox_oldest_waiting_seconds gauge\n");
+        for (int i = 0; i < PQntuples(res); i++)
+            add(&buf, &len, &cap, "ehcd_outbox_oldest_waiting_seconds{channel=\"%s\"} %s\n",
+                PQgetvalue(res, i, 0), PQgetvalue(res, i, 2));
+    }
     ehc_http_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", buf, len);
     free(buf);
+}
+
+static void on_metrics(ehc_http_req *req, void *ctx)
+{
+    metrics_ctx *m = ehc_calloc(1, sizeof *m);
+    m->app = ctx;
+    m->req = req;
+    if (ehc_pg_query(m->app->pg, "SELECT * FROM ehc_outbox_backlog()", 0, NULL, 1000, on_backlog, m) != 0)
+        on_backlog(m, EHC_EUNAVAILABLE, NULL, NULL);
 }
 
 void ehc_api_metrics_register(ehc_app *app)

@@ -359,6 +359,9 @@ static void test_metrics_count_requests_by_route_and_status(void **state)
     assert_non_null(strstr(r.body, "ehcd_db_connections "));
     assert_non_null(strstr(r.body, "ehcd_scheduler_pending "));
     assert_non_null(strstr(r.body, "ehcd_deliveries_total{channel=\"webhook\",outcome=\"dead\"} 0\n"));
+    /* the outbox backlog, per channel: nothing waiting on a fresh database */
+    assert_non_null(strstr(r.body, "ehcd_outbox_waiting{channel=\"webhook\"} 0\n"));
+    assert_non_null(strstr(r.body, "ehcd_outbox_oldest_waiting_seconds{channel=\"email\"} 0\n"));
     ehc_test_response_free(&r);
     stop_clean(&d);
 }
