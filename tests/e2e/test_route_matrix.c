@@ -312,6 +312,8 @@ static void build_table(void)
     r = add("POST", "/api/v1/children/{id}/merge", OBJECT, BIT(P_MANAGER_A) | BIT(P_SVC_A));
     snprintf(r->path, sizeof r->path, "/api/v1/children/%ld/merge", child_a2);
     snprintf(r->body, sizeof r->body, "{\"into_child_id\": %ld, \"reason\": \"the same child\"}", child_a);
+    r = add("GET", "/api/v1/reports/timeliness", COLLECTION, ~0u);
+    r->sees = ~0u; /* counts only, no child data */
     r = add("GET", "/api/v1/caseload", COLLECTION, ~0u);
     r->sees = ~0u; /* no child data in it */
     r = add("GET", "/api/v1/alerts", COLLECTION, ~0u);
