@@ -81,7 +81,6 @@ echo "writes: wrk -t$THREADS -c$CONNS -d${DURATION}s POST /api/v1/cases/{id}/eve
 writes_out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$root/bench/api_events.lua" "$base")
 read -r write_rps write_p99 write_bad write_err <<<"$(wrk_figures "$writes_out")"
 sleep 1 # writes in flight when wrk stopped finish (their answers are never read)
-rows_after=$(psql "$url" -tA -c "SELECT count(*) FROM case_events")
 
 # Every answer, and every case's version as the client last saw it against the database's.
 created=$(awk '$1 == "status" && $2 == 201 {n += $3} END {print n + 0}' "$BENCH_OUT_FILE")
@@ -89,10 +88,12 @@ others=$(awk '$1 == "status" && $2 != 201 {printf "%s%s x %s", sep, $2, $3; sep 
 lost=$(awk '$1 == "lost" {n += $2} END {print n + 0}' "$BENCH_OUT_FILE")
 awk '$1 == "case" {print $2 "," $3}' "$BENCH_OUT_FILE" >"$work/acked.csv"
 chmod 644 "$work/acked.csv"
-read -r behind ahead inflight_committed <<<"$(psql "$url" -tA -F' ' <<SQL
+# (one statement: the rows and the versions are counted in the same snapshot)
+read -r rows_after behind ahead inflight_committed <<<"$(psql "$url" -tA -F' ' <<SQL
 CREATE TEMP TABLE acked (case_id bigint PRIMARY KEY, version int);
 \copy acked FROM '$work/acked.csv' WITH (FORMAT csv)
-SELECT count(*) FILTER (WHERE c.version < a.version), count(*) FILTER (WHERE c.version > a.version + 1),
+SELECT (SELECT count(*) FROM case_events),
+       count(*) FILTER (WHERE c.version < a.version), count(*) FILTER (WHERE c.version > a.version + 1),
        coalesce(sum(c.version - a.version) FILTER (WHERE c.version > a.version), 0)
 FROM acked a JOIN cases c ON c.id = a.case_id;
 SQL
