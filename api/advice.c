@@ -199,6 +199,9 @@ static void on_recorded(void *data, const ehc_store_result *r)
     if (r->status != 0) {
         ehc_api_reply_store_error(a->req, r);
     } else {
+        /* logged once the write is confirmed: a refused one wrote nothing */
+        ehc_api_log_access(a->app, a->req, a->authority_id, a->who.user_id, a->case_id, "write",
+                           "advice request");
         cJSON *body = cJSON_CreateObject();
         cJSON_AddNumberToObject(body, "id", (double)a->advice_id);
         cJSON_AddNumberToObject(body, "case_id", (double)r->case_id);
@@ -237,8 +240,6 @@ static void record_now(advice_ctx *a)
         on_recorded(a, &r);
         return;
     }
-    ehc_api_log_access(a->app, a->req, a->authority_id, a->who.user_id, a->case_id, "write",
-                       "advice request");
 }
 
 static void on_service_kind(void *data, int status, PGresult *res, const char *message)

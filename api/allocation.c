@@ -109,6 +109,9 @@ static void on_recorded(void *data, const ehc_store_result *r)
 {
     alloc_item *it = data;
     if (r->status == 0) {
+        alloc_ctx *a = it->parent;
+        ehc_api_log_access(a->app, a->req, a->team_authority_id, a->who.user_id, it->case_id, "write",
+                           "allocation");
         it->status = r->replayed ? 200 : 201;
         it->version = r->version;
         finish_one(it);
@@ -172,7 +175,6 @@ static void on_case_header(void *data, int status, PGresult *res, const char *me
         ehc_store_result r = {.status = rc, .current_version = -1};
         return on_recorded(it, &r);
     }
-    ehc_api_log_access(a->app, a->req, authority_id, a->who.user_id, it->case_id, "write", "allocation");
 }
 
 static void on_target(void *data, int status, PGresult *res, const char *message)

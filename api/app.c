@@ -12,7 +12,6 @@
 #include "ehc/log.h"
 
 #define EHC_MAX_BODY_BYTES (1024 * 1024)
-#define EHC_HTTP_REQUEST_TIMEOUT_MS 10000
 
 static void on_pool_closed(void *data)
 {
@@ -179,7 +178,7 @@ int ehc_app_serve(const ehc_config *cfg, const ehc_definitions *defs)
         .host = app.cfg.listen_host,
         .port = app.cfg.listen_port,
         .max_body_bytes = EHC_MAX_BODY_BYTES,
-        .request_timeout_ms = EHC_HTTP_REQUEST_TIMEOUT_MS,
+        .request_timeout_ms = app.cfg.request_timeout_ms,
     };
     app.clock = ehc_clock_real();
     uv_timer_init(app.loop, &app.simclock_retry);

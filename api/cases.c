@@ -178,6 +178,40 @@ static void on_duplicates(void *data, int status, PGresult *res, const char *mes
     open_now(o);
 }
 
+/* A UK postcode in capitals, as the children table's CHECK has it:
+ * [A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2} */
+static bool upper(char c)
+{
+    return c >= 'A' && c <= 'Z';
+}
+
+static bool digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static bool inward_code(const char *s)
+{
+    if (*s == ' ') s++;
+    return digit(s[0]) && upper(s[1]) && upper(s[2]) && s[3] == '\0';
+}
+
+static bool postcode_valid(const char *s)
+{
+    size_t i = upper(s[0]) ? (upper(s[1]) ? 2 : 1) : 0;
+    if (i == 0 || !digit(s[i])) return false;
+    const char *rest = s + i + 1;
+    return inward_code(rest) || ((upper(*rest) || digit(*rest)) && inward_code(rest + 1));
+}
+
+/* A school's URN: six digits. */
+static bool urn_valid(const char *s)
+{
+    for (int i = 0; i < 6; i++)
+        if (!isdigit((unsigned char)s[i])) return false;
+    return s[6] == '\0';
+}
+
 /* Validates the child object; returns it re-serialised with only known, checked members, or NULL
  * after replying 422. */
 static char *checked_child(cJSON *child, ehc_date today_on, ehc_http_req *req)
@@ -235,10 +269,11 @@ static char *checked_child(cJSON *child, ehc_date today_on, ehc_http_req *req)
     static const size_t max[] = {8, 60, 6};
     for (int i = 0; i < 3; i++) {
         v = cJSON_GetObjectItemCaseSensitive(child, texts[i]);
-        if (v && (!cJSON_IsString(v) || strlen(v->valuestring) > max[i])) {
+        if (v && (!cJSON_IsString(v) || strlen(v->valuestring) > max[i] ||
+                  (i == 0 && !postcode_valid(v->valuestring)) || (i == 2 && !urn_valid(v->valuestring)))) {
             char field[40];
             snprintf(field, sizeof field, "child.%s", texts[i]);
-            reply_field_error(req, 422, field, "%s must be text, shorter", field);
+            reply_field_error(req, 422, field, "%s must be text of the right length and form", field);
             return NULL;
         }
     }
@@ -287,8 +322,16 @@ static void open_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *wh
         goto done;
     }
     cJSON *wf_name = cJSON_GetObjectItemCaseSensitive(body, "workflow");
-    snprintf(o->workflow, sizeof o->workflow, "%s",
-             cJSON_IsString(wf_name) ? wf_name->valuestring : "ehc-needs-assessment");
+    cJSON *confirm = cJSON_GetObjectItemCaseSensitive(body, "confirm_new_child");
+    if (wf_name && (!cJSON_IsString(wf_name) || strlen(wf_name->valuestring) >= sizeof o->workflow)) {
+        reply_field_error(req, 422, "workflow", "%s must be the id of a loaded workflow", "workflow");
+        goto done;
+    }
+    if (confirm && !cJSON_IsBool(confirm)) {
+        reply_field_error(req, 422, "confirm_new_child", "%s must be true or false", "confirm_new_child");
+        goto done;
+    }
+    snprintf(o->workflow, sizeof o->workflow, "%s", wf_name ? wf_name->valuestring : "ehc-needs-assessment");
     const ehc_workflow *wf;
     if (ehc_definitions_find(app->defs, o->workflow, &wf) != 0) {
         reply_field_error(req, 422, "workflow", "no workflow '%s' is loaded", o->workflow);
@@ -315,15 +358,9 @@ static void open_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *wh
     }
     cJSON *fields = cJSON_GetObjectItemCaseSensitive(request, "fields");
     if (fields) o->fields_json = cJSON_PrintUnformatted(fields);
-    const char *idem = ehc_http_req_header(req, "idempotency-key");
-    if (idem) {
-        if (!*idem || strlen(idem) > 200) {
-            reply_field_error(req, 422, "Idempotency-Key", "%s must be 1 to 200 characters",
-                              "Idempotency-Key");
-            goto done;
-        }
-        o->idempotency_key = ehc_strdup(idem);
-    }
+    const char *idem;
+    if (ehc_api_idempotency_key(req, &idem)) goto done;
+    if (idem) o->idempotency_key = ehc_strdup(idem);
     cJSON *child = cJSON_GetObjectItemCaseSensitive(body, "child");
     if (!!child == !!o->child_id) {
         reply_field_error(req, 422, "child",
@@ -365,8 +402,9 @@ typedef struct case_ctx {
     ehc_http_req *req;
     ehc_principal who;
     int64_t case_id;
-    bool record;    /* POST .../events or .../exceptions */
-    bool exception; /* POST .../exceptions: the workflow's exception event, from its own fields */
+    int64_t authority_id; /* the case's, once known */
+    bool record;          /* POST .../events or .../exceptions */
+    bool exception;       /* POST .../exceptions: the workflow's exception event, from its own fields */
     char authority_ids[512];
     cJSON *body;
 } case_ctx;
@@ -400,6 +438,7 @@ static void on_recorded(void *data, const ehc_store_result *r)
     if (r->status != 0) {
         ehc_api_reply_store_error(c->req, r);
     } else {
+        log_access(c, c->authority_id, "write", "case event");
         cJSON *body = cJSON_CreateObject();
         cJSON_AddNumberToObject(body, "case_id", (double)r->case_id);
         cJSON_AddNumberToObject(body, "version", r->version);
@@ -480,10 +519,9 @@ static void record_event(case_ctx *c, int64_t authority_id, unsigned held, const
     }
     cJSON *fields = cJSON_GetObjectItemCaseSensitive(c->body, "fields");
     char *fields_json = fields ? cJSON_PrintUnformatted(fields) : NULL;
-    const char *idem = ehc_http_req_header(req, "idempotency-key");
-    if (idem && (!*idem || strlen(idem) > 200)) {
+    const char *idem;
+    if (ehc_api_idempotency_key(req, &idem)) {
         free(fields_json);
-        reply_field_error(req, 422, "Idempotency-Key", "%s must be 1 to 200 characters", "Idempotency-Key");
         return case_free(c);
     }
     ehc_store_record_cmd cmd = {
@@ -497,15 +535,14 @@ static void record_event(case_ctx *c, int64_t authority_id, unsigned held, const
                   .fields_json = fields_json,
                   .idempotency_key = idem},
     };
+    c->authority_id = authority_id;
     int rc = ehc_store_record_event(c->app->store, &cmd, on_recorded, c);
     free(fields_json);
     if (rc) {
         ehc_store_result r = {.status = rc, .current_version = -1};
         snprintf(r.message, sizeof r.message, "%s", ehc_strerror(rc));
         on_recorded(c, &r);
-        return;
     }
-    log_access(c, authority_id, "write", "case event");
 }
 
 static void on_header(void *data, int status, PGresult *res, const char *message)

@@ -41,28 +41,6 @@ void ehc_api_reply_json_row(void *req, int status, PGresult *res, const char *me
     ehc_http_reply(req, 200, "application/json", json, strlen(json));
 }
 
-cJSON *ehc_api_body_object(ehc_http_req *req)
-{
-    const char *type = ehc_http_req_header(req, "content-type");
-    if (!type || strncmp(type, "application/json", 16) != 0) {
-        ehc_http_reply_error(req, 415, "unsupported_media_type", "send the body as application/json", NULL);
-        return NULL;
-    }
-    size_t len;
-    const char *body = ehc_http_req_body(req, &len);
-    cJSON *obj = cJSON_ParseWithLength(body, len);
-    if (!obj) {
-        ehc_http_reply_error(req, 400, "malformed_json", "the body is not valid JSON", NULL);
-        return NULL;
-    }
-    if (!cJSON_IsObject(obj)) {
-        cJSON_Delete(obj);
-        ehc_http_reply_error(req, 422, "invalid_body", "the body must be a JSON object", NULL);
-        return NULL;
-    }
-    return obj;
-}
-
 static void sha256_of(const char *text, char out[65])
 {
     ehc_sha256_hex(text, strlen(text), out);

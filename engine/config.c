@@ -21,6 +21,7 @@ void ehc_config_defaults(ehc_config *cfg)
     cfg->alert_hour = 7;
     cfg->db_pool_size = 4;
     cfg->shutdown_grace_ms = 10000;
+    cfg->request_timeout_ms = 10000;
     cfg->webhook_max_attempts = 8;
     snprintf(cfg->mail_from, sizeof cfg->mail_from, "ehcd@localhost");
     snprintf(cfg->workflows_dir, sizeof cfg->workflows_dir, "%s/workflows", EHC_SOURCE_DIR);
@@ -105,6 +106,12 @@ int ehc_config_set(ehc_config *cfg, const char *key, const char *value, const ch
             return 0;
         }
         ehc_load_error_set(err, source, key, "must be from 0 to 600000; got \"%s\"", value);
+    } else if (strcmp(key, "request_timeout_ms") == 0) {
+        if (parse_int(value, 100, 600000, &n) == 0) {
+            cfg->request_timeout_ms = (int)n;
+            return 0;
+        }
+        ehc_load_error_set(err, source, key, "must be from 100 to 600000; got \"%s\"", value);
     } else if (strcmp(key, "workflows_dir") == 0) {
         if (*value && copy_string(cfg->workflows_dir, sizeof cfg->workflows_dir, value) == 0) return 0;
         ehc_load_error_set(err, source, key, "must be a directory path under 512 bytes");
@@ -209,6 +216,7 @@ int ehc_config_load_env(ehc_config *cfg, ehc_load_error *err)
         {"EHCD_ALERT_HOUR", "alert_hour"},
         {"EHCD_DB_POOL_SIZE", "db_pool_size"},
         {"EHCD_SHUTDOWN_GRACE_MS", "shutdown_grace_ms"},
+        {"EHCD_REQUEST_TIMEOUT_MS", "request_timeout_ms"},
         {"EHCD_WORKFLOWS_DIR", "workflows_dir"},
         {"EHCD_WEB_ROOT", "web_root"},
         {"EHCD_COOKIE_SECURE", "cookie_secure"},

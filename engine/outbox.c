@@ -271,7 +271,7 @@ static void settle(ehc_outbox *ob, int64_t id, int attempts, bool email, const c
     op->email = email;
     snprintf(op->outcome, sizeof op->outcome, "%s", outcome);
     op->retry_after_ms = retry_after_ms;
-    op->error = error ? ehc_strndup(error, EHC__OUTBOX_ERROR_MAX) : NULL;
+    op->error = error ? ehc_strndup(error, strnlen(error, EHC__OUTBOX_ERROR_MAX)) : NULL;
     char id_text[24], attempts_text[16], retry_text[16];
     snprintf(id_text, sizeof id_text, "%" PRId64, id);
     snprintf(attempts_text, sizeof attempts_text, "%d", attempts);

@@ -51,9 +51,16 @@ void ehc_api_reply_json_row(void *req, int status, PGresult *res, const char *me
 /* Sends a JSON value (and frees it). */
 void ehc_api_reply_json(ehc_http_req *req, int status, cJSON *body);
 
-/* Parses the request body as a JSON object, or answers 400 (malformed) / 415 (not JSON) / 422
- * itself and returns NULL. */
+/* --- request bodies (api/body.c) --- */
+
+/* Parses the request body as one JSON object, or answers itself and returns NULL: 415 (not JSON),
+ * 400 (malformed, or text that is not UTF-8), 422 (not an object, a NUL character, a member given
+ * twice), naming the member where there is one. */
 cJSON *ehc_api_body_object(ehc_http_req *req);
+
+/* The Idempotency-Key header in *key (NULL when absent): 0, or EHC_EINVAL after answering 422 when
+ * it is not 1 to 200 printable ASCII characters. */
+int ehc_api_idempotency_key(ehc_http_req *req, const char **key);
 
 /* --- authorisation (api/authz.c) --- */
 

@@ -30,7 +30,7 @@ void *ehc_malloc(size_t size);
 void *ehc_calloc(size_t count, size_t size);
 void *ehc_realloc(void *ptr, size_t size);
 char *ehc_strdup(const char *s);
-char *ehc_strndup(const char *s, size_t n);
+char *ehc_strndup(const char *s, size_t n); /* exactly n bytes of s, which must hold that many, then a NUL */
 char *ehc_asprintf(const char *fmt, ...) EHC_PRINTF(1, 2);
 
 /* Where and why a data file (workflow, calendar, config) was refused: the file, the JSON path

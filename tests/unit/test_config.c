@@ -38,7 +38,8 @@ static void test_file_sets_every_key(void **state)
                             "time_zone = Europe/London\n"
                             "alert_hour = 6\n"
                             "db_pool_size = 8\n"
-                            "shutdown_grace_ms = 2500\n");
+                            "shutdown_grace_ms = 2500\n"
+                            "request_timeout_ms = 1500\n");
     ehc_config cfg;
     ehc_load_error err;
     ehc_config_defaults(&cfg);
@@ -50,6 +51,7 @@ static void test_file_sets_every_key(void **state)
     assert_int_equal(cfg.alert_hour, 6);
     assert_int_equal(cfg.db_pool_size, 8);
     assert_int_equal(cfg.shutdown_grace_ms, 2500);
+    assert_int_equal(cfg.request_timeout_ms, 1500);
     unlink(path);
     free(path);
 }

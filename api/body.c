@@ -1,0 +1,209 @@
+/* Request bodies and the Idempotency-Key header, checked once at the door for every handler: the
+ * body is one JSON object and nothing after it, its text is UTF-8 without NUL characters, and each
+ * object names a member once. What passes here can be bound as a PostgreSQL text or jsonb
+ * parameter as it is, and the value a handler checked is the value jsonb keeps (it keeps the last
+ * of two same-named members; cJSON hands us the first). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ehc/api.h"
+
+#define MAX_DEPTH 1024 /* above cJSON's own nesting limit (1000): a parsed body never gets there */
+#define PATH_SIZE 160
+
+typedef struct scan_frame {
+    const char *key; /* the raw text of the member being read in this object, NULL before one */
+    size_t key_len;
+    int object;
+} scan_frame;
+
+/* "child.forename": the members leading to the value at the top of the stack (array levels add
+ * nothing). With skip_top, the innermost member is left out (the fault is in its name). */
+static void frame_path(const scan_frame *frames, size_t depth, int skip_top, char *out, size_t size)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < depth; i++) {
+        if (!frames[i].object || !frames[i].key || (skip_top && i + 1 == depth)) continue;
+        int w = snprintf(out + n, size - n, "%s%.*s", n ? "." : "", (int)frames[i].key_len, frames[i].key);
+        if (w < 0 || (size_t)w >= size - n) break;
+        n += (size_t)w;
+    }
+}
+
+/* Length of the UTF-8 sequence at s (at most len bytes), or 0 when it is not valid UTF-8: no
+ * overlong forms, no surrogates, nothing above U+10FFFF. */
+static size_t utf8_sequence(const unsigned char *s, size_t len)
+{
+    unsigned c = s[0];
+    size_t n;
+    unsigned min, cp;
+    if (c < 0x80) return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2, min = 0x80, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3, min = 0x800, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4, min = 0x10000, cp = c & 0x07;
+    else
+        return 0;
+    if (len < n) return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+    return n;
+}
+
+/* Walks the text of a body cJSON has accepted, string by string. Returns 0, or replies (400 for
+ * bytes that are not UTF-8, 422 for an escaped NUL) naming the member and returns EHC_EINVAL. */
+static int check_text(ehc_http_req *req, const char *body, size_t len)
+{
+    scan_frame *frames = ehc_calloc(MAX_DEPTH, sizeof *frames);
+    size_t depth = 0;
+    int expect_key = 0, rc = 0;
+    char path[PATH_SIZE];
+    for (size_t i = 0; i < len && rc == 0; i++) {
+        char ch = body[i];
+        if (ch == '{' || ch == '[') {
+            if (depth == MAX_DEPTH) {
+                ehc_http_reply_error(req, 400, "malformed_json", "the body is nested too deeply", NULL);
+                rc = EHC_EINVAL;
+                break;
+            }
+            frames[depth++] = (scan_frame){.object = ch == '{'};
+            expect_key = ch == '{';
+        } else if (ch == '}' || ch == ']') {
+            if (depth) depth--;
+            expect_key = 0;
+        } else if (ch == ',') {
+            expect_key = depth && frames[depth - 1].object;
+        } else if (ch == ':') {
+            expect_key = 0;
+        } else if (ch == '"') {
+            size_t start = ++i;
+            int is_key = expect_key, fault = 0; /* 1: not UTF-8, 2: NUL */
+            while (i < len && body[i] != '"' && !fault) {
+                if (body[i] == '\\') {
+                    if (i + 5 < len && body[i + 1] == 'u' && memcmp(body + i + 2, "0000", 4) == 0) fault = 2;
+                    i += body[i + 1] == 'u' ? 6 : 2;
+                } else {
+                    size_t n = utf8_sequence((const unsigned char *)body + i, len - i);
+                    if (n == 0) fault = 1;
+                    i += n ? n : 1;
+                }
+            }
+            if (is_key) {
+                frames[depth - 1].key = body + start;
+                frames[depth - 1].key_len = i - start;
+            }
+            if (fault) {
+                frame_path(frames, depth, is_key, path, sizeof path);
+                if (fault == 1)
+                    ehc_http_reply_error(req, 400, "invalid_utf8", "text must be UTF-8", *path ? path : NULL);
+                else
+                    ehc_http_reply_error(req, 422, "invalid_text", "text may not contain the NUL character",
+                                         *path ? path : NULL);
+                rc = EHC_EINVAL;
+            }
+        }
+    }
+    free(frames);
+    return rc;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Replies 422 naming the first member given twice in an object, at any depth. */
+static int check_members_once(ehc_http_req *req, const cJSON *node, const char *prefix)
+{
+    if (cJSON_IsObject(node)) {
+        size_t n = 0;
+        for (const cJSON *it = node->child; it; it = it->next)
+            n++;
+        const char **names = ehc_calloc(n ? n : 1, sizeof *names);
+        n = 0;
+        for (const cJSON *it = node->child; it; it = it->next)
+            names[n++] = it->string;
+        qsort(names, n, sizeof *names, compare_names);
+        for (size_t i = 1; i < n; i++) {
+            if (strcmp(names[i - 1], names[i]) != 0) continue;
+            char path[PATH_SIZE], msg[PATH_SIZE + 64];
+            snprintf(path, sizeof path, "%s%s%.100s", prefix, *prefix ? "." : "", names[i]);
+            snprintf(msg, sizeof msg, "'%s' is given more than once", path);
+            ehc_http_reply_error(req, 422, "duplicate_member", msg, path);
+            free(names);
+            return EHC_EINVAL;
+        }
+        free(names);
+    }
+    if (!cJSON_IsObject(node) && !cJSON_IsArray(node)) return 0;
+    for (const cJSON *it = node->child; it; it = it->next) {
+        char path[PATH_SIZE];
+        if (cJSON_IsObject(node))
+            snprintf(path, sizeof path, "%s%s%.100s", prefix, *prefix ? "." : "", it->string);
+        else
+            snprintf(path, sizeof path, "%s", prefix);
+        if (check_members_once(req, it, path)) return EHC_EINVAL;
+    }
+    return 0;
+}
+
+cJSON *ehc_api_body_object(ehc_http_req *req)
+{
+    const char *type = ehc_http_req_header(req, "content-type");
+    if (!type || strncmp(type, "application/json", 16) != 0) {
+        ehc_http_reply_error(req, 415, "unsupported_media_type", "send the body as application/json", NULL);
+        return NULL;
+    }
+    size_t len;
+    const char *body = ehc_http_req_body(req, &len);
+    const char *end = NULL;
+    cJSON *obj = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+    /* nothing but white space may follow the value */
+    while (obj && end < body + len && strchr(" \t\r\n", *end) && *end)
+        end++;
+    if (!obj || end != body + len) {
+        cJSON_Delete(obj);
+        ehc_http_reply_error(req, 400, "malformed_json", "the body is not valid JSON", NULL);
+        return NULL;
+    }
+    if (check_text(req, body, len) != 0) {
+        cJSON_Delete(obj);
+        return NULL;
+    }
+    if (!cJSON_IsObject(obj)) {
+        cJSON_Delete(obj);
+        ehc_http_reply_error(req, 422, "invalid_body", "the body must be a JSON object", NULL);
+        return NULL;
+    }
+    if (check_members_once(req, obj, "") != 0) {
+        cJSON_Delete(obj);
+        return NULL;
+    }
+    return obj;
+}
+
+int ehc_api_idempotency_key(ehc_http_req *req, const char **out)
+{
+    const char *key = ehc_http_req_header(req, "idempotency-key");
+    *out = NULL;
+    if (!key) return 0;
+    size_t n = strlen(key);
+    int ok = n >= 1 && n <= 200;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = key[i] >= 0x20 && key[i] <= 0x7e;
+    if (!ok) {
+        ehc_http_reply_error(req, 422, "invalid_field",
+                             "Idempotency-Key must be 1 to 200 printable ASCII characters",
+                             "Idempotency-Key");
+        return EHC_EINVAL;
+    }
+    *out = key;
+    return 0;
+}
