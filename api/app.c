@@ -226,6 +226,7 @@ int ehc_app_serve(const ehc_config *cfg, const ehc_definitions *defs)
     ehc_api_metrics_register(&app);
     ehc_api_deliveries_register(&app);
     ehc_api_children_register(&app);
+    ehc_api_admin_register(&app);
     ehc_api_admin_clock_register(&app);
     ehc_api_session_register(&app);
     char doc_err[256];

@@ -91,6 +91,7 @@ void ehc_api_openapi_register(ehc_app *app);
 void ehc_api_metrics_register(ehc_app *app);
 void ehc_api_deliveries_register(ehc_app *app);
 void ehc_api_children_register(ehc_app *app);
+void ehc_api_admin_register(ehc_app *app);
 
 /* 0 when api/doc/openapi.json lists exactly the registered routes; otherwise err says which differs. */
 int ehc_api_openapi_check(const ehc_http_server *http, char *err, size_t size);
