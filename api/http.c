@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 
 #include "ehc/log.h"
@@ -558,6 +559,23 @@ const char *ehc_http_req_query(const ehc_http_req *req)
 const char *ehc_http_req_id(const ehc_http_req *req)
 {
     return req->id;
+}
+
+int ehc_http_req_peer(const ehc_http_req *req, char *out, size_t size)
+{
+    out[0] = '\0';
+    if (!req->h2o || !req->h2o->conn || !req->h2o->conn->callbacks->get_peername) return EHC_ENOENT;
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    if (req->h2o->conn->callbacks->get_peername(req->h2o->conn, (struct sockaddr *)&ss) == 0)
+        return EHC_ENOENT;
+    const void *addr = ss.ss_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+                                                : (const void *)&((struct sockaddr_in *)&ss)->sin_addr;
+    if ((ss.ss_family != AF_INET && ss.ss_family != AF_INET6) || !inet_ntop(ss.ss_family, addr, out, size)) {
+        out[0] = '\0';
+        return EHC_ENOENT;
+    }
+    return 0;
 }
 
 const char *ehc_http_req_body(const ehc_http_req *req, size_t *len)

@@ -105,6 +105,7 @@ void ehc_api_children_register(ehc_app *app);
 void ehc_api_advice_register(ehc_app *app);
 void ehc_api_allocation_register(ehc_app *app);
 void ehc_api_reports_register(ehc_app *app);
+void ehc_api_admin_register(ehc_app *app);
 
 /* 0 when api/doc/openapi.json lists exactly the registered routes; otherwise err says which differs. */
 int ehc_api_openapi_check(const ehc_http_server *http, char *err, size_t size);

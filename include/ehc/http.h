@@ -52,6 +52,9 @@ const char *ehc_http_req_path(const ehc_http_req *req);  /* without the query st
 const char *ehc_http_req_query(const ehc_http_req *req); /* after '?', or "" */
 const char *ehc_http_req_id(const ehc_http_req *req);
 const char *ehc_http_req_body(const ehc_http_req *req, size_t *len);
+/* The client's address as text (the TCP peer: behind a reverse proxy, the proxy), into out; 0 when
+ * known, else EHC_ENOENT and "". */
+int ehc_http_req_peer(const ehc_http_req *req, char *out, size_t size);
 /* A request header's value (NUL-terminated copy), or NULL. Names are case-insensitive. */
 const char *ehc_http_req_header(ehc_http_req *req, const char *name);
 
