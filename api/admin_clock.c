@@ -13,19 +13,6 @@
 #define SETTLE_POLL_MS 10
 #define SETTLE_LIMIT_MS 30000
 
-/* "YYYY-MM-DDTHH:MM:SSZ" (UTC) to an instant. */
-static int parse_instant(const char *s, ehc_instant *out)
-{
-    ehc_date d;
-    int hh, mm, ss, n = 0;
-    if (strlen(s) != 20 || s[10] != 'T' || s[19] != 'Z' || ehc_date_parse_iso_n(s, 10, &d) ||
-        sscanf(s + 11, "%2d:%2d:%2d%n", &hh, &mm, &ss, &n) != 3 || n != 8 || hh > 23 || mm > 59 || ss > 59 ||
-        hh < 0 || mm < 0 || ss < 0)
-        return EHC_EINVAL;
-    out->us = ((int64_t)d.days * 86400 + hh * 3600 + mm * 60 + ss) * EHC_US_PER_SECOND;
-    return 0;
-}
-
 static void reply_clock(ehc_http_req *req, ehc_app *app)
 {
     ehc_instant now = ehc_clock_now(&app->clock);
@@ -105,7 +92,8 @@ static void set_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *who
     if (!body) return;
     cJSON *now = cJSON_GetObjectItemCaseSensitive(body, "now");
     ehc_instant to;
-    if (cJSON_GetArraySize(body) != 1 || !cJSON_IsString(now) || parse_instant(now->valuestring, &to)) {
+    if (cJSON_GetArraySize(body) != 1 || !cJSON_IsString(now) ||
+        ehc_instant_parse_utc(now->valuestring, &to)) {
         cJSON_Delete(body);
         ehc_http_reply_error(req, 422, "invalid_field",
                              "send {\"now\": \"YYYY-MM-DDTHH:MM:SSZ\"} and nothing else", "now");

@@ -184,7 +184,9 @@ int ehc_app_serve(const ehc_config *cfg, const ehc_definitions *defs)
     uv_timer_init(app.loop, &app.simclock_retry);
     app.simclock_retry.data = &app;
     if (app.cfg.sim_clock) {
-        if (ehc_simclock_new(app.pg, ehc_clock_now(&app.clock), &app.simclock)) return 1;
+        ehc_instant start = ehc_clock_now(&app.clock);
+        if (app.cfg.sim_clock_start_us) start.us = app.cfg.sim_clock_start_us;
+        if (ehc_simclock_new(app.pg, start, &app.simclock)) return 1;
         app.clock = ehc_simclock_clock(app.simclock);
         ehc_simclock_listen(app.simclock, on_simclock_moved, &app);
         ehc_log(EHC_LOG_WARN, "sim_clock", NULL,

@@ -26,9 +26,10 @@ static void usage(FILE *out)
             "usage: ehcd [--config FILE] COMMAND\n"
             "\n"
             "commands:\n"
-            "  serve [--sim-clock]\n"
+            "  serve [--sim-clock[=YYYY-MM-DDTHH:MM:SSZ]]\n"
             "               apply pending migrations, then serve the API and web UI; --sim-clock takes\n"
-            "               \"now\" from POST /admin/clock (for tests and demonstrations only)\n"
+            "               \"now\" from POST /admin/clock (for tests and demonstrations only), starting\n"
+            "               on a fresh database at the instant given (default: the real time)\n"
             "  migrate      apply pending database migrations and exit\n"
             "  admin-init   create the first administrator (if none exists) and print its password once\n"
             "  check        load and validate every workflow and calendar, print their versions\n"
@@ -337,11 +338,19 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "serve") == 0) {
         for (; i < argc; i++) {
-            if (strcmp(argv[i], "--sim-clock") != 0) {
+            ehc_instant start = {0};
+            if (strncmp(argv[i], "--sim-clock=", 12) == 0) {
+                if (ehc_instant_parse_utc(argv[i] + 12, &start)) {
+                    fprintf(stderr, "ehcd serve: --sim-clock=%s: give the start as YYYY-MM-DDTHH:MM:SSZ\n",
+                            argv[i] + 12);
+                    return 2;
+                }
+            } else if (strcmp(argv[i], "--sim-clock") != 0) {
                 fprintf(stderr, "ehcd serve: unknown option %s\n", argv[i]);
                 return 2;
             }
             cfg.sim_clock = true;
+            cfg.sim_clock_start_us = start.us;
         }
         /* the law first: ehcd never serves on an invalid definition */
         ehc_definitions *defs;

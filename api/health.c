@@ -75,6 +75,11 @@ static void on_readyz(ehc_http_req *req, void *ctx)
         reply_not_ready(req, "shutting down");
         return;
     }
+    if (app->simclock && !ehc_simclock_loaded(app->simclock)) {
+        /* until the stored simulated instant is loaded, "now" would be the real time */
+        reply_not_ready(req, "the simulated clock is not loaded yet");
+        return;
+    }
     int rc =
         ehc_pg_query(app->pg, ehc_migrate_version_sql, 0, NULL, EHC_READYZ_TIMEOUT_MS, on_readyz_result, req);
     if (rc == 0) return;

@@ -7,6 +7,7 @@
 #include "ehc/date.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <string.h>
 
 #define SECONDS_PER_DAY INT64_C(86400)
@@ -310,5 +311,17 @@ int ehc_date_parse_local_datetime(const char *text, ehc_date *on, int *minute_of
     if (rc) return rc;
     *on = d;
     *minute_of_day = hour * 60 + minute;
+    return 0;
+}
+
+int ehc_instant_parse_utc(const char *s, ehc_instant *out)
+{
+    ehc_date d;
+    int hh, mm, ss, n = 0;
+    if (strlen(s) != 20 || s[10] != 'T' || s[19] != 'Z' || ehc_date_parse_iso_n(s, 10, &d) ||
+        sscanf(s + 11, "%2d:%2d:%2d%n", &hh, &mm, &ss, &n) != 3 || n != 8 || hh > 23 || mm > 59 || ss > 59 ||
+        hh < 0 || mm < 0 || ss < 0)
+        return EHC_EINVAL;
+    out->us = ((int64_t)d.days * 86400 + hh * 3600 + mm * 60 + ss) * EHC_US_PER_SECOND;
     return 0;
 }

@@ -25,9 +25,10 @@ typedef struct ehc_config {
     char smtp_username[128];
     char smtp_password[256]; /* set it in the environment (EHCD_SMTP_PASSWORD), not in a file in git */
     char mail_from[256];
-    int webhook_max_attempts; /* a webhook or email is dead-lettered after this many failed tries */
-    bool sim_clock;           /* serve --sim-clock: "now" comes from POST /admin/clock (tests only) */
-    bool cookie_secure;       /* mark the session cookie Secure: set when served behind TLS */
+    int webhook_max_attempts;   /* a webhook or email is dead-lettered after this many failed tries */
+    bool sim_clock;             /* serve --sim-clock: "now" comes from POST /admin/clock (tests only) */
+    int64_t sim_clock_start_us; /* --sim-clock=INSTANT: where a fresh database's clock starts (0: now) */
+    bool cookie_secure;         /* mark the session cookie Secure: set when served behind TLS */
 } ehc_config;
 
 void ehc_config_defaults(ehc_config *cfg);

@@ -102,6 +102,8 @@ ehc_date ehc_date_later(ehc_date a, ehc_date b);
 /* A wall-clock time in England, "YYYY-MM-DDTHH:MM" exactly (no seconds, no offset): the date and the
  * minute of that day (0-1439). Used for the time a request was received (deemed receipt: after
  * 5pm counts as the next working day). EHC_EINVAL for anything else; EHC_ERANGE as for dates. */
+/* "YYYY-MM-DDTHH:MM:SSZ" (UTC, to the second) to an instant; EHC_EINVAL for anything else. */
+EHC_MUST_USE int ehc_instant_parse_utc(const char *text, ehc_instant *out);
 EHC_MUST_USE int ehc_date_parse_local_datetime(const char *text, ehc_date *on, int *minute_of_day);
 
 /* --- Europe/London ------------------------------------------------------------------------- */

@@ -312,7 +312,7 @@ static int setup(void **state)
     snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", db_url);
     snprintf(env_timeout, sizeof env_timeout, "EHCD_REQUEST_TIMEOUT_MS=%d", REQUEST_TIMEOUT_MS);
     const char *env[] = {env_db, env_timeout, NULL};
-    const char *args[] = {"serve", "--sim-clock", NULL};
+    const char *args[] = {"serve", "--sim-clock=2025-01-01T00:00:00Z", NULL};
     ehc_test_daemon_start(&d, args, env);
 
     ehc_test_response r;

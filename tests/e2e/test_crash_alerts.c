@@ -189,7 +189,7 @@ static void daemon_start(ehc_test_daemon *d, const char *dbname)
     snprintf(slot, 1024, "DATABASE_URL=%s", url);
     free(url);
     const char *env[] = {slot, NULL};
-    const char *args[] = {"serve", "--sim-clock", NULL};
+    const char *args[] = {"serve", "--sim-clock=2025-01-01T00:00:00Z", NULL};
     d->port = 0; /* a new port, so each incarnation keeps its own log */
     ehc_test_daemon_start(d, args, env);
 }

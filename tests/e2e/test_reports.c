@@ -81,7 +81,7 @@ static int setup(void **state)
     static char env_db[2048];
     snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", db_url);
     const char *env[] = {env_db, NULL};
-    const char *args[] = {"serve", "--sim-clock", NULL};
+    const char *args[] = {"serve", "--sim-clock=2025-01-01T00:00:00Z", NULL};
     ehc_test_daemon_start(&d, args, env);
     return 0;
 }

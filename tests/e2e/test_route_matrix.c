@@ -163,7 +163,7 @@ static int setup(void **state)
     static char env_db[2048];
     snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", db_url);
     const char *env[] = {env_db, NULL};
-    const char *args[] = {"serve", "--sim-clock", NULL};
+    const char *args[] = {"serve", "--sim-clock=2025-01-01T00:00:00Z", NULL};
     ehc_test_daemon_start(&d, args, env);
 
     /* a case of A's North team with an advice request to the paediatric service, an alert, and a

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -141,12 +142,22 @@ void ehc_test_daemon_start(ehc_test_daemon *d, const char *const *args, const ch
         _exit(127);
     }
     d->pid = pid;
+    bool sim_clock = false;
+    for (const char *const *a = args; a && *a; a++)
+        sim_clock |= strncmp(*a, "--sim-clock", 11) == 0;
     for (int i = 0; i < 200; i++) {
         ehc_test_response r;
         ehc_test_http(&r, "GET", d->port, "/healthz", NULL, NULL);
         long status = r.status;
         ehc_test_response_free(&r);
-        if (status == 200) return;
+        if (status == 200 && !sim_clock) return;
+        if (status == 200) {
+            /* on a simulated clock, wait until it is loaded and the database is up (/readyz) */
+            ehc_test_http(&r, "GET", d->port, "/readyz", NULL, NULL);
+            status = r.status;
+            ehc_test_response_free(&r);
+            if (status == 200) return;
+        }
         int wst;
         if (waitpid(pid, &wst, WNOHANG) == pid) {
             fprintf(stderr, "ehcd exited during start (status %d); log in %s\n", wst, d->log_path);
@@ -155,7 +166,8 @@ void ehc_test_daemon_start(ehc_test_daemon *d, const char *const *args, const ch
         }
         usleep(50 * 1000);
     }
-    fprintf(stderr, "ehcd did not answer /healthz within 10 s; log in %s\n", d->log_path);
+    fprintf(stderr, "ehcd did not answer /healthz%s within 10 s; log in %s\n",
+            sim_clock ? " and /readyz" : "", d->log_path);
     fail();
 }
 

@@ -41,7 +41,8 @@ typedef struct ehc_test_daemon {
 } ehc_test_daemon;
 
 /* Starts ehcd (EHC_TEST_EHCD) with the given arguments, and environment additions as
- * "KEY=VALUE" strings (NULL-terminated). Waits until /healthz answers or fails the test. */
+ * "KEY=VALUE" strings (NULL-terminated). Waits until /healthz answers (with --sim-clock, until
+ * /readyz does too: the database is up and the simulated clock loaded) or fails the test. */
 void ehc_test_daemon_start(ehc_test_daemon *d, const char *const *args, const char *const *env);
 /* Sends sig, waits for exit and returns the exit status (as from waitpid). */
 int ehc_test_daemon_stop(ehc_test_daemon *d, int sig);
