@@ -199,9 +199,6 @@ static void on_recorded(void *data, const ehc_store_result *r)
     if (r->status != 0) {
         ehc_api_reply_store_error(a->req, r);
     } else {
-        /* logged once the write is confirmed: a refused one wrote nothing */
-        ehc_api_log_access(a->app, a->req, a->authority_id, a->who.user_id, a->case_id, "write",
-                           "advice request");
         cJSON *body = cJSON_CreateObject();
         cJSON_AddNumberToObject(body, "id", (double)a->advice_id);
         cJSON_AddNumberToObject(body, "case_id", (double)r->case_id);
@@ -230,7 +227,9 @@ static void record_now(advice_ctx *a)
                   .actor_id = a->who.user_id,
                   .effective_on = a->effective_on,
                   .fields_json = fields_json,
-                  .idempotency_key = idem},
+                  .idempotency_key = idem,
+                  .access_resource = "advice request",
+                  .request_id = ehc_http_req_id(a->req)},
     };
     int rc = ehc_store_record_event(a->app->store, &cmd, on_recorded, a);
     free(fields_json);

@@ -109,9 +109,6 @@ static void on_recorded(void *data, const ehc_store_result *r)
 {
     alloc_item *it = data;
     if (r->status == 0) {
-        alloc_ctx *a = it->parent;
-        ehc_api_log_access(a->app, a->req, a->team_authority_id, a->who.user_id, it->case_id, "write",
-                           "allocation");
         it->status = r->replayed ? 200 : 201;
         it->version = r->version;
         finish_one(it);
@@ -167,7 +164,9 @@ static void on_case_header(void *data, int status, PGresult *res, const char *me
                   .actor_role = ehc_role_name(role),
                   .actor_id = a->who.user_id,
                   .effective_on = a->effective_on,
-                  .fields_json = fields_json},
+                  .fields_json = fields_json,
+                  .access_resource = "allocation",
+                  .request_id = ehc_http_req_id(a->req)},
     };
     int rc = ehc_store_record_event(a->app->store, &cmd, on_recorded, it);
     free(fields_json);

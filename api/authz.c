@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "ehc/api.h"
-#include "ehc/log.h"
 
 void ehc_api_authorities(const ehc_principal *who, unsigned roles, char *out, size_t size)
 {
@@ -96,28 +95,4 @@ void ehc_api_reply_store_error(ehc_http_req *req, const ehc_store_result *r)
     }
     cJSON_AddStringToObject(err, "request_id", ehc_http_req_id(req));
     ehc_api_reply_json(req, status, body);
-}
-
-static void on_access_logged(void *data, int status, PGresult *res, const char *message)
-{
-    (void)data;
-    (void)res;
-    if (status != 0)
-        ehc_log(EHC_LOG_ERROR, "access_log_failed", NULL, "an access log line was not recorded: %s",
-                message ? message : ehc_strerror(status));
-}
-
-void ehc_api_log_access(ehc_app *app, ehc_http_req *req, int64_t authority_id, int64_t user_id,
-                        int64_t case_id, const char *action, const char *resource)
-{
-    char auth[24], user[24], kase[24];
-    snprintf(auth, sizeof auth, "%lld", (long long)authority_id);
-    snprintf(user, sizeof user, "%lld", (long long)user_id);
-    snprintf(kase, sizeof kase, "%lld", (long long)case_id);
-    const char *params[6] = {auth, user, kase, action, resource, ehc_http_req_id(req)};
-    /* recorded alongside the request; a failure to record is logged, never ignored silently */
-    if (ehc_pg_query(app->pg, "SELECT ehc_access_logged($1::bigint, $2::bigint, $3::bigint, $4, $5, $6)", 6,
-                     params, 5000, on_access_logged, NULL) != 0)
-        ehc_log(EHC_LOG_ERROR, "access_log_failed", ehc_http_req_id(req), "case %s: %s not recorded", kase,
-                action);
 }

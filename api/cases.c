@@ -136,7 +136,9 @@ static void open_now(open_ctx *o)
                   .actor_id = o->who.user_id,
                   .effective_on = o->effective_on,
                   .fields_json = o->fields_json,
-                  .idempotency_key = o->idempotency_key},
+                  .idempotency_key = o->idempotency_key,
+                  .access_resource = "case opened",
+                  .request_id = ehc_http_req_id(o->req)},
     };
     const ehc_workflow *wf;
     if (ehc_definitions_find(o->app->defs, o->workflow, &wf) != 0) abort(); /* checked before */
@@ -415,11 +417,6 @@ static void case_free(case_ctx *c)
     free(c);
 }
 
-static void log_access(case_ctx *c, int64_t authority_id, const char *action, const char *resource)
-{
-    ehc_api_log_access(c->app, c->req, authority_id, c->who.user_id, c->case_id, action, resource);
-}
-
 static void on_view(void *data, int status, PGresult *res, const char *message)
 {
     case_ctx *c = data;
@@ -438,7 +435,6 @@ static void on_recorded(void *data, const ehc_store_result *r)
     if (r->status != 0) {
         ehc_api_reply_store_error(c->req, r);
     } else {
-        log_access(c, c->authority_id, "write", "case event");
         cJSON *body = cJSON_CreateObject();
         cJSON_AddNumberToObject(body, "case_id", (double)r->case_id);
         cJSON_AddNumberToObject(body, "version", r->version);
@@ -533,7 +529,9 @@ static void record_event(case_ctx *c, int64_t authority_id, unsigned held, const
                   .actor_id = c->who.user_id,
                   .effective_on = effective_on,
                   .fields_json = fields_json,
-                  .idempotency_key = idem},
+                  .idempotency_key = idem,
+                  .access_resource = c->exception ? "exception" : "case event",
+                  .request_id = ehc_http_req_id(req)},
     };
     c->authority_id = authority_id;
     int rc = ehc_store_record_event(c->app->store, &cmd, on_recorded, c);

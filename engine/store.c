@@ -529,6 +529,12 @@ static int run_machine(store_cmd *c, const ehc_workflow *wf, const ehc_case_stat
         cJSON_AddItemToObject(event, "fields", fields ? fields : cJSON_CreateObject());
         fields = NULL;
         if (ev->idempotency_key) cJSON_AddStringToObject(event, "idempotency_key", ev->idempotency_key);
+        if (ev->access_resource) {
+            cJSON *access = cJSON_AddObjectToObject(cmd_root, "access");
+            cJSON_AddStringToObject(access, "resource", ev->access_resource);
+            if (ev->actor_id > 0) cJSON_AddNumberToObject(access, "user_id", (double)ev->actor_id);
+            if (ev->request_id) cJSON_AddStringToObject(access, "request_id", ev->request_id);
+        }
         cJSON_AddStringToObject(event, "workflow_sha256", ehc_workflow_content_hash(wf));
         c->json = cJSON_PrintUnformatted(cmd_root);
         ehc_effects_free(&effects);

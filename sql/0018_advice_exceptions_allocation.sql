@@ -150,6 +150,13 @@ BEGIN
             WHERE r.value IS DISTINCT FROM excluded.value;
     END IF;
 
+    -- the write's line in the access log, in the same transaction as the write itself
+    IF cmd ? 'access' THEN
+        INSERT INTO access_log (authority_id, user_id, case_id, action, resource, request_id)
+        VALUES (v_authority, (cmd -> 'access' ->> 'user_id')::bigint, v_case, 'write', cmd -> 'access' ->> 'resource',
+                cmd -> 'access' ->> 'request_id');
+    END IF;
+
     -- who holds the case: a case_allocated event (the API checked the team and officer; the
     -- foreign keys check them again)
     IF v_event ->> 'type' = 'case_allocated' THEN

@@ -86,10 +86,6 @@ ehc_role ehc_api_acting_role(const ehc_wf_event *event, unsigned held);
 struct ehc_store_result;
 void ehc_api_reply_store_error(ehc_http_req *req, const struct ehc_store_result *r);
 
-/* Records a read or write of a case in the access log, alongside the request (a failure is logged). */
-void ehc_api_log_access(ehc_app *app, ehc_http_req *req, int64_t authority_id, int64_t user_id,
-                        int64_t case_id, const char *action, const char *resource);
-
 /* The next name=value pair of a query string (advancing *q): 1 when read, 0 at the end, EHC_EINVAL
  * for a malformed or oversized pair (then *q has moved past it). */
 int ehc_api_query_next(const char **q, char *name, size_t name_size, char *value, size_t value_size);

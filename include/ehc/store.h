@@ -28,6 +28,10 @@ typedef struct ehc_store_event {
     ehc_date effective_on;
     const char *fields_json;     /* a JSON object of field values, or NULL */
     const char *idempotency_key; /* NULL, or the client's key: a retry returns the first outcome */
+    /* When set, the write's line in the access log (actor_id, this resource, request_id) is recorded
+     * in the same transaction as the event: never one without the other. */
+    const char *access_resource;
+    const char *request_id;
 } ehc_store_event;
 
 typedef struct ehc_store_open_cmd {

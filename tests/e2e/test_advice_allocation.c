@@ -480,6 +480,17 @@ static void test_manager_allocates_and_reallocates_cases_one_or_many_at_once(voi
         assert_int_equal((long)num(it, "status"), 201);
     cJSON_Delete(r);
     assert_int_equal(scalar("SELECT count(*) FROM cases WHERE officer_id = %ld", o3), 3);
+    /* each write is in the access log, committed with it: opening the case, then allocating it */
+    assert_int_equal(
+        scalar("SELECT count(*) FROM access_log WHERE case_id = %ld AND action = 'write' AND resource "
+               "= 'case opened' AND user_id = %ld",
+               c[0], o1),
+        1);
+    assert_int_equal(
+        scalar("SELECT count(*) FROM access_log WHERE case_id = %ld AND action = 'write' AND resource "
+               "= 'allocation' AND user_id = %ld",
+               c[0], user_id("manager1")),
+        1);
     assert_int_equal(
         scalar("SELECT count(*) FROM case_events WHERE type = 'case_allocated' AND case_id IN (%ld, "
                "%ld, %ld) AND actor_role = 'manager'",
