@@ -101,7 +101,7 @@ static void fail_one(alloc_item *it, int status, const char *code, const char *m
 {
     it->status = status;
     it->code = code;
-    snprintf(it->message, sizeof it->message, "%s", message);
+    snprintf(it->message, sizeof it->message, "%.*s", (int)sizeof it->message - 1, message); /* cut to fit */
     finish_one(it);
 }
 
