@@ -22,11 +22,18 @@ export async function api(method, path, body, extraHeaders = {}) {
   const headers = { Accept: 'application/json', ...extraHeaders };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (method !== 'GET') headers['X-CSRF-Token'] = localStorage.getItem(CSRF_KEY) || '';
+  const init = { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) };
+  // a read, or a write with an Idempotency-Key, is tried once more after a network error (a keep-alive
+  // connection the server closed as it was reused): the second try cannot do anything twice
+  const retry = method === 'GET' || 'Idempotency-Key' in headers;
   let r;
-  try {
-    r = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
-  } catch {
-    throw new ApiError(0, { code: 'network', message: 'The service cannot be reached. Check your connection and try again.' });
+  for (let attempt = 0; !r; attempt++) {
+    try {
+      r = await fetch(path, init);
+    } catch {
+      if (!retry || attempt > 0) throw new ApiError(0, { code: 'network', message: 'The service cannot be reached. Check your connection and try again.' });
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
   }
   if (r.status === 204) return null;
   let json = null;

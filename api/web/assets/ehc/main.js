@@ -140,7 +140,7 @@ export async function render() {
     }
     if (e instanceof ApiError && (e.status === 404 || e.status === 403)) result = problemPage('Page not found', 'There is no such page, or you may not see it.');
     else {
-      console.error(e);
+      if (!(e instanceof ApiError)) console.error(e); // a fault of this code, not an answer of the service
       result = problemPage('Sorry, there is a problem with the service', e.message || 'Try again later.');
     }
   }
