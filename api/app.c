@@ -233,6 +233,8 @@ int ehc_app_serve(const ehc_config *cfg, const ehc_definitions *defs)
     ehc_api_admin_register(&app);
     ehc_api_admin_clock_register(&app);
     ehc_api_session_register(&app);
+    ehc_api_workflows_register(&app);
+    ehc_api_web_register(&app);
     char doc_err[256];
     int doc_rc = ehc_api_openapi_check(app.http, doc_err, sizeof doc_err);
     if (doc_rc) ehc_log(EHC_LOG_ERROR, "openapi_mismatch", NULL, "%s", doc_err);

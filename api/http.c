@@ -23,8 +23,8 @@
 static const double latency_bounds_ms[] = {1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10000};
 #define LATENCY_BUCKETS (sizeof latency_bounds_ms / sizeof latency_bounds_ms[0])
 /* Status codes counted per route; anything else counts as "other". */
-static const int counted_statuses[] = {200, 201, 204, 400, 401, 403, 404, 405,
-                                       409, 413, 415, 422, 429, 500, 503};
+static const int counted_statuses[] = {200, 201, 204, 304, 400, 401, 403, 404,
+                                       405, 409, 413, 415, 422, 429, 500, 503};
 #define STATUS_SLOTS (sizeof counted_statuses / sizeof counted_statuses[0] + 1)
 
 typedef struct route_entry {
@@ -615,12 +615,22 @@ void ehc_http_res_header(ehc_http_req *req, const char *name, const char *value)
     h2o_add_header_by_str(pool, &req->h2o->res.headers, n.base, n.len, 0, NULL, v.base, v.len);
 }
 
+void ehc_http_res_header_set(ehc_http_req *req, const char *name, const char *value)
+{
+    if (!req->h2o || req->replied) return;
+    h2o_mem_pool_t *pool = &req->h2o->pool;
+    h2o_iovec_t n = h2o_strdup(pool, name, SIZE_MAX);
+    h2o_iovec_t v = h2o_strdup(pool, value, SIZE_MAX);
+    h2o_set_header_by_str(pool, &req->h2o->res.headers, n.base, n.len, 0, v.base, v.len, 1);
+}
+
 static const char *reason_phrase(int status)
 {
     switch (status) {
     case 200: return "OK";
     case 201: return "Created";
     case 204: return "No Content";
+    case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";

@@ -1,6 +1,8 @@
 /* GET /api/v1/openapi.json: the API described in OpenAPI 3.1 (api/doc/openapi.json, compiled in).
  * At start ehcd compares the document with the routes it registered and refuses to serve if a
- * route is undocumented or a documented route does not exist, so the two cannot drift apart. */
+ * route is undocumented or a documented route does not exist, so the two cannot drift apart. The
+ * browser interface's static routes (api/web.c: GET /, /app, /app/..., /assets/...) are the one
+ * exception: they serve files, not the API, and none lies under /api/. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +35,7 @@ int ehc_api_openapi_check(const ehc_http_server *http, char *err, size_t size)
     for (size_t i = 0; rc == 0 && i < ehc_http_route_count(http); i++) {
         const char *method, *path;
         ehc_http_route_at(http, i, &method, &path);
+        if (ehc_api_web_route(method, path)) continue; /* the UI's files, not the API (api/web.c) */
         char lower[16];
         size_t n = 0;
         for (; method[n] && n + 1 < sizeof lower; n++)

@@ -102,6 +102,19 @@ void ehc_api_advice_register(ehc_app *app);
 void ehc_api_allocation_register(ehc_app *app);
 void ehc_api_reports_register(ehc_app *app);
 void ehc_api_admin_register(ehc_app *app);
+void ehc_api_workflows_register(ehc_app *app);
+void ehc_api_web_register(ehc_app *app);
+
+/* --- the browser interface's static files (api/web.c) --- */
+
+/* True for a route registered by ehc_api_web_register (GET, a path outside /api/): the OpenAPI
+ * self-check skips these and only these. `path` as ehc_http_route_at gives it. */
+bool ehc_api_web_route(const char *method, const char *path);
+/* Whether a path below web_root ("assets/x.css") may be served: segments of [A-Za-z0-9._-], none
+ * empty or starting with '.'. */
+int ehc_web_path_ok(const char *rel);
+/* The Content-Security-Policy of every page and file of the interface. */
+extern const char *const ehc_web_csp;
 
 /* 0 when api/doc/openapi.json lists exactly the registered routes; otherwise err says which differs. */
 int ehc_api_openapi_check(const ehc_http_server *http, char *err, size_t size);

@@ -60,6 +60,8 @@ const char *ehc_http_req_header(ehc_http_req *req, const char *name);
 
 /* Adds a response header; call before replying. */
 void ehc_http_res_header(ehc_http_req *req, const char *name, const char *value);
+/* Sets a response header, replacing one of that name already added (e.g. the default Cache-Control). */
+void ehc_http_res_header_set(ehc_http_req *req, const char *name, const char *value);
 
 /* Sends the whole reply and ends the request. Exactly one reply per request. */
 void ehc_http_reply(ehc_http_req *req, int status, const char *content_type, const char *body, size_t len);

@@ -24,6 +24,8 @@ run_once() { # run_once LOG: start ./ehc up, wait for readiness, stop it with SI
   done
   check "ehcd became ready (log $log)" "[ $ready -eq 1 ]"
   check "/readyz says ready" "grep -q '\"status\":\"ready\"' '$work/readyz.json'"
+  check "the browser interface is served at /" "curl -fsS http://127.0.0.1:$port/ | grep -q 'EHC needs assessments'"
+  check "with GOV.UK Frontend's stylesheet" "curl -fsS -o /dev/null http://127.0.0.1:$port/assets/govuk/govuk-frontend.min.css"
   kill -TERM $pid
   wait $pid
   local rc=$?

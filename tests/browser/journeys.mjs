@@ -1,0 +1,328 @@
+// The browser journeys, run by tests/browser/test_browser.c against a real ehcd on a simulated clock:
+//   1. an officer signs in and takes a case from request to final plan through the generated forms
+//      (the manager records the decisions in their own browser), the clock moved between steps;
+//   2. a DCO logs a health advice return with the keyboard alone;
+//   3. a manager sees an overdue alert arrive on the live feed without reloading, then acknowledges it.
+// Every page is checked with axe-core (any violation fails) and kept as a screenshot in
+// $EHC_ARTIFACTS; any console error (a Content-Security-Policy violation among them) fails too.
+import { createRequire } from 'node:module';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(join(here, '..', '..', 'api', 'web', 'package.json'));
+const { chromium } = require('playwright-core');
+const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+const base = process.env.EHC_BASE_URL;
+const artifacts = process.env.EHC_ARTIFACTS;
+if (!base || !artifacts) throw new Error('EHC_BASE_URL and EHC_ARTIFACTS are set by tests/browser/test_browser.c');
+mkdirSync(artifacts, { recursive: true });
+const started = Date.now();
+const problems = [];
+let shot = 0;
+
+function log(text) {
+  console.log(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${text}`);
+}
+
+// ---- the API, as the test's own hand (API tokens made by the C driver) ---------------------------------
+
+async function api(who, method, path, body) {
+  const r = await fetch(base + path, {
+    method,
+    headers: { Authorization: `Bearer tok-${who}-0123456789abcdefghij`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  if (!r.ok) throw new Error(`${method} ${path} as ${who} -> ${r.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+async function setClock(day) {
+  await api('admin', 'POST', '/admin/clock', { now: `${day}T11:00:00Z` });
+}
+
+// ---- pages ----------------------------------------------------------------------------------------
+
+async function newPage(browser, who) {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 }, locale: 'en-GB' });
+  const page = await context.newPage();
+  page.setDefaultTimeout(10000);
+  page.on('console', (m) => {
+    // an answer of 4xx (the sign-in probe's 401, a refused form) is the app working; anything else is not
+    if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) problems.push(`${who}: console error on ${page.url()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`${who}: uncaught error on ${page.url()}: ${e.message}`));
+  return page;
+}
+
+// A screenshot, then axe-core over the whole page: any violation is a failure.
+async function check(page, name) {
+  await page.waitForLoadState('networkidle').catch(() => {});
+  const file = join(artifacts, `${String(++shot).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  const has = await page.evaluate(() => typeof window.axe !== 'undefined');
+  if (!has) await page.evaluate(axeSource); // through DevTools: not subject to the page's CSP
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  for (const v of result.violations) {
+    problems.push(`axe on ${name} (${page.url()}): ${v.id} (${v.impact}): ${v.help}; ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(' | ')}`);
+  }
+  log(`${name}: ${result.violations.length} accessibility violations; ${file}`);
+}
+
+async function signIn(page, username, password) {
+  await page.goto(`${base}/app/`);
+  await page.waitForSelector('h1:has-text("Sign in")');
+  await page.fill('#username', username);
+  await page.fill('#password', password);
+  await page.click('button:has-text("Sign in")');
+  await page.waitForSelector('#sign-out');
+}
+
+async function fillDate(page, id, iso, time) {
+  const [y, m, d] = iso.split('-');
+  await page.fill(`#${id}-day`, String(Number(d)));
+  await page.fill(`#${id}-month`, String(Number(m)));
+  await page.fill(`#${id}-year`, y);
+  if (time) await page.fill(`#${id}-time`, time);
+}
+
+// Opens the case, opens the form of `event`, fills it through `fill` and records it; waits for the
+// success banner. Dates left alone default to today (the clock).
+async function record(page, caseId, event, fill) {
+  await page.goto(`${base}/app/cases/${caseId}`);
+  const details = page.locator(`#record-${event}`);
+  await details.locator('summary').click();
+  if (fill) await fill(details);
+  await details.locator('button[type=submit]').click();
+  await page.waitForSelector('.govuk-notification-banner--success');
+  log(`recorded ${event} on case ${caseId}`);
+}
+
+async function expectText(page, selector, text) {
+  const got = await page.locator(selector).innerText();
+  if (!got.includes(text)) throw new Error(`${selector} on ${page.url()} should say "${text}"; it says: ${got.slice(0, 400)}`);
+}
+
+// ---- journey 1: an officer takes a case from request to final plan ---------------------------------------
+
+async function officerJourney(browser) {
+  await setClock('2026-06-08');
+  const officer = await newPage(browser, 'officer');
+  await officer.goto(`${base}/app/`);
+  await officer.waitForSelector('h1:has-text("Sign in")');
+  await check(officer, 'sign-in');
+  await officer.click('button:has-text("Sign in")'); // nothing entered: the error summary
+  await officer.waitForSelector('.govuk-error-summary');
+  await check(officer, 'sign-in-errors');
+  await signIn(officer, 'olivia', 'officer-password-1');
+  await check(officer, 'caseload-empty');
+
+  await officer.click('a.govuk-service-navigation__link:has-text("Open a case")');
+  await officer.waitForSelector('h1:has-text("Open a case")');
+  await officer.click('button:has-text("Open the case")');
+  await officer.waitForSelector('.govuk-error-summary a[href="#child-forename"]');
+  await check(officer, 'open-case-errors');
+  await officer.fill('#child-forename', 'Alex');
+  await officer.fill('#child-surname', 'Browsertest');
+  await fillDate(officer, 'child-dob', '2018-03-11');
+  await officer.selectOption('#request-requested_by', 'parent');
+  await officer.locator('label:has-text("Email")').click();
+  await fillDate(officer, 'request-received_at', '2026-06-05', '17:40'); // after 17:00 on a Friday
+  await officer.click('button:has-text("Open the case")');
+  await officer.waitForSelector('h1:has-text("Alex Browsertest")');
+  const caseId = Number(/\/app\/cases\/(\d+)/.exec(officer.url())[1]);
+  await expectText(officer, '.ehc-progress__item--current', '1 Request received');
+  await expectText(officer, '#deadlines', '20 July 2026'); // decision: 6 weeks from Monday 8 June
+  await check(officer, 'case-opened');
+
+  const manager = await newPage(browser, 'manager');
+  await signIn(manager, 'mohammed', 'manager-password-1');
+
+  await setClock('2026-06-09');
+  await record(officer, caseId, 'notification_sent', (f) => f.locator('label:has-text("ICB")').click());
+  await setClock('2026-06-29');
+  await record(officer, caseId, 'panel_listed');
+  await setClock('2026-07-09');
+  await record(manager, caseId, 'decision_to_assess', (f) => f.locator('label:has-text("Yes")').click());
+  await setClock('2026-07-14');
+  await record(officer, caseId, 'advice_requested', async (f) => {
+    await f.locator('input[id$="-request_key"]').fill('health');
+    await f.locator('select[id$="-adviser"]').selectOption('medical');
+  });
+  await check(officer, 'case-assessing');
+  await setClock('2026-08-20');
+  await record(officer, caseId, 'advice_received', (f) => f.locator('input[id$="-request_key"]').fill('health'));
+  await setClock('2026-08-25');
+  await record(officer, caseId, 'advice_complete');
+  await setClock('2026-09-03');
+  await record(manager, caseId, 'decision_to_issue', (f) => f.locator('label:has-text("Yes")').click());
+  await setClock('2026-09-11');
+  await record(officer, caseId, 'draft_served'); // served today: the date defaults to the clock
+  await setClock('2026-09-22');
+  await record(officer, caseId, 'consultation_sent', (f) => f.locator('input[id$="-setting_key"]').fill('Oak Primary'));
+  await setClock('2026-10-01');
+  await record(officer, caseId, 'consultation_answered', async (f) => {
+    await f.locator('input[id$="-setting_key"]').fill('oak-primary');
+    await f.locator('label:has-text("Can admit")').click();
+  });
+  await setClock('2026-10-05');
+  await record(manager, caseId, 'placement_decided', (f) => f.locator('input[id$="-setting"]').fill('oak-primary'));
+  await setClock('2026-10-14');
+  await record(manager, caseId, 'final_plan_issued');
+
+  await officer.goto(`${base}/app/cases/${caseId}`);
+  await officer.waitForSelector('h1:has-text("Alex Browsertest")');
+  await expectText(officer, '.ehc-progress__item--current', '8 Final plan issued');
+  await expectText(officer, '#deadlines', '26 October 2026'); // the 20 weeks
+  const finalRow = await officer.locator('#deadlines tr', { hasText: '26 October 2026' }).innerText();
+  if (!finalRow.includes('Met')) throw new Error(`the final plan date should be met: ${finalRow}`);
+  await expectText(officer, '#timeline', 'Final plan sent');
+  await check(officer, 'case-final-plan');
+  await officer.click('a.govuk-service-navigation__link:has-text("Caseload")');
+  await officer.waitForSelector('#caseload');
+  await check(officer, 'caseload');
+  await officer.click('#sign-out');
+  await officer.waitForSelector('h1:has-text("Sign in")');
+  await expectText(officer, '.govuk-notification-banner', 'You have signed out');
+  await officer.context().close();
+  await manager.context().close();
+  return caseId;
+}
+
+// ---- journey 2: a DCO logs a health advice return, with the keyboard alone -----------------------------
+
+// Presses Tab until the focused element matches the selector (the way a keyboard user gets there).
+async function tabTo(page, selector, max = 60) {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate((s) => document.activeElement?.matches(s), selector)) return;
+  }
+  throw new Error(`Tab never reached ${selector} on ${page.url()}`);
+}
+
+async function dcoJourney(browser) {
+  await setClock('2026-10-15');
+  const session = await api('deepa', 'GET', '/api/v1/session');
+  const orgId = session.grants.find((g) => g.role === 'dco').organisation_id;
+  const team = (await api('olivia', 'GET', '/api/v1/session')).grants[0].team_id;
+  const opened = await api('olivia', 'POST', '/api/v1/cases', {
+    team_id: team, confirm_new_child: true,
+    child: { forename: 'Sam', surname: 'Keyboard', date_of_birth: '2019-02-01' },
+    request: { effective_on: '2026-10-15', fields: { requested_by: 'parent', channel: 'email', received_at: '2026-10-15T10:00' } },
+  });
+  await api('mohammed', 'POST', `/api/v1/cases/${opened.id}/events`, { type: 'decision_to_assess', effective_on: '2026-10-15', expected_version: 1, fields: { decision: 'yes' } });
+  await api('olivia', 'POST', `/api/v1/cases/${opened.id}/events`, {
+    type: 'advice_requested', effective_on: '2026-10-15', expected_version: 2,
+    fields: { request_key: 'health', adviser: 'medical', received_on: '2026-10-15', organisation_id: orgId },
+  });
+  await setClock('2026-10-20');
+
+  const dco = await newPage(browser, 'dco');
+  await dco.goto(`${base}/app/`);
+  await dco.waitForSelector('h1:has-text("Sign in")');
+  await tabTo(dco, '#username');
+  await dco.keyboard.type('deepa');
+  await dco.keyboard.press('Tab');
+  await dco.keyboard.type('dco-password-1');
+  await dco.keyboard.press('Enter');
+  await dco.waitForSelector('h1:has-text("Advice requests")');
+  await expectText(dco, 'main', 'Sam Keyboard');
+  await check(dco, 'dco-advice-inbox');
+  await tabTo(dco, 'a[href^="/app/advice/"]');
+  await dco.keyboard.press('Enter');
+  await dco.waitForSelector('h1:has-text("Log the advice for Sam Keyboard")');
+  await check(dco, 'dco-advice-form');
+  // submitted with nothing chosen: the error summary takes the focus, and its link leads to the question
+  await tabTo(dco, 'button[type=submit]');
+  await dco.keyboard.press('Enter');
+  await dco.waitForSelector('.govuk-error-summary');
+  if (!(await dco.evaluate(() => document.activeElement?.classList.contains('govuk-error-summary')))) {
+    throw new Error('the error summary did not take the focus');
+  }
+  await check(dco, 'dco-advice-form-errors');
+  await tabTo(dco, '.govuk-error-summary a');
+  await dco.keyboard.press('Enter');
+  if (!(await dco.evaluate(() => document.activeElement?.id === 'outcome'))) throw new Error('the error link did not move the focus to the question');
+  await dco.keyboard.press('Space'); // "The advice"
+  await tabTo(dco, 'button[type=submit]');
+  await dco.keyboard.press('Enter');
+  await dco.waitForSelector('.govuk-notification-banner--success');
+  await expectText(dco, '.govuk-notification-banner', 'Advice return logged for Sam Keyboard');
+  await check(dco, 'dco-advice-returned');
+  const list = await api('deepa', 'GET', '/api/v1/advice-requests?status=returned');
+  const back = list.find((a) => a.case_id === opened.id);
+  if (!back || back.returned_on !== '2026-10-20') throw new Error(`the return was not recorded: ${JSON.stringify(back)}`);
+  await dco.context().close();
+}
+
+// ---- journey 3: a manager sees an overdue alert arrive without reloading -------------------------------
+
+async function managerJourney(browser) {
+  await setClock('2026-10-21');
+  const team = (await api('olivia', 'GET', '/api/v1/session')).grants[0].team_id;
+  const opened = await api('olivia', 'POST', '/api/v1/cases', {
+    team_id: team, confirm_new_child: true,
+    child: { forename: 'Jo', surname: 'Overdue', date_of_birth: '2017-09-09' },
+    request: { effective_on: '2026-10-21', fields: { requested_by: 'school_or_college', channel: 'hand', received_at: '2026-10-21T09:30' } },
+  });
+  const manager = await newPage(browser, 'manager');
+  await signIn(manager, 'mohammed', 'manager-password-1');
+  await manager.click('a.govuk-service-navigation__link:has-text("Alerts")');
+  await manager.waitForSelector('#live-status:has-text("Live")');
+  await manager.evaluate(() => { window.ehcNotReloaded = true; });
+  await check(manager, 'manager-alerts-before');
+  // The decision whether to assess was due on Wednesday 2 December 2026 (6 weeks from 21 October):
+  // on Thursday 3 December it is overdue.
+  await setClock('2026-12-03');
+  const item = manager.locator('#live-alerts li[data-level="overdue"]');
+  await item.first().waitFor({ timeout: 15000 });
+  if (!(await manager.evaluate(() => window.ehcNotReloaded === true))) throw new Error('the page was reloaded');
+  await expectText(manager, '#live-alerts', 'Decision due');
+  await check(manager, 'manager-live-overdue-alert');
+  await manager.click('a.govuk-service-navigation__link:has-text("Alerts")');
+  const row = manager.locator('#open-alerts tr', { hasText: 'Decision due' }).filter({ hasText: 'Overdue' });
+  await row.first().locator('button:has-text("Acknowledge")').click();
+  await manager.waitForSelector('.govuk-notification-banner--success');
+  await check(manager, 'manager-alert-acknowledged');
+  const acked = await api('mohammed', 'GET', `/api/v1/alerts?case_id=${opened.id}&status=acknowledged`);
+  if (!acked.some((a) => a.level === 'overdue')) throw new Error(`the overdue alert was not acknowledged: ${JSON.stringify(acked)}`);
+  await manager.context().close();
+}
+
+// ---- run ----------------------------------------------------------------------------------------------
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
+});
+let failed = null;
+try {
+  const caseId = await officerJourney(browser);
+  log(`journey 1 done: case ${caseId} from request to final plan`);
+  await dcoJourney(browser);
+  log('journey 2 done: a DCO logged a health advice return by keyboard');
+  await managerJourney(browser);
+  log('journey 3 done: a manager saw an overdue alert arrive live');
+} catch (e) {
+  failed = e;
+  // what each open page showed when it failed
+  let n = 0;
+  for (const context of browser.contexts()) {
+    for (const page of context.pages()) {
+      await page.screenshot({ path: join(artifacts, `failed-${++n}.png`), fullPage: true }).catch(() => {});
+    }
+  }
+} finally {
+  await browser.close();
+}
+for (const p of problems) console.error(`PROBLEM: ${p}`);
+if (failed) {
+  console.error(`FAILED: ${failed.stack || failed}`);
+  process.exit(1);
+}
+if (problems.length) process.exit(1);
+log(`all journeys passed; ${shot} pages checked with axe-core; screenshots in ${artifacts}`);
