@@ -317,6 +317,13 @@ static void build_table(void)
     snprintf(r->body, sizeof r->body, "{\"into_child_id\": %ld, \"reason\": \"the same child\"}", child_a);
     r = add("GET", "/api/v1/reports/timeliness", COLLECTION, ~0u);
     r->sees = ~0u; /* counts only, no child data */
+    r = add("GET", "/api/v1/reviews", COLLECTION, ~0u);
+    r->sees = case_a_team; /* plans under review of A's North team (none of A's child here: scoped anyway) */
+    r = add("POST", "/api/v1/bulk-events", COLLECTION, BIT(P_OFFICER_A));
+    snprintf(r->body, sizeof r->body,
+             "{\"case_ids\": [%ld], \"type\": \"notification_sent\", \"effective_on\": \"2026-03-02\", "
+             "\"fields\": {\"body\": \"icb\"}}",
+             case_a);
     r = add("GET", "/api/v1/caseload", COLLECTION, ~0u);
     r->sees = ~0u; /* no child data in it */
     r = add("GET", "/api/v1/alerts", COLLECTION, ~0u);

@@ -1,0 +1,310 @@
+/* Annual reviews and work on many cases at once:
+ *   GET  /api/v1/reviews?due_by=&setting=&transfer_by=   open plans under review in the caller's scope,
+ *        soonest date first: next review (CFA s44), review decision (Reg 20(10)), phase transfer
+ *        (Reg 18(1)); by setting, and the transfer cohort the autumn before
+ *   POST /api/v1/bulk-events {"case_ids", "type", "effective_on"?, "fields"?}   the same event on many
+ *        cases (invitations sent for a term's reviews, say): each case's event is checked by the
+ *        machine and committed on its own, at the case's current version; the answer lists each
+ *        case's outcome */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ehc/api.h"
+#include "ehc/log.h"
+
+#define CASE_ROLES (EHC_ROLE_OFFICER | EHC_ROLE_MANAGER | EHC_ROLE_SERVICE_MANAGER)
+#define MAX_CASES 200
+#define READ_TIMEOUT_MS 5000
+
+/* ---- the review list ------------------------------------------------------------------------------ */
+
+static void list_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *who, void *data)
+{
+    (void)data;
+    char authorities[512];
+    ehc_api_authorities(who, CASE_ROLES, authorities, sizeof authorities);
+    if (!*authorities) {
+        ehc_http_reply_error(req, 403, "forbidden", "reviews are for officers and managers", NULL);
+        return;
+    }
+    cJSON *filter = cJSON_CreateObject();
+    cJSON *teams = ehc_api_team_scope(who);
+    if (teams) cJSON_AddItemToObject(filter, "team_ids", teams);
+    const char *q = ehc_http_req_query(req);
+    char name[32], value[64];
+    int more;
+    while ((more = ehc_api_query_next(&q, name, sizeof name, value, sizeof value)) != 0) {
+        ehc_date on;
+        bool bad = more < 0, known = true;
+        if (bad) {
+        } else if (strcmp(name, "due_by") == 0 || strcmp(name, "transfer_by") == 0) {
+            bad = ehc_date_parse_iso(value, &on) != 0;
+        } else if (strcmp(name, "setting") == 0) {
+            bad = strlen(value) != 6 || strspn(value, "0123456789") != 6; /* a URN */
+        } else if (strcmp(name, "limit") == 0 || strcmp(name, "offset") == 0) {
+            char *end;
+            long n = strtol(value, &end, 10);
+            bad = !*value || *end || n < (name[0] == 'l') || n > (name[0] == 'l' ? 500 : 1000000);
+            if (!bad) cJSON_AddNumberToObject(filter, name, (double)n);
+            continue;
+        } else {
+            known = false;
+        }
+        if (!known || bad) {
+            cJSON_Delete(filter);
+            char msg[96];
+            snprintf(msg, sizeof msg,
+                     known ? "query parameter '%s' has a value it cannot take"
+                           : "unknown query parameter '%s'",
+                     more < 0 ? "" : name);
+            ehc_http_reply_error(req, 400, "invalid_query", msg, more < 0 ? NULL : name);
+            return;
+        }
+        cJSON_AddStringToObject(filter, name, value);
+    }
+    char *f = cJSON_PrintUnformatted(filter);
+    cJSON_Delete(filter);
+    char user[24];
+    snprintf(user, sizeof user, "%" PRId64, who->user_id);
+    const char *params[4] = {authorities, f, user, ehc_http_req_id(req)};
+    int rc = ehc_pg_query(app->pg, "SELECT ehc_review_list($1, $2::jsonb, $3::bigint, $4)", 4, params,
+                          READ_TIMEOUT_MS, ehc_api_reply_json_row, req);
+    free(f);
+    if (rc) ehc_api_reply_unavailable(req);
+}
+
+static void on_list(ehc_http_req *req, void *ctx)
+{
+    ehc_api_authenticate(ctx, req, list_authed, NULL);
+}
+
+/* ---- one event on many cases ----------------------------------------------------------------------- */
+
+typedef struct bulk_ctx bulk_ctx;
+
+typedef struct bulk_item {
+    bulk_ctx *parent;
+    int64_t case_id;
+    int status;
+    int32_t version;
+    char code[40];
+    char message[200];
+    char field[64];
+} bulk_item;
+
+struct bulk_ctx {
+    ehc_app *app;
+    ehc_http_req *req;
+    ehc_principal who;
+    char authority_ids[512];
+    cJSON *body;
+    const char *type; /* in body */
+    char *fields_json;
+    ehc_date effective_on;
+    bulk_item *items;
+    size_t count, pending, recorded;
+};
+
+static void bulk_free(bulk_ctx *b)
+{
+    cJSON_Delete(b->body);
+    free(b->fields_json);
+    free(b->items);
+    free(b);
+}
+
+static void finish_one(bulk_item *it)
+{
+    bulk_ctx *b = it->parent;
+    if (--b->pending > 0) return;
+    cJSON *body = cJSON_CreateObject();
+    cJSON *results = cJSON_AddArrayToObject(body, "results");
+    for (size_t i = 0; i < b->count; i++) {
+        const bulk_item *x = &b->items[i];
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddNumberToObject(r, "case_id", (double)x->case_id);
+        cJSON_AddNumberToObject(r, "status", x->status);
+        if (x->status < 300) {
+            cJSON_AddNumberToObject(r, "version", x->version);
+        } else {
+            cJSON *err = cJSON_AddObjectToObject(r, "error");
+            cJSON_AddStringToObject(err, "code", x->code);
+            cJSON_AddStringToObject(err, "message", x->message);
+            if (*x->field)
+                cJSON_AddStringToObject(err, "field", x->field);
+            else
+                cJSON_AddNullToObject(err, "field");
+        }
+        cJSON_AddItemToArray(results, r);
+    }
+    cJSON_AddNumberToObject(body, "recorded", (double)b->recorded);
+    ehc_log(EHC_LOG_INFO, "bulk_events", ehc_http_req_id(b->req), "%zu of %zu cases by user %" PRId64,
+            b->recorded, b->count, b->who.user_id);
+    ehc_api_reply_json(b->req, 200, body);
+    bulk_free(b);
+}
+
+static void fail_one(bulk_item *it, int status, const char *code, const char *message, const char *field)
+{
+    it->status = status;
+    snprintf(it->code, sizeof it->code, "%s", code);
+    snprintf(it->message, sizeof it->message, "%.199s", message);
+    snprintf(it->field, sizeof it->field, "%.63s", field ? field : "");
+    finish_one(it);
+}
+
+static void on_recorded(void *data, const ehc_store_result *r)
+{
+    bulk_item *it = data;
+    const ehc_machine_error *m = &r->machine_error;
+    if (r->status == 0) {
+        it->status = r->replayed ? 200 : 201;
+        it->version = r->version;
+        it->parent->recorded += !r->replayed;
+        finish_one(it);
+    } else if (r->status == EHC_ECONFLICT && m->code == EHC_MACHINE_OK) {
+        fail_one(it, 409, "version_conflict", "the case changed meanwhile: try this one again", NULL);
+    } else if (r->status == EHC_ENOENT) {
+        fail_one(it, 404, "not_found", "no such case", NULL);
+    } else if (r->status == EHC_EUNAVAILABLE || r->status == EHC_ETIMEDOUT || r->status == EHC_ECLOSED) {
+        fail_one(it, 503, "unavailable", "the database did not confirm the write: try again", NULL);
+    } else if (m->code != EHC_MACHINE_OK) {
+        fail_one(it, ehc_machine_error_http_status(m->code), ehc_machine_error_name(m->code), m->message,
+                 m->field);
+    } else {
+        fail_one(it, r->status == EHC_ESTATE ? 409 : 422, "rejected", r->message, NULL);
+    }
+}
+
+static void on_case_header(void *data, int status, PGresult *res, const char *message)
+{
+    (void)message;
+    bulk_item *it = data;
+    bulk_ctx *b = it->parent;
+    if (status != 0) return fail_one(it, 503, "unavailable", "the database could not be reached", NULL);
+    if (PQntuples(res) != 1) return fail_one(it, 404, "not_found", "no such case", NULL);
+    int64_t authority_id = atoll(PQgetvalue(res, 0, 0));
+    int64_t team_id = PQgetisnull(res, 0, 1) ? 0 : atoll(PQgetvalue(res, 0, 1));
+    int32_t version = (int32_t)atol(PQgetvalue(res, 0, 3));
+    unsigned held = ehc_api_case_roles(&b->who, authority_id, team_id);
+    if (!held) return fail_one(it, 403, "forbidden", "this case belongs to a team you do not work in", NULL);
+    const ehc_workflow *wf;
+    size_t ev;
+    if (ehc_definitions_find(b->app->defs, PQgetvalue(res, 0, 4), &wf) != 0 ||
+        ehc_workflow_find_event(wf, b->type, &ev) != 0)
+        return fail_one(it, 422, "unknown_event", "that event is not part of this case's process", "type");
+    ehc_role role = ehc_api_acting_role(ehc_workflow_event(wf, ev), held);
+    if (!role)
+        return fail_one(it, 403, "role_forbidden", "none of your roles for this case may record it", "type");
+    ehc_store_record_cmd cmd = {
+        .authority_id = authority_id,
+        .case_id = it->case_id,
+        .expected_version = version,
+        .event = {.type = b->type,
+                  .actor_role = ehc_role_name(role),
+                  .actor_id = b->who.user_id,
+                  .effective_on = b->effective_on,
+                  .fields_json = b->fields_json,
+                  .access_resource = "bulk event",
+                  .request_id = ehc_http_req_id(b->req)},
+    };
+    int rc = ehc_store_record_event(b->app->store, &cmd, on_recorded, it);
+    if (rc) {
+        ehc_store_result r = {.status = rc, .current_version = -1};
+        on_recorded(it, &r);
+    }
+}
+
+static int64_t member_id(const cJSON *v)
+{
+    if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 1e15 ||
+        v->valuedouble != (double)(int64_t)v->valuedouble)
+        return 0;
+    return (int64_t)v->valuedouble;
+}
+
+static void bulk_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *who, void *data)
+{
+    bulk_ctx *b = data;
+    b->who = *who;
+    ehc_api_authorities(who, CASE_ROLES, b->authority_ids, sizeof b->authority_ids);
+    if (!*b->authority_ids) {
+        ehc_http_reply_error(req, 403, "forbidden", "recording events is for officers and managers", NULL);
+        return bulk_free(b);
+    }
+    if (!(b->body = ehc_api_body_object(req))) return bulk_free(b);
+    static const char *const known[] = {"case_ids", "type", "effective_on", "fields"};
+    const char *field = NULL, *why = NULL;
+    for (cJSON *it = b->body->child; it && !field; it = it->next) {
+        bool ok = false;
+        for (size_t i = 0; i < EHC_ARRAY_SIZE(known) && !ok; i++)
+            ok = strcmp(it->string, known[i]) == 0;
+        if (!ok) field = it->string, why = "unknown field";
+    }
+    cJSON *ids = cJSON_GetObjectItemCaseSensitive(b->body, "case_ids");
+    cJSON *type = cJSON_GetObjectItemCaseSensitive(b->body, "type");
+    cJSON *on = cJSON_GetObjectItemCaseSensitive(b->body, "effective_on");
+    cJSON *fields = cJSON_GetObjectItemCaseSensitive(b->body, "fields");
+    int n = cJSON_GetArraySize(ids);
+    if (field) {
+    } else if (!cJSON_IsArray(ids) || n < 1 || n > MAX_CASES) {
+        field = "case_ids", why = "case_ids must list 1 to 200 case ids";
+    } else if (!cJSON_IsString(type) || !*type->valuestring || strlen(type->valuestring) > 63) {
+        field = "type", why = "type is required: the event's id in the workflow";
+    } else if (on ? !cJSON_IsString(on) || ehc_date_parse_iso(on->valuestring, &b->effective_on)
+                  : ehc_clock_today(&app->clock, &b->effective_on) != 0) {
+        field = "effective_on", why = "effective_on must be a real date written YYYY-MM-DD";
+    } else if (fields && !cJSON_IsObject(fields)) {
+        field = "fields", why = "fields must be an object";
+    }
+    if (!field) {
+        b->items = ehc_calloc((size_t)n, sizeof *b->items);
+        for (cJSON *v = ids->child; v && !field; v = v->next) {
+            int64_t id = member_id(v);
+            bool repeated = false;
+            for (size_t i = 0; i < b->count && !repeated; i++)
+                repeated = b->items[i].case_id == id;
+            if (!id || repeated)
+                field = "case_ids", why = id ? "case_ids lists a case twice" : "case_ids must be case ids";
+            else
+                b->items[b->count++] = (bulk_item){.parent = b, .case_id = id};
+        }
+    }
+    if (field) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "%s", why);
+        ehc_http_reply_error(req, 422, "invalid_field", msg, field);
+        return bulk_free(b);
+    }
+    b->type = type->valuestring;
+    if (fields) b->fields_json = cJSON_PrintUnformatted(fields);
+    /* the last answer frees b: nothing of it is read after the last item's query is sent */
+    const size_t count = b->count;
+    b->pending = count;
+    for (size_t i = 0; i < count; i++) {
+        bulk_item *it = &b->items[i];
+        char id[24];
+        snprintf(id, sizeof id, "%" PRId64, it->case_id);
+        const char *params[2] = {b->authority_ids, id};
+        if (ehc_pg_query(app->pg, "SELECT * FROM ehc_case_header($1, $2::bigint)", 2, params, READ_TIMEOUT_MS,
+                         on_case_header, it) != 0)
+            fail_one(it, 503, "unavailable", "the database could not be reached", NULL);
+    }
+}
+
+static void on_bulk(ehc_http_req *req, void *ctx)
+{
+    bulk_ctx *b = ehc_calloc(1, sizeof *b);
+    b->app = ctx;
+    b->req = req;
+    ehc_api_authenticate(ctx, req, bulk_authed, b);
+}
+
+void ehc_api_reviews_register(ehc_app *app)
+{
+    if (ehc_http_route(app->http, "GET", "/api/v1/reviews", on_list, app) ||
+        ehc_http_route(app->http, "POST", "/api/v1/bulk-events", on_bulk, app))
+        abort();
+}
