@@ -353,6 +353,15 @@ async function teamJourney(browser) {
   const row = await manager.locator('#by-officer tr', { hasText: 'Olivia Hughes' }).innerText();
   if (!row.includes(String(before + 2))) throw new Error(`Olivia's open cases should be ${before + 2}: ${row}`);
   await check(manager, 'team-caseload-after');
+  await manager.click('#by-stage a >> nth=0');
+  await manager.waitForSelector('#stage-cases');
+  await check(manager, 'team-stage');
+  await manager.goBack();
+  await manager.waitForSelector('#by-officer');
+  await manager.click('#by-officer tr:has-text("Olivia Hughes") a:has-text("Reallocate")');
+  await manager.waitForSelector('h1:has-text("Reallocate cases of Olivia Hughes")');
+  for (const r of refs) await expectText(manager, '#queue', r.reference);
+  await check(manager, 'team-reallocate');
   await manager.click('a:has-text("Overdue and due this week")');
   await manager.waitForSelector('#overdue');
   await check(manager, 'team-overdue-and-due');

@@ -17,7 +17,14 @@ let chartLib = null;
 async function loadChart() {
   if (!chartLib) {
     // the UMD bundle sets globalThis.Chart when it runs as a module
-    chartLib = import('/assets/chartjs/chart.umd.min.js').then(() => globalThis.Chart);
+    chartLib = import('/assets/chartjs/chart.umd.min.js').then(() => {
+      const { Chart } = globalThis;
+      // the page's typeface and text colour, so that labels are as legible as the text around them
+      Chart.defaults.font.family = 'arial, sans-serif';
+      Chart.defaults.font.size = 14;
+      Chart.defaults.color = '#0b0c0c';
+      return Chart;
+    });
   }
   return chartLib;
 }
