@@ -96,6 +96,18 @@ static cJSON *workflow_json(const ehc_workflow *wf)
         cJSON_AddStringToObject(dobj, "title", d->title);
         cJSON_AddStringToObject(dobj, "kind", ehc_deadline_kind_name(d->kind));
         if (d->basis) cJSON_AddStringToObject(dobj, "basis", d->basis);
+        cJSON_AddBoolToObject(dobj, "per_key", d->per_key);
+        /* the exceptions the law allows to this time limit: the exception form offers these */
+        cJSON *exceptions = cJSON_AddArrayToObject(dobj, "exceptions");
+        for (size_t k = 0; k < d->exception_count; k++) {
+            const ehc_wf_exception *x = &d->exceptions[k];
+            cJSON *xo = cJSON_CreateObject();
+            cJSON_AddStringToObject(xo, "id", x->id);
+            if (x->title) cJSON_AddStringToObject(xo, "title", x->title);
+            if (x->basis) cJSON_AddStringToObject(xo, "basis", x->basis);
+            cJSON_AddBoolToObject(xo, "setting_closure", x->setting_closure);
+            cJSON_AddItemToArray(exceptions, xo);
+        }
         cJSON_AddItemToArray(deadlines, dobj);
     }
     return o;

@@ -2,7 +2,10 @@
 //   1. an officer signs in and takes a case from request to final plan through the generated forms
 //      (the manager records the decisions in their own browser), the clock moved between steps;
 //   2. a DCO logs a health advice return with the keyboard alone;
-//   3. a manager sees an overdue alert arrive on the live feed without reloading, then acknowledges it.
+//   3. a manager sees an overdue alert arrive on the live feed without reloading, then acknowledges it;
+//   4. a manager allocates two cases of the unallocated queue at once (chosen with the keyboard), sees the
+//      caseload by officer change, checks the timeliness charts and their tables against the API, records
+//      an exception on a case and finds a child.
 // Every page is checked with axe-core (any violation fails) and kept as a screenshot in
 // $EHC_ARTIFACTS; any console error (a Content-Security-Policy violation among them) fails too.
 import { createRequire } from 'node:module';
@@ -292,6 +295,141 @@ async function managerJourney(browser) {
   await manager.context().close();
 }
 
+// ---- journey 4: a manager's team pages: the queue, allocation, caseload, timeliness charts ---------------
+
+const MONTH_NAMES = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+async function teamJourney(browser) {
+  const team = (await api('olivia', 'GET', '/api/v1/session')).grants[0].team_id;
+  const olivia = (await api('olivia', 'GET', '/api/v1/session')).user.id;
+  const refs = [];
+  for (const [forename, dob] of [['Ria', '2016-04-04'], ['Ben', '2015-05-05']]) {
+    const opened = await api('olivia', 'POST', '/api/v1/cases', {
+      team_id: team, confirm_new_child: true,
+      child: { forename, surname: 'Queue', date_of_birth: dob },
+      request: { effective_on: '2026-12-03', fields: { requested_by: 'parent', channel: 'email', received_at: '2026-12-03T09:00' } },
+    });
+    refs.push({ id: opened.id, reference: (await api('olivia', 'GET', `/api/v1/cases/${opened.id}`)).reference });
+  }
+  const before = (await api('mohammed', 'GET', '/api/v1/caseload')).officers.find((o) => o.officer_id === olivia)?.open_cases ?? 0;
+
+  const manager = await newPage(browser, 'manager');
+  await signIn(manager, 'mohammed', 'manager-password-1');
+  await manager.click('a.govuk-service-navigation__link:has-text("Team")');
+  await manager.waitForSelector('#by-officer');
+  await expectText(manager, '#by-officer', 'Olivia Hughes');
+  await check(manager, 'team-caseload');
+
+  // the unallocated queue: nothing chosen is refused with an error summary; then two cases at once,
+  // chosen with the keyboard
+  await manager.click('a:has-text("Unallocated queue")');
+  await manager.waitForSelector('#queue');
+  for (const r of refs) await expectText(manager, '#queue', r.reference);
+  await check(manager, 'team-unallocated-queue');
+  await manager.click('#allocation-form button[type=submit]');
+  await manager.waitForSelector('.govuk-error-summary a[href="#cases"]');
+  await check(manager, 'team-allocation-errors');
+  for (const r of refs) {
+    await tabTo(manager, `#queue input[data-reference="${r.reference}"]`);
+    await manager.keyboard.press('Space');
+  }
+  const target = await manager.locator('#allocate-to option', { hasText: 'Olivia Hughes' }).getAttribute('value');
+  await manager.selectOption('#allocate-to', target);
+  await manager.fill('#allocate-reason', 'caseload balance');
+  await tabTo(manager, '#allocation-form button[type=submit]');
+  await manager.keyboard.press('Enter');
+  await manager.waitForSelector('#allocation-outcome');
+  await expectText(manager, '#allocation-outcome', '2 of 2 cases allocated to Olivia Hughes');
+  for (const r of refs) await expectText(manager, '#allocation-results', `${r.reference}: Allocated to Olivia Hughes`);
+  await check(manager, 'team-allocated');
+  for (const r of refs) {
+    const c = await api('mohammed', 'GET', `/api/v1/cases/${r.id}`);
+    if (c.officer_id !== olivia || c.officer_name !== 'Olivia Hughes') throw new Error(`case ${r.reference} was not allocated: ${c.officer_id}`);
+  }
+
+  // the caseload by officer has changed
+  await manager.click('a:has-text("Caseload by stage and officer")');
+  await manager.waitForSelector('#by-officer');
+  const row = await manager.locator('#by-officer tr', { hasText: 'Olivia Hughes' }).innerText();
+  if (!row.includes(String(before + 2))) throw new Error(`Olivia's open cases should be ${before + 2}: ${row}`);
+  await check(manager, 'team-caseload-after');
+  await manager.click('#by-stage a >> nth=0');
+  await manager.waitForSelector('#stage-cases');
+  await check(manager, 'team-stage');
+  await manager.goBack();
+  await manager.waitForSelector('#by-officer');
+  await manager.click('#by-officer tr:has-text("Olivia Hughes") a:has-text("Reallocate")');
+  await manager.waitForSelector('h1:has-text("Reallocate cases of Olivia Hughes")');
+  for (const r of refs) await expectText(manager, '#queue', r.reference);
+  await check(manager, 'team-reallocate');
+  await manager.click('a:has-text("Overdue and due this week")');
+  await manager.waitForSelector('#overdue');
+  await check(manager, 'team-overdue-and-due');
+
+  // timeliness: the chart and its table show the API's figures
+  await manager.click('a:has-text("Timeliness")');
+  await manager.waitForSelector('#plans-20-weeks-table');
+  await manager.waitForFunction(() => globalThis.Chart && ['plans-20-weeks', 'decisions-6-weeks', 'advice-6-weeks'].every((id) => globalThis.Chart.getChart(document.getElementById(`${id}-chart`))));
+  const report = await api('mohammed', 'GET', '/api/v1/reports/timeliness?by=month');
+  const drawn = await manager.evaluate(() => {
+    const c = globalThis.Chart.getChart(document.getElementById('plans-20-weeks-chart'));
+    return { labels: c.data.labels, including: c.data.datasets[0].data, excluding: c.data.datasets[1].data };
+  });
+  const plans = report.rows.filter((r) => r.measure === 'plan_20_weeks');
+  if (!plans.length) throw new Error(`the report has no plan issued: ${JSON.stringify(report)}`);
+  for (const r of plans) {
+    const [y, m] = r.group.month.split('-');
+    const label = `${MONTH_NAMES[Number(m) - 1]} ${y}`;
+    const i = drawn.labels.indexOf(label);
+    if (i < 0 || drawn.including[i] !== r.on_time_percent || drawn.excluding[i] !== (r.on_time_percent_excluding_exceptions ?? null)) {
+      throw new Error(`the chart of ${label} should show ${r.on_time_percent}% / ${r.on_time_percent_excluding_exceptions}%: ${JSON.stringify(drawn)}`);
+    }
+    const cells = await manager.locator('#plans-20-weeks-table tr', { has: manager.locator(`th:text-is("${label}")`) }).locator('td').allInnerTexts();
+    if (cells[0] !== String(r.total) || cells[1] !== String(r.on_time) || cells[2] !== `${r.on_time_percent.toFixed(1)}%`) {
+      throw new Error(`the table of ${label} should show ${r.total}, ${r.on_time}, ${r.on_time_percent}%: ${cells.join(' | ')}`);
+    }
+  }
+  const decisions = report.rows.filter((r) => r.measure === 'decision_6_weeks');
+  const drawnDecisions = await manager.evaluate(() => globalThis.Chart.getChart(document.getElementById('decisions-6-weeks-chart')).data.datasets[0].data.filter((v) => v !== null));
+  if (JSON.stringify(drawnDecisions) !== JSON.stringify(decisions.map((r) => r.on_time_percent))) {
+    throw new Error(`the decisions chart should show ${JSON.stringify(decisions)}: ${JSON.stringify(drawnDecisions)}`);
+  }
+  await check(manager, 'timeliness');
+  // another period, through the selector
+  await fillDate(manager, 'period-from', '2026-09-01');
+  await fillDate(manager, 'period-to', '2026-11-30');
+  await manager.click('#period button[type=submit]');
+  await manager.waitForURL(/from=2026-09-01&to=2026-11-30/);
+  await manager.waitForFunction(() => globalThis.Chart?.getChart(document.getElementById('plans-20-weeks-chart'))?.data.labels.length === 3);
+  await check(manager, 'timeliness-period');
+
+  // an exception to a time limit, recorded on the case page from the workflow's allowed exceptions
+  await manager.goto(`${base}/app/cases/${refs[0].id}`);
+  await manager.waitForSelector('h1:has-text("Ria Queue")');
+  await manager.click('#exception-details summary');
+  const choice = await manager.locator('#exception-choice option', { hasText: 'reg 5(4)(c)' }).getAttribute('value');
+  await manager.selectOption('#exception-choice', choice);
+  await manager.fill('#exception-evidence', 'Letter from the family of 1 December');
+  await check(manager, 'case-exception-form');
+  await manager.click('#exception-form button[type=submit]');
+  await manager.waitForSelector('.govuk-notification-banner--success');
+  await expectText(manager, '#exceptions', 'Exceptional personal circumstances');
+  await check(manager, 'case-exception-recorded');
+
+  // finding a child by surname and date of birth, linking to their case
+  await manager.click('a.govuk-service-navigation__link:has-text("Find a child")');
+  await manager.waitForSelector('#child-search');
+  await manager.fill('#child-surname', 'Queue');
+  await fillDate(manager, 'child-dob', '2015-05-05');
+  await manager.click('#child-search button[type=submit]');
+  await manager.waitForSelector('#children');
+  await expectText(manager, '#children', 'Ben Queue');
+  await check(manager, 'find-a-child');
+  await manager.click(`#children a:has-text("${refs[1].reference}")`);
+  await manager.waitForSelector('h1:has-text("Ben Queue")');
+  await manager.context().close();
+}
+
 // ---- run ----------------------------------------------------------------------------------------------
 
 const browser = await chromium.launch({
@@ -307,6 +445,8 @@ try {
   log('journey 2 done: a DCO logged a health advice return by keyboard');
   await managerJourney(browser);
   log('journey 3 done: a manager saw an overdue alert arrive live');
+  await teamJourney(browser);
+  log('journey 4 done: a manager allocated two cases at once and checked the timeliness charts against the API');
 } catch (e) {
   failed = e;
   // what each open page showed when it failed

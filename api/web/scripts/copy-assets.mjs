@@ -1,5 +1,6 @@
 // Copies what the browser needs from govuk-frontend (npm) into api/web/assets/govuk/, which ehcd
-// serves as /assets/govuk/. Run by ./ehc up, ./ehc build and ./ehc test after `npm ci`.
+// serves as /assets/govuk/, and Chart.js's bundle into api/web/assets/chartjs/ (the manager's charts).
+// Run by ./ehc up, ./ehc build and ./ehc test after `npm ci`.
 //
 // A council's service is not on GOV.UK, and the Design System asks such services not to use the
 // GDS Transport typeface nor the crown: the stylesheet's font stack becomes Arial and its
@@ -40,3 +41,21 @@ writeFileSync(join(out, 'govuk-frontend.min.js'), js);
 const version = JSON.parse(readFileSync(join(dist, '..', '..', 'package.json'), 'utf8')).version;
 writeFileSync(join(out, 'VERSION.txt'), `govuk-frontend ${version}\n`);
 console.log(`copy-assets: govuk-frontend ${version} -> ${out}`);
+
+// Chart.js: its self-contained bundle (it sets globalThis.Chart when imported as a module). It draws
+// on a canvas and sets styles through the CSSOM only, so the strict CSP needs no exception.
+const chartDist = join(web, 'node_modules', 'chart.js', 'dist');
+let chart;
+try {
+  chart = readFileSync(join(chartDist, 'chart.umd.min.js'), 'utf8');
+} catch (e) {
+  fail(`${e.message}: run npm ci in api/web first`);
+}
+chart = chart.replace(/\/\/# sourceMappingURL=\S*/, '');
+const chartOut = join(web, 'assets', 'chartjs');
+rmSync(chartOut, { recursive: true, force: true });
+mkdirSync(chartOut, { recursive: true });
+writeFileSync(join(chartOut, 'chart.umd.min.js'), chart);
+const chartVersion = JSON.parse(readFileSync(join(chartDist, '..', 'package.json'), 'utf8')).version;
+writeFileSync(join(chartOut, 'VERSION.txt'), `chart.js ${chartVersion}\n`);
+console.log(`copy-assets: chart.js ${chartVersion} -> ${chartOut}`);

@@ -11,6 +11,9 @@ import { casePage } from './pages/case.js';
 import { newCasePage } from './pages/newcase.js';
 import { advicePage, adviceReturnPage } from './pages/advice.js';
 import { alertsPage } from './pages/alerts.js';
+import { teamPage, stagePage, duePage, unallocatedPage } from './pages/team.js';
+import { timelinessPage } from './pages/timeliness.js';
+import { childrenPage } from './pages/children.js';
 
 document.body.classList.add('js-enabled', 'govuk-frontend-supported');
 const skip = document.querySelector('[data-module="govuk-skip-link"]');
@@ -47,6 +50,12 @@ const routes = [
   [/^\/app\/advice$/, advicePage],
   [/^\/app\/advice\/(\d+)$/, adviceReturnPage],
   [/^\/app\/alerts$/, alertsPage],
+  [/^\/app\/team$/, teamPage],
+  [/^\/app\/team\/stage\/([a-z0-9_-]+)$/, stagePage],
+  [/^\/app\/team\/due$/, duePage],
+  [/^\/app\/team\/unallocated$/, unallocatedPage],
+  [/^\/app\/reports\/timeliness$/, timelinessPage],
+  [/^\/app\/children$/, childrenPage],
 ];
 
 let leaving = []; // what the current page must close when the user moves on (the live feed)
@@ -80,7 +89,10 @@ function renderNavigation(path) {
   }
   if (session.has('officer', 'manager', 'service_manager', 'dco', 'social_care')) items.push(['/app/advice', 'Advice requests']);
   if (session.has('officer', 'manager', 'service_manager')) items.push(['/app/alerts', 'Alerts']);
-  const current = (href) => path === href || (href === '/app/cases' && /^\/app\/cases\/\d+$/.test(path)) || (href === '/app/advice' && path.startsWith('/app/advice/'));
+  if (session.has('manager', 'service_manager')) items.push(['/app/team', 'Team']);
+  if (session.has('officer', 'manager', 'service_manager')) items.push(['/app/children', 'Find a child']);
+  const current = (href) => path === href || (href === '/app/cases' && /^\/app\/cases\/\d+$/.test(path)) || (href === '/app/advice' && path.startsWith('/app/advice/'))
+    || (href === '/app/team' && (path.startsWith('/app/team/') || path.startsWith('/app/reports/')));
   const nav = h('div', { class: 'govuk-service-navigation', 'data-module': 'govuk-service-navigation' },
     h('div', { class: 'govuk-width-container' },
       h('div', { class: 'govuk-service-navigation__container' },

@@ -5,7 +5,7 @@
 import { api, ApiError, today as getToday, workflow as getWorkflow } from '../api.js';
 import { h, successBanner, table, summaryList, tag, para, inset } from '../dom.js';
 import { dateText, daysBetween, daysLeftText, humanise, statusTag, levelTag, ragTag } from '../format.js';
-import { fieldQuestion, dateQuestion, readQuestions, showErrors, showApiError, clearErrors } from '../forms.js';
+import { fieldQuestion, dateQuestion, textareaQuestion, readQuestions, showErrors, showApiError, clearErrors } from '../forms.js';
 import { navigate, session } from '../main.js';
 
 // The stages shown as progress: the numbered ones ("1 Request received ...") when the workflow numbers
@@ -107,6 +107,85 @@ function nextEvents(wf, c, today) {
   ];
 }
 
+// A manager's form to record an exception to a time limit (POST /api/v1/cases/{id}/exceptions): the
+// open statutory dates of the case whose workflow deadline allows exceptions, each with the exceptions
+// the law allows to it (from the workflow definition), as one choice. The statutory date never moves.
+function exceptionForm(wf, c, today) {
+  const mine = session.caseRoles(c);
+  if (c.status !== 'open' || !(mine.has('manager') || mine.has('service_manager'))) return null;
+  const options = [];
+  for (const d of c.deadlines) {
+    if (d.status !== 'open' && d.status !== 'overdue') continue;
+    const def = wf.deadlines.find((x) => x.id === d.deadline);
+    for (const x of def?.exceptions || []) {
+      options.push({ value: `${options.length}`, deadline: d.deadline, key: d.key, exception: x.id,
+        group: `${def.title || humanise(d.deadline)}${d.key ? ` (${humanise(d.key)})` : ''}, due ${dateText(d.due_on)}`,
+        text: `${x.title || humanise(x.id)}${x.basis ? ` (${x.basis})` : ''}` });
+    }
+  }
+  const heading = h('h2', { class: 'govuk-heading-m', id: 'record-exception' }, 'Record an exception to a time limit');
+  if (!options.length) return [heading, para('No open statutory date of this case allows an exception.')];
+  const groups = new Map();
+  for (const o of options) {
+    if (!groups.has(o.group)) groups.set(o.group, []);
+    groups.get(o.group).push(o);
+  }
+  const select = h('select', { class: 'govuk-select', id: 'exception-choice', name: 'exception-choice', 'aria-describedby': 'exception-choice-hint' },
+    h('option', { value: '' }, 'Choose one'),
+    [...groups.entries()].map(([label, opts]) => h('optgroup', { label }, opts.map((o) => h('option', { value: o.value }, o.text)))));
+  const choice = {
+    el: h('div', { class: 'govuk-form-group', 'data-field-group': 'exception-choice' },
+      h('label', { class: 'govuk-label govuk-label--s', for: 'exception-choice' }, 'Statutory date and exception'),
+      h('div', { class: 'govuk-hint', id: 'exception-choice-hint' }, 'The exceptions the law allows to each open statutory date of this case'),
+      select),
+    focusId: 'exception-choice',
+    read: () => {
+      if (!select.value) throw new Error('Select the statutory date and the exception that applies');
+      return select.value;
+    },
+  };
+  const questions = {
+    exception: choice,
+    applies_from: dateQuestion('exception-applies_from', 'Applies from', { value: today }),
+    applies_to: dateQuestion('exception-applies_to', 'Applies until (optional)'),
+    evidence: textareaQuestion('exception-evidence', 'Evidence', { hint: 'What shows the exception applies, for example the letter from the family', maxLength: 1000 }),
+    family_told_on: dateQuestion('exception-family_told_on', 'Date the family was told', { value: today }),
+  };
+  const idempotencyKey = crypto.randomUUID();
+  const form = h('form', { novalidate: true, id: 'exception-form', onsubmit: async (e) => {
+    e.preventDefault();
+    clearErrors();
+    const { values, errors } = readQuestions(questions);
+    if (!errors.some((x) => x.focusId === questions.applies_from.focusId) && !values.applies_from) errors.push({ text: 'Enter the date the exception applies from', focusId: questions.applies_from.focusId });
+    if (!values.evidence) errors.push({ text: 'Enter the evidence', focusId: questions.evidence.focusId });
+    if (!errors.some((x) => x.focusId === questions.family_told_on.focusId) && !values.family_told_on) errors.push({ text: 'Enter the date the family was told', focusId: questions.family_told_on.focusId });
+    if (errors.length) return showErrors(errors);
+    const o = options[Number(values.exception)];
+    const body = { deadline: o.deadline, exception: o.exception, applies_from: values.applies_from, evidence: values.evidence, family_told_on: values.family_told_on, expected_version: c.version };
+    if (o.key) body.request_key = o.key;
+    if (values.applies_to) body.applies_to = values.applies_to;
+    const submit = form.querySelector('button[type=submit]');
+    submit.disabled = true;
+    try {
+      await api('POST', `/api/v1/cases/${c.id}/exceptions`, body, { 'Idempotency-Key': idempotencyKey });
+      navigate(`/app/cases/${c.id}`, { replace: true, flash: `Exception recorded: ${o.text}` });
+    } catch (err) {
+      submit.disabled = false;
+      if (!(err instanceof ApiError)) throw err;
+      if (err.status === 409) err.message = 'Someone else has changed this case since you opened it. Reload the page to see what changed, then try again.';
+      showApiError(err, { ...questions, deadline: choice, request_key: choice }, choice.focusId);
+    }
+  } },
+  Object.values(questions).map((q) => q.el),
+  h('button', { type: 'submit', class: 'govuk-button', 'data-module': 'govuk-button' }, 'Record the exception'));
+  return [heading,
+    h('details', { class: 'govuk-details', id: 'exception-details' },
+      h('summary', { class: 'govuk-details__summary' }, h('span', { class: 'govuk-details__summary-text' }, 'Record an exception (managers)')),
+      h('div', { class: 'govuk-details__text' },
+        para('The statutory date does not move: the case is marked as one where an exception applies, as the DfE counts it.'),
+        form))];
+}
+
 function deadlines(wf, c, today) {
   const title = (d) => wf.deadlines.find((x) => x.id === d.deadline)?.title || humanise(d.deadline);
   const rows = c.deadlines.map((d) => {
@@ -135,10 +214,17 @@ function adviceRequests(c) {
     : [h('h2', { class: 'govuk-heading-m' }, 'Advice requests'), para('No advice has been requested.')];
 }
 
-function exceptions(c) {
-  const rows = (c.exceptions || []).map((x) => [humanise(x.deadline), humanise(x.exception), dateText(x.applies_from), x.evidence || '']);
+function exceptions(wf, c) {
+  const def = (x) => wf.deadlines.find((d) => d.id === x.deadline);
+  const rows = (c.exceptions || []).map((x) => [
+    [def(x)?.title || humanise(x.deadline), x.key ? ` (${humanise(x.key)})` : ''],
+    [def(x)?.exceptions?.find((e) => e.id === x.exception)?.title || humanise(x.exception), x.basis ? [h('br'), h('span', { class: 'govuk-body-s' }, x.basis)] : ''],
+    [dateText(x.from_on), x.to_on ? ` to ${dateText(x.to_on)}` : ''],
+    x.evidence || '',
+    dateText(x.family_told_on),
+  ]);
   return rows.length
-    ? table('Exceptions to time limits', ['Date', 'Exception', 'Applies from', 'Evidence'], rows, { id: 'exceptions' })
+    ? table('Exceptions to time limits', ['Date', 'Exception', 'Applies', 'Evidence', 'Family told on'], rows, { id: 'exceptions' })
     : [h('h2', { class: 'govuk-heading-m' }, 'Exceptions to time limits'), para('No exception has been recorded.')];
 }
 
@@ -176,13 +262,14 @@ export async function casePage({ params, flash }) {
         ['Stage', stage?.title || humanise(c.stage)],
         ['Status', c.status === 'open' ? 'Open' : `Closed on ${dateText(c.closed_on)}`],
         ['Request received (Day 0)', dateText(c.opened_on)],
-        ['Officer', c.officer_id === session.me.user.id ? 'You' : c.officer_id ? `Officer ${c.officer_id}` : 'Not allocated'],
+        ['Officer', c.officer_id === session.me.user.id ? 'You' : c.officer_id ? (c.officer_name || `Officer ${c.officer_id}`) : 'Not allocated'],
       ]),
       progress(wf, c),
       nextEvents(wf, c, today),
+      exceptionForm(wf, c, today),
       deadlines(wf, c, today),
       adviceRequests(c),
-      exceptions(c),
+      exceptions(wf, c),
       alerts(c),
       timeline(wf, c),
     ],

@@ -18,7 +18,7 @@ export async function caseloadPage({ query }) {
       c.next_deadline ? [humanise(c.next_deadline), h('br'), h('span', { class: 'govuk-body-s' }, dateText(c.next_due_on))] : 'None open',
       daysLeftText(days),
       ragTag(days),
-      c.officer_id === session.me.user.id ? 'You' : c.officer_id ? `Officer ${c.officer_id}` : 'Not allocated',
+      c.officer_id === session.me.user.id ? 'You' : c.officer_id ? (c.officer_name || `Officer ${c.officer_id}`) : 'Not allocated',
     ];
   });
   const red = cases.filter((c) => c.next_due_on && daysBetween(today, c.next_due_on) < 0).length;
