@@ -271,12 +271,10 @@ static int setup(void **state)
     ehc_test_add_user(admin, "officer1", false, GRANT_OFFICER("353", "North"));
     ehc_test_add_user(admin, "officerb", false, GRANT_OFFICER("357", "East"));
     ehc_test_add_user(admin, "admin", true, NULL);
-    static char env_db[2048], env_timeout[64];
-    snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", db_url);
+    char env_timeout[64];
     snprintf(env_timeout, sizeof env_timeout, "EHCD_REQUEST_TIMEOUT_MS=%d", REQUEST_TIMEOUT_MS);
-    const char *env[] = {env_db, env_timeout, NULL};
-    const char *args[] = {"serve", "--sim-clock=2025-01-01T00:00:00Z", NULL};
-    ehc_test_daemon_start(&d, args, env);
+    ehc_test_daemon_serve(&d, db_url, (const char *const[]){"--sim-clock=2025-01-01T00:00:00Z", NULL},
+                          (const char *const[]){env_timeout, NULL});
 
     ehc_test_response r;
     ehc_test_call(d.port, "POST", "/admin/clock", EHC_TEST_TOKEN("admin"),
