@@ -178,9 +178,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    if (d.pid > 0) ehc_test_daemon_stop(&d, SIGKILL);
-    PQfinish(admin);
-    free(db_url);
+    ehc_test_teardown(&d, admin, db_url);
     return 0;
 }
 

@@ -6,7 +6,6 @@
  * every forbidden path is refused with nothing changed. */
 #include <cJSON.h>
 #include <libpq-fe.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,9 +73,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    if (d.pid > 0) ehc_test_daemon_stop(&d, SIGKILL);
-    PQfinish(admin);
-    free(db_url);
+    ehc_test_teardown(&d, admin, db_url);
     return 0;
 }
 

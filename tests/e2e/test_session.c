@@ -42,9 +42,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    if (daemon_.pid > 0) ehc_test_daemon_stop(&daemon_, SIGKILL);
-    PQfinish(admin);
-    free(db_url);
+    ehc_test_teardown(&daemon_, admin, db_url);
     return 0;
 }
 

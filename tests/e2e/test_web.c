@@ -8,7 +8,6 @@
 #include <cJSON.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,8 +72,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    if (d.pid > 0) ehc_test_daemon_stop(&d, SIGKILL);
-    free(db_url);
+    ehc_test_teardown(&d, NULL, db_url);
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", root, outside);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", root);

@@ -286,6 +286,13 @@ void ehc_test_daemon_stop_clean(ehc_test_daemon *d)
     }
 }
 
+void ehc_test_teardown(ehc_test_daemon *d, PGconn *c, char *database_url)
+{
+    if (d->pid > 0) ehc_test_daemon_stop(d, SIGKILL);
+    if (c) PQfinish(c);
+    free(database_url);
+}
+
 typedef struct buf {
     char *p;
     size_t n;

@@ -73,6 +73,9 @@ int ehc_test_daemon_stop(ehc_test_daemon *d, int sig);
 /* Stops ehcd with SIGTERM and fails the test, naming its log, unless it exits with status 0 (under
  * the sanitizers: no leak and no memory error in anything the tests made it do). */
 void ehc_test_daemon_stop_clean(ehc_test_daemon *d);
+/* Undoes the set-up of a test group: kills ehcd (SIGKILL) if it still runs, closes c and frees
+ * database_url; c and database_url may be NULL. */
+void ehc_test_teardown(ehc_test_daemon *d, PGconn *c, char *database_url);
 
 typedef struct ehc_test_response {
     long status; /* 0 when the request failed at the transport level */
