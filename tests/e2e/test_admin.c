@@ -10,11 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ehc/common.h"
-#include "ehc/migrate.h"
 #include "testlib.h"
 
 static char *db_url;
@@ -22,43 +20,11 @@ static ehc_test_daemon d;
 static PGconn *admin;
 static long authority_a, authority_b;
 
-/* API tokens made in setup, one per user */
-#define TOKEN(name) "Authorization: Bearer tok-" name "-0123456789abcdefghij"
-
 /* what the tests make, in order */
 static long team_id, officer_id, officer_grant_id, case_id;
 static char officer_password[64];
 
-static void exec_ok(const char *sql)
-{
-    PGresult *r = PQexec(admin, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-        fprintf(stderr, "%s -> %s", sql, PQresultErrorMessage(r));
-        fail();
-    }
-    PQclear(r);
-}
-
 #define scalar(...) ehc_test_scalar(admin, __VA_ARGS__)
-
-static void add_user(const char *name, const char *grant_sql, int is_admin)
-{
-    char sql[1024], token[128], sha[65];
-    snprintf(sql, sizeof sql, "INSERT INTO users (username, display_name, is_admin) VALUES ('%s', '%s', %s)",
-             name, name, is_admin ? "true" : "false");
-    exec_ok(sql);
-    snprintf(token, sizeof token, "tok-%s-0123456789abcdefghij", name);
-    ehc_sha256_hex(token, strlen(token), sha);
-    snprintf(sql, sizeof sql,
-             "INSERT INTO api_tokens (user_id, name, token_sha256) SELECT id, 'test', '%s' FROM users "
-             "WHERE username = '%s'",
-             sha, name);
-    exec_ok(sql);
-    if (grant_sql) {
-        snprintf(sql, sizeof sql, grant_sql, name);
-        exec_ok(sql);
-    }
-}
 
 #define GRANT_TEAM(role, team)                                                                               \
     "INSERT INTO role_grants (user_id, role, authority_id, team_id) SELECT u.id, '" role                     \
@@ -67,28 +33,11 @@ static void add_user(const char *name, const char *grant_sql, int is_admin)
     "INSERT INTO role_grants (user_id, role, authority_id) SELECT u.id, '" role "', a.id "                   \
     "FROM users u, local_authorities a WHERE u.username = '%s' AND a.dfe_code = '" authority "'"
 
-static long call(const char *method, const char *path, const char *auth, const char *body,
-                 ehc_test_response *r)
-{
-    const char *h[] = {auth, "Content-Type: application/json", NULL};
-    ehc_test_http(r, method, d.port, path, body, h);
-    return r->status;
-}
-
-/* The status of a call whose reply is not needed. */
-static long status_of(const char *method, const char *path, const char *auth, const char *body)
-{
-    ehc_test_response r;
-    long s = call(method, path, auth, body, &r);
-    ehc_test_response_free(&r);
-    return s;
-}
-
 static void expect(const char *method, const char *path, const char *auth, const char *body, long want,
                    ehc_test_response *keep)
 {
     ehc_test_response r;
-    long got = call(method, path, auth, body, &r);
+    long got = ehc_test_call(d.port, method, path, auth, body, &r);
     if (got != want) {
         fprintf(stderr, "%s %s (%s) -> %ld, expected %ld: %s\n", method, path, auth, got, want, r.body);
         ehc_test_response_free(&r);
@@ -192,50 +141,44 @@ static void set_clock(const char *iso)
 {
     char body[96];
     snprintf(body, sizeof body, "{\"now\": \"%s\"}", iso);
-    expect("POST", "/admin/clock", TOKEN("sysadmin"), body, 200, NULL);
+    expect("POST", "/admin/clock", EHC_TEST_TOKEN("sysadmin"), body, 200, NULL);
 }
 
 static int setup(void **state)
 {
-    db_url = ehc_test_create_database("ehc_admin");
-    admin = PQconnectdb(db_url);
-    assert_int_equal(PQstatus(admin), CONNECTION_OK);
-    int applied;
-    char err[1024];
-    assert_int_equal(ehc_migrate_apply(admin, &applied, err, sizeof err), 0);
-    exec_ok("INSERT INTO local_authorities (dfe_code, name) VALUES ('353', 'Oldham'), ('357', 'Tameside')");
+    admin = ehc_test_migrated_database("ehc_admin", &db_url);
+    ehc_test_exec(
+        admin,
+        "INSERT INTO local_authorities (dfe_code, name) VALUES ('353', 'Oldham'), ('357', 'Tameside')");
     authority_a = scalar("SELECT id FROM local_authorities WHERE dfe_code = '353'");
     authority_b = scalar("SELECT id FROM local_authorities WHERE dfe_code = '357'");
-    exec_ok(
+    ehc_test_exec(
+        admin,
         "INSERT INTO teams (authority_id, name) SELECT id, 'South' FROM local_authorities WHERE dfe_code = "
         "'353'");
-    exec_ok(
+    ehc_test_exec(
+        admin,
         "INSERT INTO teams (authority_id, name) SELECT id, 'East' FROM local_authorities WHERE dfe_code = "
         "'357'");
-    add_user("la_admin", GRANT_AUTHORITY("admin", "353"), 0);
-    add_user("lb_admin", GRANT_AUTHORITY("admin", "357"), 0);
-    add_user("sysadmin", NULL, 1);
-    add_user("officer_s", GRANT_TEAM("officer", "South"), 0);
-    add_user("manager_s", GRANT_TEAM("manager", "South"), 0);
-    add_user("service_b", GRANT_AUTHORITY("service_manager", "357"), 0);
+    ehc_test_add_user(admin, "la_admin", false, GRANT_AUTHORITY("admin", "353"));
+    ehc_test_add_user(admin, "lb_admin", false, GRANT_AUTHORITY("admin", "357"));
+    ehc_test_add_user(admin, "sysadmin", true, NULL);
+    ehc_test_add_user(admin, "officer_s", false, GRANT_TEAM("officer", "South"));
+    ehc_test_add_user(admin, "manager_s", false, GRANT_TEAM("manager", "South"));
+    ehc_test_add_user(admin, "service_b", false, GRANT_AUTHORITY("service_manager", "357"));
     /* works for both authorities */
-    add_user("shared", GRANT_TEAM("officer", "South"), 0);
-    exec_ok("INSERT INTO role_grants (user_id, role, authority_id, team_id) SELECT u.id, 'officer', "
-            "t.authority_id, t.id FROM users u, teams t WHERE u.username = 'shared' AND t.name = 'East'");
-    static char env_db[2048];
-    snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", db_url);
-    const char *env[] = {env_db, NULL};
-    const char *args[] = {"serve", "--sim-clock=2025-01-01T00:00:00Z", NULL};
-    ehc_test_daemon_start(&d, args, env);
+    ehc_test_add_user(admin, "shared", false, GRANT_TEAM("officer", "South"));
+    ehc_test_exec(
+        admin, "INSERT INTO role_grants (user_id, role, authority_id, team_id) SELECT u.id, 'officer', "
+               "t.authority_id, t.id FROM users u, teams t WHERE u.username = 'shared' AND t.name = 'East'");
+    ehc_test_daemon_serve(&d, db_url, (const char *const[]){"--sim-clock=2025-01-01T00:00:00Z", NULL}, NULL);
     set_clock("2026-02-20T09:00:00Z");
     return 0;
 }
 
 static int teardown(void **state)
 {
-    if (d.pid > 0) ehc_test_daemon_stop(&d, SIGKILL);
-    PQfinish(admin);
-    free(db_url);
+    ehc_test_teardown(&d, admin, db_url);
     return 0;
 }
 
@@ -250,10 +193,10 @@ static void test_authority_admin_creates_a_team_and_an_officer_who_signs_in_and_
     ehc_test_response r;
     char body[1024], path[128];
     snprintf(body, sizeof body, "{\"authority_id\": %ld, \"name\": \"North\"}", authority_a);
-    expect("POST", "/api/v1/admin/teams", TOKEN("la_admin"), body, 201, &r);
+    expect("POST", "/api/v1/admin/teams", EHC_TEST_TOKEN("la_admin"), body, 201, &r);
     team_id = json_id(r.body, "id");
     ehc_test_response_free(&r);
-    expect("GET", "/api/v1/admin/teams", TOKEN("la_admin"), NULL, 200, &r);
+    expect("GET", "/api/v1/admin/teams", EHC_TEST_TOKEN("la_admin"), NULL, 200, &r);
     assert_non_null(strstr(r.body, "\"name\": \"North\""));
     assert_null(strstr(r.body, "\"East\"")); /* another authority's team */
     ehc_test_response_free(&r);
@@ -262,7 +205,7 @@ static void test_authority_admin_creates_a_team_and_an_officer_who_signs_in_and_
              "{\"username\": \"new.officer\", \"display_name\": \"New Officer\", \"authority_id\": %ld, "
              "\"grants\": [{\"role\": \"officer\", \"team_id\": %ld}]}",
              authority_a, team_id);
-    expect("POST", "/api/v1/admin/users", TOKEN("la_admin"), body, 201, &r);
+    expect("POST", "/api/v1/admin/users", EHC_TEST_TOKEN("la_admin"), body, 201, &r);
     officer_id = json_id(r.body, "id");
     json_str(r.body, "temporary_password", officer_password, sizeof officer_password);
     assert_true(strlen(officer_password) >= 20);
@@ -282,7 +225,7 @@ static void test_authority_admin_creates_a_team_and_an_officer_who_signs_in_and_
                             officer_id, officer_password, authority_a),
                      1);
     /* the admin sees the officer, never a hash */
-    expect("GET", "/api/v1/admin/users", TOKEN("la_admin"), NULL, 200, &r);
+    expect("GET", "/api/v1/admin/users", EHC_TEST_TOKEN("la_admin"), NULL, 200, &r);
     assert_non_null(strstr(r.body, "\"username\": \"new.officer\""));
     assert_null(strstr(r.body, "argon2"));
     assert_null(strstr(r.body, "\"lb_admin\"")); /* another authority's admin */
@@ -321,7 +264,7 @@ static void test_access_log_of_a_case_lists_the_officers_read_for_its_authoritys
     char path[128];
     ehc_test_response r;
     snprintf(path, sizeof path, "/api/v1/admin/cases/%ld/access-log", case_id);
-    expect("GET", path, TOKEN("la_admin"), NULL, 200, &r);
+    expect("GET", path, EHC_TEST_TOKEN("la_admin"), NULL, 200, &r);
     cJSON *lines = cJSON_Parse(r.body);
     assert_true(cJSON_IsArray(lines) && cJSON_GetArraySize(lines) >= 1);
     int reads = 0;
@@ -347,16 +290,16 @@ static void test_access_log_of_a_case_lists_the_officers_read_for_its_authoritys
     assert_null(strstr(r.body, "Example")); /* the log names who read, not the child */
     ehc_test_response_free(&r);
     snprintf(path, sizeof path, "/api/v1/admin/cases/%ld/access-log?limit=1&offset=0", case_id);
-    expect("GET", path, TOKEN("la_admin"), NULL, 200, NULL);
+    expect("GET", path, EHC_TEST_TOKEN("la_admin"), NULL, 200, NULL);
     snprintf(path, sizeof path, "/api/v1/admin/cases/%ld/access-log?limit=0", case_id);
-    expect("GET", path, TOKEN("la_admin"), NULL, 400, NULL);
+    expect("GET", path, EHC_TEST_TOKEN("la_admin"), NULL, 400, NULL);
     snprintf(path, sizeof path, "/api/v1/admin/cases/%ld/access-log?colour=red", case_id);
-    expect("GET", path, TOKEN("la_admin"), NULL, 400, NULL);
+    expect("GET", path, EHC_TEST_TOKEN("la_admin"), NULL, 400, NULL);
     snprintf(path, sizeof path, "/api/v1/admin/cases/%ld/access-log", case_id);
-    expect("GET", path, TOKEN("lb_admin"), NULL, 404, NULL);  /* another authority's case */
-    expect("GET", path, TOKEN("officer_s"), NULL, 403, NULL); /* not an admin */
-    expect("GET", path, TOKEN("sysadmin"), NULL, 200, NULL);  /* any authority */
-    expect("GET", "/api/v1/admin/cases/999999/access-log", TOKEN("la_admin"), NULL, 404, NULL);
+    expect("GET", path, EHC_TEST_TOKEN("lb_admin"), NULL, 404, NULL);  /* another authority's case */
+    expect("GET", path, EHC_TEST_TOKEN("officer_s"), NULL, 403, NULL); /* not an admin */
+    expect("GET", path, EHC_TEST_TOKEN("sysadmin"), NULL, 200, NULL);  /* any authority */
+    expect("GET", "/api/v1/admin/cases/999999/access-log", EHC_TEST_TOKEN("la_admin"), NULL, 404, NULL);
 }
 
 static void test_password_reset_ends_the_users_sessions_and_gives_a_new_one_time_password(void **state)
@@ -368,7 +311,7 @@ static void test_password_reset_ends_the_users_sessions_and_gives_a_new_one_time
     ehc_test_response_free(&r);
     char path[128], fresh[64];
     snprintf(path, sizeof path, "/api/v1/admin/users/%ld/password-reset", officer_id);
-    expect("POST", path, TOKEN("la_admin"), NULL, 200, &r);
+    expect("POST", path, EHC_TEST_TOKEN("la_admin"), NULL, 200, &r);
     json_str(r.body, "temporary_password", fresh, sizeof fresh);
     assert_non_null(strstr(r.headers, "cache-control: no-store"));
     ehc_test_response_free(&r);
@@ -389,7 +332,7 @@ static void test_token_is_shown_once_works_and_is_refused_once_revoked(void **st
     char path[128], token[128], auth[200];
     ehc_test_response r;
     snprintf(path, sizeof path, "/api/v1/admin/users/%ld/tokens", officer_id);
-    expect("POST", path, TOKEN("la_admin"), "{\"name\": \"case system\"}", 201, &r);
+    expect("POST", path, EHC_TEST_TOKEN("la_admin"), "{\"name\": \"case system\"}", 201, &r);
     json_str(r.body, "token", token, sizeof token);
     long token_id = json_id(r.body, "id");
     assert_non_null(strstr(r.headers, "cache-control: no-store"));
@@ -399,7 +342,7 @@ static void test_token_is_shown_once_works_and_is_refused_once_revoked(void **st
     ehc_sha256_hex(token, strlen(token), sha);
     assert_int_equal(
         scalar("SELECT count(*) FROM api_tokens WHERE id = %ld AND token_sha256 = '%s'", token_id, sha), 1);
-    expect("GET", path, TOKEN("la_admin"), NULL, 200, &r);
+    expect("GET", path, EHC_TEST_TOKEN("la_admin"), NULL, 200, &r);
     assert_non_null(strstr(r.body, "\"name\": \"case system\""));
     assert_null(strstr(r.body, token));
     assert_null(strstr(r.body, sha));
@@ -410,10 +353,10 @@ static void test_token_is_shown_once_works_and_is_refused_once_revoked(void **st
     assert_non_null(strstr(r.body, "\"next_deadline\""));
     ehc_test_response_free(&r);
     snprintf(path, sizeof path, "/api/v1/admin/tokens/%ld/revoke", token_id);
-    expect("POST", path, TOKEN("lb_admin"), NULL, 404, NULL); /* another authority's admin */
-    expect("POST", path, TOKEN("la_admin"), NULL, 200, NULL);
+    expect("POST", path, EHC_TEST_TOKEN("lb_admin"), NULL, 404, NULL); /* another authority's admin */
+    expect("POST", path, EHC_TEST_TOKEN("la_admin"), NULL, 200, NULL);
     expect("GET", "/api/v1/cases", auth, NULL, 401, NULL);
-    expect("POST", path, TOKEN("la_admin"), NULL, 409, NULL); /* already revoked */
+    expect("POST", path, EHC_TEST_TOKEN("la_admin"), NULL, 409, NULL); /* already revoked */
 }
 
 static void test_disabled_user_cannot_use_a_token_or_sign_in_until_enabled(void **state)
@@ -421,7 +364,7 @@ static void test_disabled_user_cannot_use_a_token_or_sign_in_until_enabled(void 
     char path[128], token[128], auth[200];
     ehc_test_response r;
     snprintf(path, sizeof path, "/api/v1/admin/users/%ld/tokens", officer_id);
-    expect("POST", path, TOKEN("la_admin"), "{\"name\": \"second system\"}", 201, &r);
+    expect("POST", path, EHC_TEST_TOKEN("la_admin"), "{\"name\": \"second system\"}", 201, &r);
     json_str(r.body, "token", token, sizeof token);
     ehc_test_response_free(&r);
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
@@ -430,7 +373,7 @@ static void test_disabled_user_cannot_use_a_token_or_sign_in_until_enabled(void 
     expect("GET", "/api/v1/cases", auth, NULL, 200, NULL);
 
     snprintf(path, sizeof path, "/api/v1/admin/users/%ld/disable", officer_id);
-    expect("POST", path, TOKEN("la_admin"), NULL, 200, &r);
+    expect("POST", path, EHC_TEST_TOKEN("la_admin"), NULL, 200, &r);
     assert_non_null(strstr(r.body, "\"disabled\": true"));
     ehc_test_response_free(&r);
     expect("GET", "/api/v1/cases", auth, NULL, 401, NULL);
@@ -439,7 +382,7 @@ static void test_disabled_user_cannot_use_a_token_or_sign_in_until_enabled(void 
     assert_int_equal(sign_in("new.officer", officer_password, NULL), 401);
 
     snprintf(path, sizeof path, "/api/v1/admin/users/%ld/enable", officer_id);
-    expect("POST", path, TOKEN("la_admin"), NULL, 200, NULL);
+    expect("POST", path, EHC_TEST_TOKEN("la_admin"), NULL, 200, NULL);
     expect("GET", "/api/v1/cases", auth, NULL, 200, NULL);
     assert_int_equal(sign_in("new.officer", officer_password, NULL), 200);
 
@@ -447,11 +390,11 @@ static void test_disabled_user_cannot_use_a_token_or_sign_in_until_enabled(void 
     for (int i = 0; i < 5; i++)
         assert_int_equal(sign_in("new.officer", "not the password at all", NULL), 401);
     assert_int_equal(sign_in("new.officer", officer_password, NULL), 401);
-    expect("GET", "/api/v1/admin/users", TOKEN("la_admin"), NULL, 200, &r);
+    expect("GET", "/api/v1/admin/users", EHC_TEST_TOKEN("la_admin"), NULL, 200, &r);
     assert_non_null(strstr(r.body, "\"locked\": true"));
     ehc_test_response_free(&r);
     snprintf(path, sizeof path, "/api/v1/admin/users/%ld/unlock", officer_id);
-    expect("POST", path, TOKEN("la_admin"), NULL, 200, &r);
+    expect("POST", path, EHC_TEST_TOKEN("la_admin"), NULL, 200, &r);
     assert_non_null(strstr(r.body, "\"locked\": false"));
     ehc_test_response_free(&r);
     assert_int_equal(sign_in("new.officer", officer_password, NULL), 200);
@@ -466,7 +409,7 @@ static void test_revoked_grant_stops_access_and_stays_listed(void **state)
     char path[128], auth[200], token[128], case_path[64];
     ehc_test_response r;
     snprintf(path, sizeof path, "/api/v1/admin/users/%ld/tokens", officer_id);
-    expect("POST", path, TOKEN("la_admin"), "{\"name\": \"third\"}", 201, &r);
+    expect("POST", path, EHC_TEST_TOKEN("la_admin"), "{\"name\": \"third\"}", 201, &r);
     json_str(r.body, "token", token, sizeof token);
     ehc_test_response_free(&r);
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
@@ -474,17 +417,17 @@ static void test_revoked_grant_stops_access_and_stays_listed(void **state)
     expect("GET", case_path, auth, NULL, 200, NULL);
 
     snprintf(path, sizeof path, "/api/v1/admin/grants/%ld/revoke", officer_grant_id);
-    expect("POST", path, TOKEN("lb_admin"), NULL, 404, NULL); /* another authority's grant */
-    expect("POST", path, TOKEN("la_admin"), NULL, 200, &r);
+    expect("POST", path, EHC_TEST_TOKEN("lb_admin"), NULL, 404, NULL); /* another authority's grant */
+    expect("POST", path, EHC_TEST_TOKEN("la_admin"), NULL, 200, &r);
     assert_non_null(strstr(r.body, "\"revoked\": true"));
     ehc_test_response_free(&r);
-    expect("POST", path, TOKEN("la_admin"), NULL, 409, NULL);
+    expect("POST", path, EHC_TEST_TOKEN("la_admin"), NULL, 409, NULL);
     expect("GET", case_path, auth, NULL, 404, NULL);
     expect("GET", "/api/v1/cases", auth, NULL, 200, &r);
     assert_string_equal(r.body, "[]");
     ehc_test_response_free(&r);
     /* still listed, flagged */
-    expect("GET", "/api/v1/admin/users", TOKEN("la_admin"), NULL, 200, &r);
+    expect("GET", "/api/v1/admin/users", EHC_TEST_TOKEN("la_admin"), NULL, 200, &r);
     assert_non_null(strstr(r.body, "\"revoked\": true"));
     ehc_test_response_free(&r);
 
@@ -493,10 +436,10 @@ static void test_revoked_grant_stops_access_and_stays_listed(void **state)
     snprintf(body, sizeof body, "{\"role\": \"officer\", \"authority_id\": %ld, \"team_id\": %ld}",
              authority_a, team_id);
     snprintf(path, sizeof path, "/api/v1/admin/users/%ld/grants", officer_id);
-    expect("POST", path, TOKEN("la_admin"), body, 201, &r);
+    expect("POST", path, EHC_TEST_TOKEN("la_admin"), body, 201, &r);
     officer_grant_id = json_id(r.body, "id");
     ehc_test_response_free(&r);
-    expect("POST", path, TOKEN("la_admin"), body, 409, NULL); /* held already */
+    expect("POST", path, EHC_TEST_TOKEN("la_admin"), body, 409, NULL); /* held already */
     expect("GET", case_path, auth, NULL, 200, NULL);
 }
 
@@ -542,7 +485,8 @@ static void test_another_authoritys_admin_finds_nothing_and_changes_nothing(void
     };
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         ehc_test_response r;
-        call(refused[i].method, refused[i].path, TOKEN("lb_admin"), refused[i].body, &r);
+        ehc_test_call(d.port, refused[i].method, refused[i].path, EHC_TEST_TOKEN("lb_admin"), refused[i].body,
+                      &r);
         if (r.status != refused[i].expect) {
             fprintf(stderr, "%s %s as lb_admin -> %ld (expected %ld) %s\n", refused[i].method,
                     refused[i].path, r.status, refused[i].expect, r.body);
@@ -552,12 +496,12 @@ static void test_another_authoritys_admin_finds_nothing_and_changes_nothing(void
         ehc_test_response_free(&r);
     }
     ehc_test_response r;
-    expect("GET", "/api/v1/admin/users", TOKEN("lb_admin"), NULL, 200, &r);
+    expect("GET", "/api/v1/admin/users", EHC_TEST_TOKEN("lb_admin"), NULL, 200, &r);
     assert_null(strstr(r.body, "new.officer"));
     assert_null(strstr(r.body, "la_admin"));
     assert_non_null(strstr(r.body, "\"service_b\""));
     ehc_test_response_free(&r);
-    expect("GET", "/api/v1/admin/teams", TOKEN("lb_admin"), NULL, 200, &r);
+    expect("GET", "/api/v1/admin/teams", EHC_TEST_TOKEN("lb_admin"), NULL, 200, &r);
     assert_null(strstr(r.body, "North"));
     ehc_test_response_free(&r);
     state_of_everything(after, sizeof after);
@@ -567,11 +511,11 @@ static void test_another_authoritys_admin_finds_nothing_and_changes_nothing(void
        alone: a password set by A must not open B's cases */
     long shared = scalar("SELECT id FROM users WHERE username = 'shared'");
     snprintf(reset, sizeof reset, "/api/v1/admin/users/%ld/password-reset", shared);
-    expect("POST", reset, TOKEN("la_admin"), NULL, 403, NULL);
-    expect("POST", reset, TOKEN("lb_admin"), NULL, 403, NULL);
+    expect("POST", reset, EHC_TEST_TOKEN("la_admin"), NULL, 403, NULL);
+    expect("POST", reset, EHC_TEST_TOKEN("lb_admin"), NULL, 403, NULL);
     state_of_everything(after, sizeof after);
     assert_string_equal(before, after);
-    expect("POST", reset, TOKEN("sysadmin"), NULL, 200, NULL);
+    expect("POST", reset, EHC_TEST_TOKEN("sysadmin"), NULL, 200, NULL);
 }
 
 static void test_officers_and_managers_are_refused_every_admin_route(void **state)
@@ -612,17 +556,19 @@ static void test_officers_and_managers_are_refused_every_admin_route(void **stat
          "{\"name\": \"Mine\", \"kind\": \"other\", \"authority_ids\": [1]}"},
         {"GET", log, NULL},
     };
-    const char *callers[] = {TOKEN("officer_s"), TOKEN("manager_s"), TOKEN("service_b")};
+    const char *callers[] = {EHC_TEST_TOKEN("officer_s"), EHC_TEST_TOKEN("manager_s"),
+                             EHC_TEST_TOKEN("service_b")};
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         for (size_t c = 0; c < sizeof callers / sizeof callers[0]; c++) {
-            long got = status_of(routes[i].method, routes[i].path, callers[c], routes[i].body);
+            long got =
+                ehc_test_call(d.port, routes[i].method, routes[i].path, callers[c], routes[i].body, NULL);
             if (got != 403) {
                 fprintf(stderr, "%s %s as %s -> %ld (expected 403)\n", routes[i].method, routes[i].path,
                         callers[c], got);
                 fail();
             }
         }
-        long got = status_of(routes[i].method, routes[i].path, "X-None: 1", routes[i].body);
+        long got = ehc_test_call(d.port, routes[i].method, routes[i].path, "X-None: 1", routes[i].body, NULL);
         if (got != 401) {
             fprintf(stderr, "%s %s without credentials -> %ld (expected 401)\n", routes[i].method,
                     routes[i].path, got);
@@ -639,8 +585,9 @@ static void test_bad_inputs_get_a_clear_error_and_change_nothing(void **state)
     long east = scalar("SELECT id FROM teams WHERE name = 'East'");
     long org_b =
         scalar("INSERT INTO organisations (name, kind) VALUES ('B only service', 'health') RETURNING id");
-    exec_ok("INSERT INTO organisation_authorities (organisation_id, authority_id) SELECT o.id, a.id FROM "
-            "organisations o, local_authorities a WHERE o.name = 'B only service' AND a.dfe_code = '357'");
+    ehc_test_exec(
+        admin, "INSERT INTO organisation_authorities (organisation_id, authority_id) SELECT o.id, a.id FROM "
+               "organisations o, local_authorities a WHERE o.name = 'B only service' AND a.dfe_code = '357'");
     state_of_everything(before, sizeof before);
     char users[96] = "/api/v1/admin/users", grants[96];
     snprintf(grants, sizeof grants, "/api/v1/admin/users/%ld/grants", officer_id);
@@ -705,7 +652,7 @@ static void test_bad_inputs_get_a_clear_error_and_change_nothing(void **state)
     assert_int_equal(authority_a, 1);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         ehc_test_response r;
-        call("POST", cases[i].path, TOKEN("la_admin"), cases[i].body, &r);
+        ehc_test_call(d.port, "POST", cases[i].path, EHC_TEST_TOKEN("la_admin"), cases[i].body, &r);
         char field[96] = "";
         if (r.status == cases[i].status) error_field(r.body, field, sizeof field);
         if (r.status != cases[i].status || strcmp(field, cases[i].field) != 0) {
@@ -716,24 +663,24 @@ static void test_bad_inputs_get_a_clear_error_and_change_nothing(void **state)
         ehc_test_response_free(&r);
     }
     /* not JSON at all, and routes without a body given one */
-    const char *text[] = {TOKEN("la_admin"), "Content-Type: text/plain", NULL};
+    const char *text[] = {EHC_TEST_TOKEN("la_admin"), "Content-Type: text/plain", NULL};
     ehc_test_response r;
     ehc_test_http(&r, "POST", d.port, users, "username=x", text);
     assert_int_equal(r.status, 415);
     ehc_test_response_free(&r);
     char disable[96];
     snprintf(disable, sizeof disable, "/api/v1/admin/users/%ld/disable", officer_id);
-    expect("POST", disable, TOKEN("la_admin"), "{\"reason\": \"x\"}", 422, NULL);
-    expect("POST", "/api/v1/admin/users/abc/disable", TOKEN("la_admin"), NULL, 404, NULL);
-    expect("POST", "/api/v1/admin/users/0/disable", TOKEN("la_admin"), NULL, 404, NULL);
-    expect("POST", "/api/v1/admin/users/999999/disable", TOKEN("la_admin"), NULL, 404, NULL);
-    expect("GET", "/api/v1/admin/users?limit=9999", TOKEN("la_admin"), NULL, 400, NULL);
-    expect("GET", "/api/v1/admin/teams?x=1", TOKEN("la_admin"), NULL, 400, NULL);
-    expect("DELETE", "/api/v1/admin/users", TOKEN("la_admin"), NULL, 405, NULL);
+    expect("POST", disable, EHC_TEST_TOKEN("la_admin"), "{\"reason\": \"x\"}", 422, NULL);
+    expect("POST", "/api/v1/admin/users/abc/disable", EHC_TEST_TOKEN("la_admin"), NULL, 404, NULL);
+    expect("POST", "/api/v1/admin/users/0/disable", EHC_TEST_TOKEN("la_admin"), NULL, 404, NULL);
+    expect("POST", "/api/v1/admin/users/999999/disable", EHC_TEST_TOKEN("la_admin"), NULL, 404, NULL);
+    expect("GET", "/api/v1/admin/users?limit=9999", EHC_TEST_TOKEN("la_admin"), NULL, 400, NULL);
+    expect("GET", "/api/v1/admin/teams?x=1", EHC_TEST_TOKEN("la_admin"), NULL, 400, NULL);
+    expect("DELETE", "/api/v1/admin/users", EHC_TEST_TOKEN("la_admin"), NULL, 405, NULL);
     /* an admin cannot disable themselves */
     snprintf(disable, sizeof disable, "/api/v1/admin/users/%ld/disable",
              scalar("SELECT id FROM users WHERE username = 'la_admin'"));
-    expect("POST", disable, TOKEN("la_admin"), NULL, 409, NULL);
+    expect("POST", disable, EHC_TEST_TOKEN("la_admin"), NULL, 409, NULL);
     state_of_everything(after, sizeof after);
     assert_string_equal(before, after);
 }
@@ -746,51 +693,49 @@ static void test_organisations_are_registered_once_and_linked_by_each_authority(
              "{\"name\": \"Pennine Care NHS FT\", \"kind\": \"health\", \"ods_code\": \"RT2\", "
              "\"authority_ids\": [%ld]}",
              authority_a);
-    expect("POST", "/api/v1/admin/organisations", TOKEN("la_admin"), body, 201, &r);
+    expect("POST", "/api/v1/admin/organisations", EHC_TEST_TOKEN("la_admin"), body, 201, &r);
     long org = json_id(r.body, "id");
     ehc_test_response_free(&r);
-    expect("POST", "/api/v1/admin/organisations", TOKEN("la_admin"), body, 409, NULL);
-    expect("GET", "/api/v1/admin/organisations", TOKEN("lb_admin"), NULL, 200, &r);
+    expect("POST", "/api/v1/admin/organisations", EHC_TEST_TOKEN("la_admin"), body, 409, NULL);
+    expect("GET", "/api/v1/admin/organisations", EHC_TEST_TOKEN("lb_admin"), NULL, 200, &r);
     assert_null(strstr(r.body, "Pennine"));
     ehc_test_response_free(&r);
-    expect("GET", "/api/v1/admin/organisations?all=true", TOKEN("lb_admin"), NULL, 200, &r);
+    expect("GET", "/api/v1/admin/organisations?all=true", EHC_TEST_TOKEN("lb_admin"), NULL, 200, &r);
     assert_non_null(strstr(r.body, "Pennine"));
     ehc_test_response_free(&r);
     /* B links it to itself, and can then make a DCO there */
     snprintf(body, sizeof body, "{\"organisation_id\": %ld, \"authority_ids\": [%ld]}", org, authority_b);
-    expect("POST", "/api/v1/admin/organisations", TOKEN("lb_admin"), body, 200, &r);
+    expect("POST", "/api/v1/admin/organisations", EHC_TEST_TOKEN("lb_admin"), body, 200, &r);
     assert_non_null(strstr(r.body, "\"authority_ids\": [1, 2]"));
     ehc_test_response_free(&r);
     snprintf(body, sizeof body,
              "{\"username\": \"dco.b\", \"display_name\": \"DCO\", \"authority_id\": %ld, \"grants\": "
              "[{\"role\": \"dco\", \"organisation_id\": %ld}]}",
              authority_b, org);
-    expect("POST", "/api/v1/admin/users", TOKEN("lb_admin"), body, 201, NULL);
+    expect("POST", "/api/v1/admin/users", EHC_TEST_TOKEN("lb_admin"), body, 201, NULL);
     /* a system administrator may act for any authority */
     long dco = scalar("SELECT id FROM users WHERE username = 'dco.b'");
     snprintf(path, sizeof path, "/api/v1/admin/users/%ld/grants", dco);
     snprintf(body, sizeof body, "{\"role\": \"dco\", \"authority_id\": %ld, \"organisation_id\": %ld}",
              authority_a, org);
-    expect("POST", path, TOKEN("la_admin"), body, 404, NULL); /* A cannot see B's user */
-    expect("POST", path, TOKEN("sysadmin"), body, 201, NULL);
+    expect("POST", path, EHC_TEST_TOKEN("la_admin"), body, 404, NULL); /* A cannot see B's user */
+    expect("POST", path, EHC_TEST_TOKEN("sysadmin"), body, 201, NULL);
     assert_int_equal(scalar("SELECT count(*) FROM role_grants WHERE user_id = %ld AND role = 'dco'", dco), 2);
 }
 
 static void test_audit_is_append_only_and_walled_by_authority(void **state)
 {
     /* as the application's role, bound to authority B, it sees only B's rows and changes none */
-    exec_ok("BEGIN");
-    exec_ok("SET LOCAL ROLE ehc_app");
-    char sql[128];
-    snprintf(sql, sizeof sql, "SELECT set_config('ehc.authority_ids', '%ld', true)", authority_b);
-    exec_ok(sql);
+    ehc_test_exec(admin, "BEGIN");
+    ehc_test_exec(admin, "SET LOCAL ROLE ehc_app");
+    ehc_test_exec(admin, "SELECT set_config('ehc.authority_ids', '%ld', true)", authority_b);
     assert_int_equal(scalar("SELECT count(*) FROM admin_audit WHERE authority_id <> %ld", authority_b), 0);
     assert_true(scalar("SELECT count(*) FROM admin_audit") > 0);
     PGresult *r = PQexec(admin, "UPDATE admin_audit SET request_id = 'x'");
     assert_int_equal(PQresultStatus(r), PGRES_FATAL_ERROR);
     assert_string_equal(PQresultErrorField(r, PG_DIAG_SQLSTATE), "42501");
     PQclear(r);
-    exec_ok("ROLLBACK");
+    ehc_test_exec(admin, "ROLLBACK");
     /* and even the owner cannot rewrite it */
     PGresult *r2 = PQexec(admin, "DELETE FROM admin_audit");
     assert_int_equal(PQresultStatus(r2), PGRES_FATAL_ERROR);
@@ -802,11 +747,7 @@ static void test_audit_is_append_only_and_walled_by_authority(void **state)
  * and no memory error in anything the tests above made it do. */
 static void test_daemon_stops_cleanly_after_all_of_the_above(void **state)
 {
-    int st = ehc_test_daemon_stop(&d, SIGTERM);
-    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
-        fprintf(stderr, "ehcd did not stop cleanly (status %d); log: %s\n", st, d.log_path);
-        fail();
-    }
+    ehc_test_daemon_stop_clean(&d);
 }
 
 int main(void)

@@ -6,62 +6,16 @@
  * every forbidden path is refused with nothing changed. */
 #include <cJSON.h>
 #include <libpq-fe.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
-#include "ehc/migrate.h"
 #include "testlib.h"
 
 static char *db_url;
 static ehc_test_daemon d;
 static PGconn *admin;
-
-#define TOKEN(name) "Authorization: Bearer tok-" name "-0123456789abcdefghij"
-
-static void exec_ok(const char *sql)
-{
-    PGresult *r = PQexec(admin, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-        fprintf(stderr, "%s -> %s", sql, PQresultErrorMessage(r));
-        fail();
-    }
-    PQclear(r);
-}
-
-static long scalar(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static long scalar(const char *fmt, ...)
-{
-    char sql[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    return ehc_test_scalar(admin, "%s", sql);
-}
-
-static void add_user(const char *name, const char *grant_sql)
-{
-    char sql[1024], token[128], sha[65];
-    snprintf(sql, sizeof sql, "INSERT INTO users (username, display_name, is_admin) VALUES ('%s', '%s', %s)",
-             name, name, strcmp(name, "admin") == 0 ? "true" : "false");
-    exec_ok(sql);
-    snprintf(token, sizeof token, "tok-%s-0123456789abcdefghij", name);
-    ehc_sha256_hex(token, strlen(token), sha);
-    snprintf(sql, sizeof sql,
-             "INSERT INTO api_tokens (user_id, name, token_sha256) SELECT id, 'test', '%s' FROM users "
-             "WHERE username = '%s'",
-             sha, name);
-    exec_ok(sql);
-    if (grant_sql) {
-        snprintf(sql, sizeof sql, grant_sql, name);
-        exec_ok(sql);
-    }
-}
 
 #define GRANT_TEAM(role, authority, team)                                                                    \
     "INSERT INTO role_grants (user_id, role, authority_id, team_id) SELECT u.id, '" role                     \
@@ -75,65 +29,63 @@ static void add_user(const char *name, const char *grant_sql)
 static int setup(void **state)
 {
     (void)state;
-    db_url = ehc_test_create_database("ehc_advice");
-    admin = PQconnectdb(db_url);
-    assert_int_equal(PQstatus(admin), CONNECTION_OK);
-    int applied;
-    char err[1024];
-    assert_int_equal(ehc_migrate_apply(admin, &applied, err, sizeof err), 0);
-    exec_ok("INSERT INTO local_authorities (dfe_code, name) VALUES ('353', 'Oldham'), ('357', 'Tameside')");
-    exec_ok("INSERT INTO teams (authority_id, name) SELECT a.id, t.name FROM local_authorities a, "
-            "(VALUES ('North'), ('South')) AS t (name) WHERE a.dfe_code = '353'");
-    exec_ok("INSERT INTO teams (authority_id, name) SELECT id, 'East' FROM local_authorities WHERE dfe_code "
-            "= '357'");
-    exec_ok(
+    admin = ehc_test_migrated_database("ehc_advice", &db_url);
+    ehc_test_exec(
+        admin,
+        "INSERT INTO local_authorities (dfe_code, name) VALUES ('353', 'Oldham'), ('357', 'Tameside')");
+    ehc_test_exec(admin,
+                  "INSERT INTO teams (authority_id, name) SELECT a.id, t.name FROM local_authorities a, "
+                  "(VALUES ('North'), ('South')) AS t (name) WHERE a.dfe_code = '353'");
+    ehc_test_exec(
+        admin,
+        "INSERT INTO teams (authority_id, name) SELECT id, 'East' FROM local_authorities WHERE dfe_code "
+        "= '357'");
+    ehc_test_exec(
+        admin,
         "INSERT INTO organisations (name, kind, ods_code) VALUES ('Community Paediatrics', 'health', 'RT2'), "
         "('CAMHS', 'health', 'RT2C'), ('Oldham Childrens Social Care', 'social_care', NULL), "
         "('Tameside Therapies', 'health', 'RMP')");
-    exec_ok(
+    ehc_test_exec(
+        admin,
         "INSERT INTO organisation_authorities SELECT o.id, a.id FROM organisations o, local_authorities a "
         "WHERE (o.name = 'Community Paediatrics') OR (o.name IN ('CAMHS', 'Oldham Childrens Social Care') "
         "AND a.dfe_code = '353') OR (o.name = 'Tameside Therapies' AND a.dfe_code = '357')");
-    add_user("officer1", GRANT_TEAM("officer", "353", "North"));
-    add_user("officer3", GRANT_TEAM("officer", "353", "North"));
-    add_user("manager1", GRANT_TEAM("manager", "353", "North"));
-    add_user("officer2", GRANT_TEAM("officer", "353", "South"));
-    add_user("svcmgr",
-             "INSERT INTO role_grants (user_id, role, authority_id) SELECT u.id, 'service_manager', a.id "
-             "FROM users u, local_authorities a WHERE u.username = '%s' AND a.dfe_code = '353'");
-    add_user("officerb", GRANT_TEAM("officer", "357", "East"));
-    add_user("managerb", GRANT_TEAM("manager", "357", "East"));
-    add_user("dco1", GRANT_SERVICE("dco", "353", "Community Paediatrics"));
-    add_user("dcocamhs", GRANT_SERVICE("dco", "353", "CAMHS"));
-    add_user("dcob", GRANT_SERVICE("dco", "357", "Community Paediatrics"));
-    add_user("social1", GRANT_SERVICE("social_care", "353", "Oldham Childrens Social Care"));
-    add_user("admin", NULL);
-    static char env_db[2048];
-    snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", db_url);
-    const char *env[] = {env_db, NULL};
-    const char *args[] = {"serve", "--sim-clock=2025-01-01T00:00:00Z", NULL};
-    ehc_test_daemon_start(&d, args, env);
+    ehc_test_add_user(admin, "officer1", false, GRANT_TEAM("officer", "353", "North"));
+    ehc_test_add_user(admin, "officer3", false, GRANT_TEAM("officer", "353", "North"));
+    ehc_test_add_user(admin, "manager1", false, GRANT_TEAM("manager", "353", "North"));
+    ehc_test_add_user(admin, "officer2", false, GRANT_TEAM("officer", "353", "South"));
+    ehc_test_add_user(
+        admin, "svcmgr", false,
+        "INSERT INTO role_grants (user_id, role, authority_id) SELECT u.id, 'service_manager', a.id "
+        "FROM users u, local_authorities a WHERE u.username = '%s' AND a.dfe_code = '353'");
+    ehc_test_add_user(admin, "officerb", false, GRANT_TEAM("officer", "357", "East"));
+    ehc_test_add_user(admin, "managerb", false, GRANT_TEAM("manager", "357", "East"));
+    ehc_test_add_user(admin, "dco1", false, GRANT_SERVICE("dco", "353", "Community Paediatrics"));
+    ehc_test_add_user(admin, "dcocamhs", false, GRANT_SERVICE("dco", "353", "CAMHS"));
+    ehc_test_add_user(admin, "dcob", false, GRANT_SERVICE("dco", "357", "Community Paediatrics"));
+    ehc_test_add_user(admin, "social1", false,
+                      GRANT_SERVICE("social_care", "353", "Oldham Childrens Social Care"));
+    ehc_test_add_user(admin, "admin", true, NULL);
+    ehc_test_daemon_serve(&d, db_url, (const char *const[]){"--sim-clock=2025-01-01T00:00:00Z", NULL}, NULL);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    if (d.pid > 0) ehc_test_daemon_stop(&d, SIGKILL);
-    PQfinish(admin);
-    free(db_url);
+    ehc_test_teardown(&d, admin, db_url);
     return 0;
 }
+
+#define scalar(...) ehc_test_scalar(admin, __VA_ARGS__)
 
 /* ---- helpers ------------------------------------------------------------------------------------------ */
 
 /* Calls the API; returns the status and (when out is given) the parsed body, which the caller frees. */
 static long call(const char *method, const char *path, const char *token, const char *body, cJSON **out)
 {
-    const char *h[] = {token, "Content-Type: application/json", NULL};
     ehc_test_response r;
-    ehc_test_http(&r, method, d.port, path, body, h);
-    long status = r.status;
+    long status = ehc_test_call(d.port, method, path, token, body, &r);
     if (out) {
         *out = cJSON_Parse(r.body);
         if (!*out) {
@@ -166,7 +118,7 @@ static void set_clock(const char *iso)
 {
     char body[96];
     snprintf(body, sizeof body, "{\"now\": \"%sT12:00:00Z\"}", iso);
-    expect(200, "POST", "/admin/clock", TOKEN("admin"), body, NULL);
+    expect(200, "POST", "/admin/clock", EHC_TEST_TOKEN("admin"), body, NULL);
 }
 
 static double num(const cJSON *obj, const char *key)
@@ -251,22 +203,23 @@ static void test_officer_requests_advice_and_each_adviser_sees_only_their_own(vo
 {
     (void)state;
     set_clock("2026-01-05");
-    the_case = open_case(TOKEN("officer1"), "North", "Example", "2026-01-05");
+    the_case = open_case(EHC_TEST_TOKEN("officer1"), "North", "Example", "2026-01-05");
     set_clock("2026-02-10");
-    record(the_case, TOKEN("manager1"), "decision_to_assess", "2026-02-10", "{\"decision\": \"yes\"}");
+    record(the_case, EHC_TEST_TOKEN("manager1"), "decision_to_assess", "2026-02-10",
+           "{\"decision\": \"yes\"}");
     set_clock("2026-02-11");
     char fields[256];
     snprintf(fields, sizeof fields,
              "{\"request_key\": \"health\", \"adviser\": \"medical\", \"received_on\": \"2026-02-11\", "
              "\"organisation_id\": %ld}",
              org_id("Community Paediatrics"));
-    record(the_case, TOKEN("officer1"), "advice_requested", "2026-02-11", fields);
+    record(the_case, EHC_TEST_TOKEN("officer1"), "advice_requested", "2026-02-11", fields);
     snprintf(fields, sizeof fields,
              "{\"request_key\": \"social\", \"adviser\": \"social_care\", \"received_on\": \"2026-02-12\", "
              "\"organisation_id\": %ld}",
              org_id("Oldham Childrens Social Care"));
-    record(the_case, TOKEN("officer1"), "advice_requested", "2026-02-11", fields);
-    record(the_case, TOKEN("officer1"), "advice_requested", "2026-02-11",
+    record(the_case, EHC_TEST_TOKEN("officer1"), "advice_requested", "2026-02-11", fields);
+    record(the_case, EHC_TEST_TOKEN("officer1"), "advice_requested", "2026-02-11",
            "{\"request_key\": \"ep\", \"adviser\": \"educational_psychologist\", \"received_on\": "
            "\"2026-02-11\"}");
     /* a request to a service that does not serve this authority is refused, and changes nothing */
@@ -279,12 +232,12 @@ static void test_officer_requests_advice_and_each_adviser_sees_only_their_own(vo
         "\"fields\": {\"request_key\": \"ot\", \"adviser\": \"medical\", \"received_on\": \"2026-02-11\", "
         "\"organisation_id\": %ld}}",
         version_of(the_case), org_id("Tameside Therapies"));
-    expect(422, "POST", path, TOKEN("officer1"), body, NULL);
+    expect(422, "POST", path, EHC_TEST_TOKEN("officer1"), body, NULL);
     assert_int_equal(scalar("%s", changes_sql), before);
 
     /* the DCO of Community Paediatrics sees the health request only, with the child to identify */
     cJSON *list;
-    expect(200, "GET", "/api/v1/advice-requests", TOKEN("dco1"), NULL, &list);
+    expect(200, "GET", "/api/v1/advice-requests", EHC_TEST_TOKEN("dco1"), NULL, &list);
     assert_int_equal(cJSON_GetArraySize(list), 1);
     const cJSON *h = cJSON_GetArrayItem(list, 0);
     assert_string_equal(str(h, "request_key"), "health");
@@ -300,7 +253,7 @@ static void test_officer_requests_advice_and_each_adviser_sees_only_their_own(vo
                        "resource = 'advice request' AND user_id = %ld",
                        the_case, user_id("dco1")) >= 1);
 
-    expect(200, "GET", "/api/v1/advice-requests", TOKEN("social1"), NULL, &list);
+    expect(200, "GET", "/api/v1/advice-requests", EHC_TEST_TOKEN("social1"), NULL, &list);
     assert_int_equal(cJSON_GetArraySize(list), 1);
     assert_string_equal(str(cJSON_GetArrayItem(list, 0), "request_key"), "social");
     assert_string_equal(str(cJSON_GetArrayItem(list, 0), "due_on"), "2026-03-26");
@@ -308,14 +261,15 @@ static void test_officer_requests_advice_and_each_adviser_sees_only_their_own(vo
     cJSON_Delete(list);
 
     /* the officer sees all three of their team's case; the EP's has no service */
-    expect(200, "GET", "/api/v1/advice-requests", TOKEN("officer1"), NULL, &list);
+    expect(200, "GET", "/api/v1/advice-requests", EHC_TEST_TOKEN("officer1"), NULL, &list);
     assert_int_equal(cJSON_GetArraySize(list), 3);
     ep_id = (long)num(find(list, "request_key", "ep"), "id");
     cJSON_Delete(list);
 
     /* nobody else sees a thing: another service, the same service in another authority, another
      * team, another authority */
-    const char *none[] = {TOKEN("dcocamhs"), TOKEN("dcob"), TOKEN("officer2"), TOKEN("officerb")};
+    const char *none[] = {EHC_TEST_TOKEN("dcocamhs"), EHC_TEST_TOKEN("dcob"), EHC_TEST_TOKEN("officer2"),
+                          EHC_TEST_TOKEN("officerb")};
     for (size_t i = 0; i < sizeof none / sizeof none[0]; i++) {
         expect(200, "GET", "/api/v1/advice-requests", none[i], NULL, &list);
         if (cJSON_GetArraySize(list) != 0) fail_msg("%s sees %d requests", none[i], cJSON_GetArraySize(list));
@@ -335,30 +289,30 @@ static void test_dco_forwards_a_request_and_logs_its_return_meeting_the_advisers
     snprintf(body, sizeof body, "{\"organisation_id\": %ld, \"effective_on\": \"2026-02-13\"}",
              org_id("Tameside Therapies"));
     cJSON *err;
-    expect(422, "POST", path, TOKEN("dco1"), body, &err);
+    expect(422, "POST", path, EHC_TEST_TOKEN("dco1"), body, &err);
     assert_string_equal(str(cJSON_GetObjectItemCaseSensitive(err, "error"), "field"), "organisation_id");
     cJSON_Delete(err);
     snprintf(body, sizeof body, "{\"organisation_id\": %ld, \"effective_on\": \"2026-02-13\"}",
              org_id("Oldham Childrens Social Care"));
-    expect(422, "POST", path, TOKEN("dco1"), body, NULL);
-    expect(422, "POST", path, TOKEN("dco1"), "{\"effective_on\": \"2026-02-13\"}", NULL);
-    expect(422, "POST", path, TOKEN("dco1"), "{\"organisation_id\": 1, \"effective_on\": \"2026-02-30\"}",
-           NULL);
+    expect(422, "POST", path, EHC_TEST_TOKEN("dco1"), body, NULL);
+    expect(422, "POST", path, EHC_TEST_TOKEN("dco1"), "{\"effective_on\": \"2026-02-13\"}", NULL);
+    expect(422, "POST", path, EHC_TEST_TOKEN("dco1"),
+           "{\"organisation_id\": 1, \"effective_on\": \"2026-02-30\"}", NULL);
     snprintf(body, sizeof body, "{\"organisation_id\": %ld, \"effective_on\": \"2026-02-13\", \"colour\": 1}",
              org_id("CAMHS"));
-    expect(422, "POST", path, TOKEN("dco1"), body, NULL);
+    expect(422, "POST", path, EHC_TEST_TOKEN("dco1"), body, NULL);
     /* officers do not forward (the workflow gives it to the DCO), other services cannot see it */
     snprintf(body, sizeof body, "{\"organisation_id\": %ld, \"effective_on\": \"2026-02-13\"}",
              org_id("CAMHS"));
-    expect(403, "POST", path, TOKEN("officer1"), body, NULL);
-    expect(403, "POST", path, TOKEN("dcocamhs"), body, NULL);
-    expect(403, "POST", path, TOKEN("social1"), body, NULL);
-    expect(404, "POST", path, TOKEN("dcob"), body, NULL);
-    expect(404, "POST", path, TOKEN("officerb"), body, NULL);
+    expect(403, "POST", path, EHC_TEST_TOKEN("officer1"), body, NULL);
+    expect(403, "POST", path, EHC_TEST_TOKEN("dcocamhs"), body, NULL);
+    expect(403, "POST", path, EHC_TEST_TOKEN("social1"), body, NULL);
+    expect(404, "POST", path, EHC_TEST_TOKEN("dcob"), body, NULL);
+    expect(404, "POST", path, EHC_TEST_TOKEN("officerb"), body, NULL);
     assert_int_equal(scalar("%s", changes_sql), before);
 
     cJSON *ok;
-    expect(201, "POST", path, TOKEN("dco1"), body, &ok);
+    expect(201, "POST", path, EHC_TEST_TOKEN("dco1"), body, &ok);
     assert_int_equal((long)num(ok, "case_id"), the_case);
     assert_string_equal(str(ok, "event"), "advice_forwarded_by_dco");
     cJSON_Delete(ok);
@@ -367,7 +321,7 @@ static void test_dco_forwards_a_request_and_logs_its_return_meeting_the_advisers
 
     /* CAMHS's DCO now sees it; the adviser's clock did not restart */
     cJSON *list;
-    expect(200, "GET", "/api/v1/advice-requests", TOKEN("dcocamhs"), NULL, &list);
+    expect(200, "GET", "/api/v1/advice-requests", EHC_TEST_TOKEN("dcocamhs"), NULL, &list);
     assert_int_equal(cJSON_GetArraySize(list), 1);
     assert_string_equal(str(cJSON_GetArrayItem(list, 0), "forwarded_to_name"), "CAMHS");
     assert_string_equal(str(cJSON_GetArrayItem(list, 0), "due_on"), "2026-03-25");
@@ -376,15 +330,16 @@ static void test_dco_forwards_a_request_and_logs_its_return_meeting_the_advisers
     /* the advice comes back on the last day of the six weeks */
     set_clock("2026-03-25");
     snprintf(path, sizeof path, "/api/v1/advice-requests/%ld/return", health_id);
-    expect(422, "POST", path, TOKEN("dcocamhs"), "{\"effective_on\": \"2026-03-26\"}", NULL); /* the future */
-    expect(201, "POST", path, TOKEN("dcocamhs"), "{\"effective_on\": \"2026-03-25\"}", NULL);
+    expect(422, "POST", path, EHC_TEST_TOKEN("dcocamhs"), "{\"effective_on\": \"2026-03-26\"}",
+           NULL); /* the future */
+    expect(201, "POST", path, EHC_TEST_TOKEN("dcocamhs"), "{\"effective_on\": \"2026-03-25\"}", NULL);
     /* and only once */
-    expect(409, "POST", path, TOKEN("dco1"), "{\"effective_on\": \"2026-03-25\"}", NULL);
+    expect(409, "POST", path, EHC_TEST_TOKEN("dco1"), "{\"effective_on\": \"2026-03-25\"}", NULL);
 
     char case_path[64];
     snprintf(case_path, sizeof case_path, "/api/v1/cases/%ld", the_case);
     cJSON *kase;
-    expect(200, "GET", case_path, TOKEN("officer1"), NULL, &kase);
+    expect(200, "GET", case_path, EHC_TEST_TOKEN("officer1"), NULL, &kase);
     const cJSON *dl, *health_clock = NULL;
     cJSON_ArrayForEach(dl, cJSON_GetObjectItemCaseSensitive(kase, "deadlines"))
     {
@@ -403,14 +358,14 @@ static void test_dco_forwards_a_request_and_logs_its_return_meeting_the_advisers
 
     /* returned requests leave the DCO's open list and show under status=returned */
     cJSON *list2;
-    expect(200, "GET", "/api/v1/advice-requests", TOKEN("dcocamhs"), NULL, &list2);
+    expect(200, "GET", "/api/v1/advice-requests", EHC_TEST_TOKEN("dcocamhs"), NULL, &list2);
     assert_int_equal(cJSON_GetArraySize(list2), 0);
     cJSON_Delete(list2);
-    expect(200, "GET", "/api/v1/advice-requests?status=returned", TOKEN("dco1"), NULL, &list2);
+    expect(200, "GET", "/api/v1/advice-requests?status=returned", EHC_TEST_TOKEN("dco1"), NULL, &list2);
     assert_int_equal(cJSON_GetArraySize(list2), 1);
     cJSON_Delete(list2);
-    expect(400, "GET", "/api/v1/advice-requests?status=lost", TOKEN("dco1"), NULL, NULL);
-    expect(400, "GET", "/api/v1/advice-requests?colour=red", TOKEN("dco1"), NULL, NULL);
+    expect(400, "GET", "/api/v1/advice-requests?status=lost", EHC_TEST_TOKEN("dco1"), NULL, NULL);
+    expect(400, "GET", "/api/v1/advice-requests?colour=red", EHC_TEST_TOKEN("dco1"), NULL, NULL);
 }
 
 static void test_social_care_logs_a_nil_return_late_and_the_clock_shows_it(void **state)
@@ -420,17 +375,17 @@ static void test_social_care_logs_a_nil_return_late_and_the_clock_shows_it(void 
     char path[96];
     snprintf(path, sizeof path, "/api/v1/advice-requests/%ld/nil-return", social_id);
     long before = scalar("%s", changes_sql);
-    expect(422, "POST", path, TOKEN("social1"), "{\"effective_on\": \"2026-03-27\", \"reason\": \"busy\"}",
-           NULL);
-    expect(422, "POST", path, TOKEN("social1"), "{\"effective_on\": \"2026-03-27\"}", NULL);
-    expect(403, "POST", path, TOKEN("dco1"), "{\"effective_on\": \"2026-03-27\", \"reason\": \"other\"}",
-           NULL);
+    expect(422, "POST", path, EHC_TEST_TOKEN("social1"),
+           "{\"effective_on\": \"2026-03-27\", \"reason\": \"busy\"}", NULL);
+    expect(422, "POST", path, EHC_TEST_TOKEN("social1"), "{\"effective_on\": \"2026-03-27\"}", NULL);
+    expect(403, "POST", path, EHC_TEST_TOKEN("dco1"),
+           "{\"effective_on\": \"2026-03-27\", \"reason\": \"other\"}", NULL);
     char fwd[96];
     snprintf(fwd, sizeof fwd, "/api/v1/advice-requests/%ld/forward", social_id);
-    expect(403, "POST", fwd, TOKEN("social1"), "{\"organisation_id\": 1, \"effective_on\": \"2026-03-27\"}",
-           NULL);
+    expect(403, "POST", fwd, EHC_TEST_TOKEN("social1"),
+           "{\"organisation_id\": 1, \"effective_on\": \"2026-03-27\"}", NULL);
     assert_int_equal(scalar("%s", changes_sql), before);
-    expect(201, "POST", path, TOKEN("social1"),
+    expect(201, "POST", path, EHC_TEST_TOKEN("social1"),
            "{\"effective_on\": \"2026-03-27\", \"reason\": \"no_current_involvement\", \"detail\": \"closed "
            "to social care in 2025\"}",
            NULL);
@@ -447,10 +402,10 @@ static void test_social_care_logs_a_nil_return_late_and_the_clock_shows_it(void 
         1);
     /* the officer logs the EP's return through the same route */
     snprintf(path, sizeof path, "/api/v1/advice-requests/%ld/return", ep_id);
-    expect(201, "POST", path, TOKEN("officer1"), "{\"effective_on\": \"2026-03-27\"}", NULL);
-    expect(404, "POST", "/api/v1/advice-requests/999999/return", TOKEN("officer1"),
+    expect(201, "POST", path, EHC_TEST_TOKEN("officer1"), "{\"effective_on\": \"2026-03-27\"}", NULL);
+    expect(404, "POST", "/api/v1/advice-requests/999999/return", EHC_TEST_TOKEN("officer1"),
            "{\"effective_on\": \"2026-03-27\"}", NULL);
-    expect(404, "POST", "/api/v1/advice-requests/1/shred", TOKEN("officer1"), "{}", NULL);
+    expect(404, "POST", "/api/v1/advice-requests/1/shred", EHC_TEST_TOKEN("officer1"), "{}", NULL);
 }
 
 /* ---- a manager's day ---------------------------------------------------------------------------------- */
@@ -461,7 +416,7 @@ static void test_manager_allocates_and_reallocates_cases_one_or_many_at_once(voi
     set_clock("2026-04-01");
     long c[3];
     for (int i = 0; i < 3; i++)
-        c[i] = open_case(TOKEN("officer1"), "North", "Queue", "2026-04-01");
+        c[i] = open_case(EHC_TEST_TOKEN("officer1"), "North", "Queue", "2026-04-01");
     long north = team_id("North"), south = team_id("South");
     long o1 = user_id("officer1"), o3 = user_id("officer3"), o2 = user_id("officer2");
     assert_int_equal(
@@ -473,7 +428,7 @@ static void test_manager_allocates_and_reallocates_cases_one_or_many_at_once(voi
     snprintf(body, sizeof body, "{\"case_ids\": [%ld, %ld, %ld], \"team_id\": %ld, \"officer_id\": %ld}",
              c[0], c[1], c[2], north, o3);
     cJSON *r;
-    expect(200, "POST", "/api/v1/allocations", TOKEN("manager1"), body, &r);
+    expect(200, "POST", "/api/v1/allocations", EHC_TEST_TOKEN("manager1"), body, &r);
     assert_int_equal((long)num(r, "allocated"), 3);
     const cJSON *it;
     cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r, "results"))
@@ -498,7 +453,7 @@ static void test_manager_allocates_and_reallocates_cases_one_or_many_at_once(voi
         3);
     /* the caseload shows it */
     cJSON *load;
-    expect(200, "GET", "/api/v1/caseload", TOKEN("manager1"), NULL, &load);
+    expect(200, "GET", "/api/v1/caseload", EHC_TEST_TOKEN("manager1"), NULL, &load);
     const cJSON *row, *mine = NULL;
     cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(load, "officers"))
     {
@@ -509,7 +464,7 @@ static void test_manager_allocates_and_reallocates_cases_one_or_many_at_once(voi
     cJSON_Delete(load);
 
     /* the same again changes nothing and records nothing */
-    expect(200, "POST", "/api/v1/allocations", TOKEN("manager1"), body, &r);
+    expect(200, "POST", "/api/v1/allocations", EHC_TEST_TOKEN("manager1"), body, &r);
     assert_int_equal((long)num(r, "allocated"), 0);
     cJSON_Delete(r);
     assert_int_equal(scalar("SELECT count(*) FROM case_events WHERE type = 'case_allocated'"), 3);
@@ -519,9 +474,9 @@ static void test_manager_allocates_and_reallocates_cases_one_or_many_at_once(voi
         body, sizeof body,
         "{\"case_ids\": [%ld], \"team_id\": %ld, \"officer_id\": %ld, \"reason\": \"officer3 on leave\"}",
         c[0], north, o1);
-    expect(200, "POST", "/api/v1/allocations", TOKEN("manager1"), body, NULL);
+    expect(200, "POST", "/api/v1/allocations", EHC_TEST_TOKEN("manager1"), body, NULL);
     snprintf(body, sizeof body, "{\"case_ids\": [%ld], \"team_id\": %ld, \"officer_id\": null}", c[1], north);
-    expect(200, "POST", "/api/v1/allocations", TOKEN("manager1"), body, NULL);
+    expect(200, "POST", "/api/v1/allocations", EHC_TEST_TOKEN("manager1"), body, NULL);
     assert_int_equal(scalar("SELECT officer_id FROM cases WHERE id = %ld", c[0]), o1);
     assert_int_equal(scalar("SELECT count(*) FROM cases WHERE id = %ld AND officer_id IS NULL", c[1]), 1);
 
@@ -532,24 +487,28 @@ static void test_manager_allocates_and_reallocates_cases_one_or_many_at_once(voi
                north);
     snprintf(body, sizeof body, "{\"case_ids\": [%ld], \"team_id\": %ld, \"officer_id\": %ld}", c[2], south,
              o2);
-    expect(403, "POST", "/api/v1/allocations", TOKEN("manager1"), body, NULL); /* not their team */
-    expect(403, "POST", "/api/v1/allocations", TOKEN("officer1"), body, NULL); /* officers do not allocate */
-    expect(403, "POST", "/api/v1/allocations", TOKEN("dco1"), body, NULL);
+    expect(403, "POST", "/api/v1/allocations", EHC_TEST_TOKEN("manager1"), body, NULL); /* not their team */
+    expect(403, "POST", "/api/v1/allocations", EHC_TEST_TOKEN("officer1"), body,
+           NULL); /* officers do not allocate */
+    expect(403, "POST", "/api/v1/allocations", EHC_TEST_TOKEN("dco1"), body, NULL);
     snprintf(body, sizeof body, "{\"case_ids\": [%ld], \"team_id\": %ld, \"officer_id\": %ld}", c[2], north,
              o2);
     cJSON *err;
-    expect(422, "POST", "/api/v1/allocations", TOKEN("manager1"), body, &err); /* not in North */
+    expect(422, "POST", "/api/v1/allocations", EHC_TEST_TOKEN("manager1"), body, &err); /* not in North */
     assert_string_equal(str(cJSON_GetObjectItemCaseSensitive(err, "error"), "field"), "officer_id");
     cJSON_Delete(err);
     snprintf(body, sizeof body, "{\"case_ids\": [%ld], \"team_id\": %ld}", c[2], team_id("East"));
-    expect(404, "POST", "/api/v1/allocations", TOKEN("manager1"), body, NULL); /* another authority's team */
-    expect(422, "POST", "/api/v1/allocations", TOKEN("manager1"), "{\"case_ids\": [], \"team_id\": 1}", NULL);
-    expect(422, "POST", "/api/v1/allocations", TOKEN("manager1"), "{\"case_ids\": [1, 1], \"team_id\": 1}",
+    expect(404, "POST", "/api/v1/allocations", EHC_TEST_TOKEN("manager1"), body,
+           NULL); /* another authority's team */
+    expect(422, "POST", "/api/v1/allocations", EHC_TEST_TOKEN("manager1"),
+           "{\"case_ids\": [], \"team_id\": 1}", NULL);
+    expect(422, "POST", "/api/v1/allocations", EHC_TEST_TOKEN("manager1"),
+           "{\"case_ids\": [1, 1], \"team_id\": 1}", NULL);
+    expect(422, "POST", "/api/v1/allocations", EHC_TEST_TOKEN("manager1"),
+           "{\"case_ids\": [\"1\"], \"team_id\": 1}", NULL);
+    expect(422, "POST", "/api/v1/allocations", EHC_TEST_TOKEN("manager1"), "{\"case_ids\": [1], \"team\": 1}",
            NULL);
-    expect(422, "POST", "/api/v1/allocations", TOKEN("manager1"), "{\"case_ids\": [\"1\"], \"team_id\": 1}",
-           NULL);
-    expect(422, "POST", "/api/v1/allocations", TOKEN("manager1"), "{\"case_ids\": [1], \"team\": 1}", NULL);
-    expect(400, "POST", "/api/v1/allocations", TOKEN("manager1"), "{\"case_ids\": [1", NULL);
+    expect(400, "POST", "/api/v1/allocations", EHC_TEST_TOKEN("manager1"), "{\"case_ids\": [1", NULL);
     expect(401, "POST", "/api/v1/allocations", "X-None: 1", "{}", NULL);
     assert_int_equal(
         scalar("SELECT (SELECT count(*) FROM case_events) * 1000 + (SELECT count(*) FROM cases WHERE "
@@ -559,10 +518,10 @@ static void test_manager_allocates_and_reallocates_cases_one_or_many_at_once(voi
 
     /* a batch naming another authority's case: that one is not found, the rest move */
     set_clock("2026-04-02");
-    long theirs = open_case(TOKEN("officerb"), "East", "Elsewhere", "2026-04-02");
+    long theirs = open_case(EHC_TEST_TOKEN("officerb"), "East", "Elsewhere", "2026-04-02");
     snprintf(body, sizeof body, "{\"case_ids\": [%ld, %ld], \"team_id\": %ld, \"officer_id\": %ld}", theirs,
              c[2], north, o1);
-    expect(200, "POST", "/api/v1/allocations", TOKEN("manager1"), body, &r);
+    expect(200, "POST", "/api/v1/allocations", EHC_TEST_TOKEN("manager1"), body, &r);
     assert_int_equal((long)num(r, "allocated"), 1);
     assert_int_equal(
         (long)num(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r, "results"), 0), "status"), 404);
@@ -575,13 +534,13 @@ static void test_manager_allocates_and_reallocates_cases_one_or_many_at_once(voi
     /* a service manager moves a case to another team: its officers see it, the old team's do not */
     snprintf(body, sizeof body, "{\"case_ids\": [%ld], \"team_id\": %ld, \"officer_id\": %ld}", c[2], south,
              o2);
-    expect(200, "POST", "/api/v1/allocations", TOKEN("svcmgr"), body, &r);
+    expect(200, "POST", "/api/v1/allocations", EHC_TEST_TOKEN("svcmgr"), body, &r);
     assert_int_equal((long)num(r, "allocated"), 1);
     cJSON_Delete(r);
     char path[64];
     snprintf(path, sizeof path, "/api/v1/cases/%ld", c[2]);
-    expect(200, "GET", path, TOKEN("officer2"), NULL, NULL);
-    expect(403, "GET", path, TOKEN("officer1"), NULL, NULL);
+    expect(200, "GET", path, EHC_TEST_TOKEN("officer2"), NULL, NULL);
+    expect(403, "GET", path, EHC_TEST_TOKEN("officer1"), NULL, NULL);
     assert_int_equal(
         scalar("SELECT count(*) FROM case_events WHERE case_id = %ld AND type = 'case_allocated' AND "
                "actor_role = 'service_manager'",
@@ -601,7 +560,7 @@ static void test_manager_records_an_exception_the_law_allows_and_only_that(void 
         "{\"deadline\": \"final_plan_due\", \"exception\": \"reg_5_4_a\", \"applies_from\": \"2026-03-01\", "
         "\"evidence\": \"x\", \"family_told_on\": \"2026-03-02\", \"expected_version\": %ld}",
         version_of(the_case));
-    expect(422, "POST", path, TOKEN("manager1"), body, NULL);
+    expect(422, "POST", path, EHC_TEST_TOKEN("manager1"), body, NULL);
     /* officers may not record one */
     snprintf(
         body, sizeof body,
@@ -609,16 +568,17 @@ static void test_manager_records_an_exception_the_law_allows_and_only_that(void 
         "\"applies_to\": \"2026-03-31\", \"evidence\": \"family abroad for five weeks (letter on file)\", "
         "\"family_told_on\": \"2026-03-02\", \"expected_version\": %ld}",
         version_of(the_case));
-    expect(403, "POST", path, TOKEN("officer1"), body, NULL);
-    expect(404, "POST", path, TOKEN("managerb"), body, NULL);
-    expect(422, "POST", path, TOKEN("manager1"), "{\"deadline\": \"final_plan_due\", \"why\": 1}", NULL);
+    expect(403, "POST", path, EHC_TEST_TOKEN("officer1"), body, NULL);
+    expect(404, "POST", path, EHC_TEST_TOKEN("managerb"), body, NULL);
+    expect(422, "POST", path, EHC_TEST_TOKEN("manager1"), "{\"deadline\": \"final_plan_due\", \"why\": 1}",
+           NULL);
     assert_int_equal(scalar("SELECT count(*) FROM case_events WHERE case_id = %ld", the_case), before);
 
-    expect(201, "POST", path, TOKEN("manager1"), body, NULL);
+    expect(201, "POST", path, EHC_TEST_TOKEN("manager1"), body, NULL);
     cJSON *kase;
     char case_path[64];
     snprintf(case_path, sizeof case_path, "/api/v1/cases/%ld", the_case);
-    expect(200, "GET", case_path, TOKEN("manager1"), NULL, &kase);
+    expect(200, "GET", case_path, EHC_TEST_TOKEN("manager1"), NULL, &kase);
     const cJSON *x = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(kase, "exceptions"), 0);
     assert_non_null(x);
     assert_string_equal(str(x, "deadline"), "final_plan_due");
@@ -634,7 +594,7 @@ static void test_manager_records_an_exception_the_law_allows_and_only_that(void 
     cJSON_Delete(kase);
     /* and the case shows in the list of cases where an exception applies */
     cJSON *list;
-    expect(200, "GET", "/api/v1/cases?exception=true", TOKEN("manager1"), NULL, &list);
+    expect(200, "GET", "/api/v1/cases?exception=true", EHC_TEST_TOKEN("manager1"), NULL, &list);
     char id[24];
     snprintf(id, sizeof id, "%ld", the_case);
     bool listed = false;
@@ -652,7 +612,7 @@ static void test_manager_merges_two_records_of_one_child_as_an_audited_act(void 
     long b = scalar("SELECT max(id) FROM children WHERE surname = 'Queue'");
     long b_case = scalar("SELECT id FROM cases WHERE child_id = %ld", b);
     cJSON *found;
-    expect(200, "GET", "/api/v1/children?surname=Queue", TOKEN("officer1"), NULL, &found);
+    expect(200, "GET", "/api/v1/children?surname=Queue", EHC_TEST_TOKEN("officer1"), NULL, &found);
     int records = cJSON_GetArraySize(found);
     cJSON_Delete(found);
     assert_int_equal(records, 3);
@@ -660,19 +620,19 @@ static void test_manager_merges_two_records_of_one_child_as_an_audited_act(void 
     snprintf(path, sizeof path, "/api/v1/children/%ld/merge", b);
     long before = scalar("SELECT count(*) FROM child_merges");
     snprintf(body, sizeof body, "{\"into_child_id\": %ld, \"reason\": \"same NHS letter, same address\"}", a);
-    expect(403, "POST", path, TOKEN("officer1"), body, NULL);
-    expect(404, "POST", path, TOKEN("managerb"), body, NULL);
-    expect(422, "POST", path, TOKEN("manager1"), "{\"into_child_id\": 1}", NULL);
-    expect(422, "POST", path, TOKEN("manager1"), "{\"into_child_id\": 1, \"reason\": \"x\", \"why\": 2}",
-           NULL);
+    expect(403, "POST", path, EHC_TEST_TOKEN("officer1"), body, NULL);
+    expect(404, "POST", path, EHC_TEST_TOKEN("managerb"), body, NULL);
+    expect(422, "POST", path, EHC_TEST_TOKEN("manager1"), "{\"into_child_id\": 1}", NULL);
+    expect(422, "POST", path, EHC_TEST_TOKEN("manager1"),
+           "{\"into_child_id\": 1, \"reason\": \"x\", \"why\": 2}", NULL);
     char self[128];
     snprintf(self, sizeof self, "{\"into_child_id\": %ld, \"reason\": \"x\"}", b);
-    expect(422, "POST", path, TOKEN("manager1"), self, NULL);
+    expect(422, "POST", path, EHC_TEST_TOKEN("manager1"), self, NULL);
     assert_int_equal(scalar("SELECT count(*) FROM child_merges"), before);
     assert_int_equal(scalar("SELECT child_id FROM cases WHERE id = %ld", b_case), b);
 
     cJSON *r;
-    expect(200, "POST", path, TOKEN("manager1"), body, &r);
+    expect(200, "POST", path, EHC_TEST_TOKEN("manager1"), body, &r);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "case_ids")), 1);
     assert_int_equal(
         (long)cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r, "case_ids"), 0)->valuedouble, b_case);
@@ -680,7 +640,7 @@ static void test_manager_merges_two_records_of_one_child_as_an_audited_act(void 
     /* the case now belongs to the record kept; the merged record stays, marked, and is found no more */
     assert_int_equal(scalar("SELECT child_id FROM cases WHERE id = %ld", b_case), a);
     assert_int_equal(scalar("SELECT merged_into_id FROM children WHERE id = %ld", b), a);
-    expect(200, "GET", "/api/v1/children?surname=Queue", TOKEN("officer1"), NULL, &found);
+    expect(200, "GET", "/api/v1/children?surname=Queue", EHC_TEST_TOKEN("officer1"), NULL, &found);
     assert_int_equal(cJSON_GetArraySize(found), 2);
     cJSON_Delete(found);
     /* audited: who, why, which cases; and a write in the case's access log */
@@ -695,7 +655,7 @@ static void test_manager_merges_two_records_of_one_child_as_an_audited_act(void 
                             b_case),
                      1);
     /* and only once */
-    expect(409, "POST", path, TOKEN("manager1"), body, NULL);
+    expect(409, "POST", path, EHC_TEST_TOKEN("manager1"), body, NULL);
     /* a new case goes to the record kept, never to the one merged away */
     char open[1024];
     snprintf(
@@ -704,18 +664,14 @@ static void test_manager_merges_two_records_of_one_child_as_an_audited_act(void 
         "{\"requested_by\": \"parent\", \"channel\": \"email\", \"received_at\": \"2026-04-02T10:00\"}}}",
         team_id("North"), b);
     long cases_before = scalar("SELECT count(*) FROM cases");
-    expect(422, "POST", "/api/v1/cases", TOKEN("officer1"), open, NULL);
+    expect(422, "POST", "/api/v1/cases", EHC_TEST_TOKEN("officer1"), open, NULL);
     assert_int_equal(scalar("SELECT count(*) FROM cases"), cases_before);
 }
 
 static void test_daemon_stops_cleanly_after_all_of_the_above(void **state)
 {
     (void)state;
-    int st = ehc_test_daemon_stop(&d, SIGTERM);
-    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
-        fprintf(stderr, "ehcd did not stop cleanly (status %d); log: %s\n", st, d.log_path);
-        fail();
-    }
+    ehc_test_daemon_stop_clean(&d);
 }
 
 int main(void)

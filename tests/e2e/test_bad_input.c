@@ -15,16 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "ehc/migrate.h"
 #include "testlib.h"
 
 /* the daemon of this suite gives a client this long to send a request (EHCD_REQUEST_TIMEOUT_MS) */
 #define REQUEST_TIMEOUT_MS 1500
 
-#define TOKEN(name) "Authorization: Bearer tok-" name "-0123456789abcdefghij"
 #define JSON "Content-Type: application/json"
 
 static char *db_url;
@@ -39,37 +36,10 @@ static char case_path[64], events_path[64], control_path[64], other_events_path[
 static const char *const personal[] = {"Example",    "Samwise", "9434765919", "2019-04-02",
                                        "Hiddenname", "Zebedee", "4010232137", "2018-07-09"};
 
-static void exec_ok(const char *sql)
-{
-    PGresult *r = PQexec(admin, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-        fprintf(stderr, "%s -> %s", sql, PQresultErrorMessage(r));
-        fail();
-    }
-    PQclear(r);
-}
-
-static void add_user(const char *name, const char *authority, const char *team, int is_admin)
-{
-    char sql[1024], token[128], sha[65];
-    snprintf(sql, sizeof sql, "INSERT INTO users (username, display_name, is_admin) VALUES ('%s', '%s', %s)",
-             name, name, is_admin ? "true" : "false");
-    exec_ok(sql);
-    snprintf(token, sizeof token, "tok-%s-0123456789abcdefghij", name);
-    ehc_sha256_hex(token, strlen(token), sha);
-    snprintf(sql, sizeof sql,
-             "INSERT INTO api_tokens (user_id, name, token_sha256) SELECT id, 'test', '%s' FROM users "
-             "WHERE username = '%s'",
-             sha, name);
-    exec_ok(sql);
-    if (!team) return;
-    snprintf(sql, sizeof sql,
-             "INSERT INTO role_grants (user_id, role, authority_id, team_id) SELECT u.id, 'officer', "
-             "t.authority_id, t.id FROM users u, teams t JOIN local_authorities a ON a.id = t.authority_id "
-             "WHERE u.username = '%s' AND a.dfe_code = '%s' AND t.name = '%s'",
-             name, authority, team);
-    exec_ok(sql);
-}
+#define GRANT_OFFICER(authority, team)                                                                       \
+    "INSERT INTO role_grants (user_id, role, authority_id, team_id) SELECT u.id, 'officer', "                \
+    "t.authority_id, t.id FROM users u, teams t JOIN local_authorities a ON a.id = t.authority_id "          \
+    "WHERE u.username = '%s' AND a.dfe_code = '" authority "' AND t.name = '" team "'"
 
 /* Everything a request could have written, as one comparable line. */
 static void written(char out[256])
@@ -193,14 +163,6 @@ static long raw_request(const char *method, const char *path, const char *header
 
 /* ---- the checks after each bad request -------------------------------------------------------------- */
 
-static long call(const char *method, const char *path, const char *token, const char *body,
-                 ehc_test_response *r)
-{
-    const char *h[] = {token, JSON, NULL};
-    ehc_test_http(r, method, d.port, path, body, h);
-    return r->status;
-}
-
 /* ehcd still answers /healthz and a valid request, and nothing was written since `before`. */
 static void still_serving_and_nothing_written(const char *before, const char *what)
 {
@@ -212,7 +174,7 @@ static void still_serving_and_nothing_written(const char *before, const char *wh
     }
     ehc_test_response_free(&r);
     /* a valid read that writes nothing itself: the case list */
-    if (call("GET", "/api/v1/cases", TOKEN("officer1"), NULL, &r) != 200) {
+    if (ehc_test_call(d.port, "GET", "/api/v1/cases", EHC_TEST_TOKEN("officer1"), NULL, &r) != 200) {
         fprintf(stderr, "after %s: GET /api/v1/cases -> %ld %s\n", what, r.status, r.body);
         fail();
     }
@@ -257,7 +219,7 @@ static void post_each(const char *path, const bad_case *cases, size_t n)
     written(before);
     for (size_t i = 0; i < n; i++) {
         ehc_test_response r;
-        call("POST", path, TOKEN("officer1"), cases[i].body, &r);
+        ehc_test_call(d.port, "POST", path, EHC_TEST_TOKEN("officer1"), cases[i].body, &r);
         char what[400];
         snprintf(what, sizeof what, "POST %s %.300s", path, cases[i].body);
         expect_error(what, r.status, r.body, cases[i].status, cases[i].code, cases[i].field);
@@ -280,7 +242,7 @@ static long open_case(const char *token, long team, const char *forename, const 
     char body[2048];
     snprintf(body, sizeof body, open_body_fmt, team, forename, surname, dob, nhs);
     ehc_test_response r;
-    call("POST", "/api/v1/cases", token, body, &r);
+    ehc_test_call(d.port, "POST", "/api/v1/cases", token, body, &r);
     if (r.status != 201) {
         fprintf(stderr, "open -> %ld %s\n", r.status, r.body);
         fail();
@@ -294,35 +256,36 @@ static long open_case(const char *token, long team, const char *forename, const 
 
 static int setup(void **state)
 {
-    db_url = ehc_test_create_database("ehc_bad_input");
-    admin = PQconnectdb(db_url);
-    assert_int_equal(PQstatus(admin), CONNECTION_OK);
-    int applied;
-    char err[1024];
-    assert_int_equal(ehc_migrate_apply(admin, &applied, err, sizeof err), 0);
-    exec_ok("INSERT INTO local_authorities (dfe_code, name) VALUES ('353', 'Oldham'), ('357', 'Tameside')");
-    exec_ok("INSERT INTO teams (authority_id, name) SELECT id, 'North' FROM local_authorities WHERE dfe_code "
-            "= '353'");
-    exec_ok("INSERT INTO teams (authority_id, name) SELECT id, 'East' FROM local_authorities WHERE dfe_code "
-            "= '357'");
-    add_user("officer1", "353", "North", 0);
-    add_user("officerb", "357", "East", 0);
-    add_user("admin", NULL, NULL, 1);
-    static char env_db[2048], env_timeout[64];
-    snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", db_url);
+    admin = ehc_test_migrated_database("ehc_bad_input", &db_url);
+    ehc_test_exec(
+        admin,
+        "INSERT INTO local_authorities (dfe_code, name) VALUES ('353', 'Oldham'), ('357', 'Tameside')");
+    ehc_test_exec(
+        admin,
+        "INSERT INTO teams (authority_id, name) SELECT id, 'North' FROM local_authorities WHERE dfe_code "
+        "= '353'");
+    ehc_test_exec(
+        admin,
+        "INSERT INTO teams (authority_id, name) SELECT id, 'East' FROM local_authorities WHERE dfe_code "
+        "= '357'");
+    ehc_test_add_user(admin, "officer1", false, GRANT_OFFICER("353", "North"));
+    ehc_test_add_user(admin, "officerb", false, GRANT_OFFICER("357", "East"));
+    ehc_test_add_user(admin, "admin", true, NULL);
+    char env_timeout[64];
     snprintf(env_timeout, sizeof env_timeout, "EHCD_REQUEST_TIMEOUT_MS=%d", REQUEST_TIMEOUT_MS);
-    const char *env[] = {env_db, env_timeout, NULL};
-    const char *args[] = {"serve", "--sim-clock=2025-01-01T00:00:00Z", NULL};
-    ehc_test_daemon_start(&d, args, env);
+    ehc_test_daemon_serve(&d, db_url, (const char *const[]){"--sim-clock=2025-01-01T00:00:00Z", NULL},
+                          (const char *const[]){env_timeout, NULL});
 
     ehc_test_response r;
-    call("POST", "/admin/clock", TOKEN("admin"), "{\"now\": \"2026-03-02T12:00:00Z\"}", &r);
+    ehc_test_call(d.port, "POST", "/admin/clock", EHC_TEST_TOKEN("admin"),
+                  "{\"now\": \"2026-03-02T12:00:00Z\"}", &r);
     assert_int_equal(r.status, 200);
     ehc_test_response_free(&r);
     north = ehc_test_scalar(admin, "SELECT id FROM teams WHERE name = 'North'");
     long east = ehc_test_scalar(admin, "SELECT id FROM teams WHERE name = 'East'");
-    case_id = open_case(TOKEN("officer1"), north, "Samwise", "Example", "2019-04-02", "9434765919");
-    other_case_id = open_case(TOKEN("officerb"), east, "Zebedee", "Hiddenname", "2018-07-09", "4010232137");
+    case_id = open_case(EHC_TEST_TOKEN("officer1"), north, "Samwise", "Example", "2019-04-02", "9434765919");
+    other_case_id =
+        open_case(EHC_TEST_TOKEN("officerb"), east, "Zebedee", "Hiddenname", "2018-07-09", "4010232137");
     snprintf(case_path, sizeof case_path, "/api/v1/cases/%ld", case_id);
     snprintf(events_path, sizeof events_path, "/api/v1/cases/%ld/events", case_id);
     snprintf(other_events_path, sizeof other_events_path, "/api/v1/cases/%ld/events", other_case_id);
@@ -333,7 +296,7 @@ static int setup(void **state)
              "\"fields\": {\"requested_by\": \"parent\", \"channel\": \"email\", \"received_at\": "
              "\"2026-02-20T10:30\"}}}",
              north, ehc_test_scalar(admin, "SELECT child_id FROM cases WHERE id = %ld", case_id));
-    call("POST", "/api/v1/cases", TOKEN("officer1"), body, &r);
+    ehc_test_call(d.port, "POST", "/api/v1/cases", EHC_TEST_TOKEN("officer1"), body, &r);
     assert_int_equal(r.status, 201);
     control_id = atol(strstr(r.body, "\"id\":") + 5);
     ehc_test_response_free(&r);
@@ -343,9 +306,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    if (d.pid > 0) ehc_test_daemon_stop(&d, SIGKILL);
-    PQfinish(admin);
-    free(db_url);
+    ehc_test_teardown(&d, admin, db_url);
     return 0;
 }
 
@@ -360,7 +321,7 @@ static long record_valid_event(void)
              version);
     long logged = ehc_test_scalar(admin, "SELECT count(*) FROM access_log WHERE action = 'write'");
     ehc_test_response r;
-    long status = call("POST", control_path, TOKEN("officer1"), body, &r);
+    long status = ehc_test_call(d.port, "POST", control_path, EHC_TEST_TOKEN("officer1"), body, &r);
     if (status != 201) fprintf(stderr, "valid event -> %ld %s\n", status, r.body);
     ehc_test_response_free(&r);
     /* the write's line in the access log follows the answer */
@@ -397,7 +358,7 @@ static void test_malformed_json_is_400_and_a_body_that_is_not_an_object_422(void
     /* not JSON at all */
     char before[256];
     written(before);
-    const char *h[] = {TOKEN("officer1"), "Content-Type: text/plain", NULL};
+    const char *h[] = {EHC_TEST_TOKEN("officer1"), "Content-Type: text/plain", NULL};
     ehc_test_response r;
     ehc_test_http(&r, "POST", d.port, events_path, "type=notification_sent", h);
     expect_error("text/plain body", r.status, r.body, 415, "unsupported_media_type", NULL);
@@ -464,7 +425,7 @@ static void post_opens(const char *const (*bodies)[4], size_t n)
     written(before);
     for (size_t i = 0; i < n; i++) {
         ehc_test_response r;
-        call("POST", "/api/v1/cases", TOKEN("officer1"), bodies[i][0], &r);
+        ehc_test_call(d.port, "POST", "/api/v1/cases", EHC_TEST_TOKEN("officer1"), bodies[i][0], &r);
         char what[600];
         snprintf(what, sizeof what, "POST /api/v1/cases %.500s", bodies[i][0]);
         expect_error(what, r.status, r.body, atol(bodies[i][1]), bodies[i][2], bodies[i][3]);
@@ -537,7 +498,7 @@ static void test_every_member_of_an_opening_with_the_wrong_type_is_422_naming_it
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         char *body = open_with(rows[i].team, rows[i].child, rows[i].request, rows[i].extra);
         ehc_test_response r;
-        call("POST", "/api/v1/cases", TOKEN("officer1"), body, &r);
+        ehc_test_call(d.port, "POST", "/api/v1/cases", EHC_TEST_TOKEN("officer1"), body, &r);
         char what[600];
         snprintf(what, sizeof what, "POST /api/v1/cases %.500s", body);
         expect_error(what, r.status, r.body, rows[i].status, rows[i].code, rows[i].field);
@@ -599,7 +560,7 @@ static void test_impossible_dates_are_422_naming_the_field(void **state)
                  "{\"type\": \"notification_sent\", \"effective_on\": \"%s\", \"expected_version\": 1, "
                  "\"fields\": {\"body\": \"icb\"}}",
                  dates[i]);
-        call("POST", events_path, TOKEN("officer1"), body, &r);
+        ehc_test_call(d.port, "POST", events_path, EHC_TEST_TOKEN("officer1"), body, &r);
         snprintf(what, sizeof what, "event on %s", dates[i]);
         expect_error(what, r.status, r.body, 422, "invalid_field", "effective_on");
         ehc_test_response_free(&r);
@@ -608,7 +569,7 @@ static void test_impossible_dates_are_422_naming_the_field(void **state)
         snprintf(child, sizeof child,
                  "{\"forename\": \"Ann\", \"surname\": \"Other\", \"date_of_birth\": \"%s\"}", dates[i]);
         char *b = open_with(team, child, GOOD_REQ, "");
-        call("POST", "/api/v1/cases", TOKEN("officer1"), b, &r);
+        ehc_test_call(d.port, "POST", "/api/v1/cases", EHC_TEST_TOKEN("officer1"), b, &r);
         snprintf(what, sizeof what, "child born on %s", dates[i]);
         expect_error(what, r.status, r.body, 422, "invalid_field", "child.date_of_birth");
         ehc_test_response_free(&r);
@@ -616,7 +577,7 @@ static void test_impossible_dates_are_422_naming_the_field(void **state)
 
         snprintf(req, sizeof req, "{\"effective_on\": \"%s\", \"fields\": %s}", dates[i], GOOD_FIELDS);
         b = open_with(team, GOOD_CHILD, req, "");
-        call("POST", "/api/v1/cases", TOKEN("officer1"), b, &r);
+        ehc_test_call(d.port, "POST", "/api/v1/cases", EHC_TEST_TOKEN("officer1"), b, &r);
         snprintf(what, sizeof what, "request on %s", dates[i]);
         expect_error(what, r.status, r.body, 422, "invalid_field", "request.effective_on");
         ehc_test_response_free(&r);
@@ -628,7 +589,7 @@ static void test_impossible_dates_are_422_naming_the_field(void **state)
                                               "\"received_at\": \"2026-02-30T10:30\"}"),
                         "");
     ehc_test_response r;
-    call("POST", "/api/v1/cases", TOKEN("officer1"), b, &r);
+    ehc_test_call(d.port, "POST", "/api/v1/cases", EHC_TEST_TOKEN("officer1"), b, &r);
     expect_error("received 30 February", r.status, r.body, 422, "field_invalid", "received_at");
     ehc_test_response_free(&r);
     free(b);
@@ -665,7 +626,7 @@ static void test_sql_metacharacters_in_checked_fields_are_refused_and_touch_noth
         };
         for (size_t e = 0; e < sizeof events / sizeof events[0]; e++) {
             snprintf(body, sizeof body, events[e].fmt, s);
-            call("POST", events_path, TOKEN("officer1"), body, &r);
+            ehc_test_call(d.port, "POST", events_path, EHC_TEST_TOKEN("officer1"), body, &r);
             snprintf(what, sizeof what, "POST events %s", body);
             expect_error(what, r.status, r.body, 422, events[e].code, events[e].field);
             ehc_test_response_free(&r);
@@ -677,7 +638,7 @@ static void test_sql_metacharacters_in_checked_fields_are_refused_and_touch_noth
                      "\"%s\": \"%s\"}",
                      child_fields[f], s);
             char *b = open_with(team, child, GOOD_REQ, "");
-            call("POST", "/api/v1/cases", TOKEN("officer1"), b, &r);
+            ehc_test_call(d.port, "POST", "/api/v1/cases", EHC_TEST_TOKEN("officer1"), b, &r);
             char field[64];
             snprintf(field, sizeof field, "child.%s", child_fields[f]);
             snprintf(what, sizeof what, "POST cases %s", b);
@@ -688,7 +649,7 @@ static void test_sql_metacharacters_in_checked_fields_are_refused_and_touch_noth
         /* the Idempotency-Key is opaque text: a hostile one on a refused event changes nothing */
         char idem[256];
         snprintf(idem, sizeof idem, "Idempotency-Key: %s", s);
-        const char *h[] = {TOKEN("officer1"), JSON, idem, NULL};
+        const char *h[] = {EHC_TEST_TOKEN("officer1"), JSON, idem, NULL};
         ehc_test_http(&r, "POST", d.port, events_path,
                       "{\"type\": \"notification_sent\", \"effective_on\": \"2026-02-25\", "
                       "\"expected_version\": 1, \"fields\": {\"body\": \"nobody\"}}",
@@ -734,7 +695,7 @@ static void test_sql_metacharacters_in_query_parameters_are_inert(void **state)
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         ehc_test_response r;
-        call("GET", rows[i].path, TOKEN("officer1"), NULL, &r);
+        ehc_test_call(d.port, "GET", rows[i].path, EHC_TEST_TOKEN("officer1"), NULL, &r);
         if (rows[i].status == 200) {
             if (r.status != 200 || strcmp(r.body, "[]") != 0) {
                 fprintf(stderr, "GET %s -> %ld %s (expected 200 [])\n", rows[i].path, r.status, r.body);
@@ -764,7 +725,7 @@ static void test_names_with_metacharacters_are_stored_exactly_as_sent(void **sta
                         GOOD_REQ, "");
     long cases = ehc_test_scalar(admin, "SELECT count(*) FROM cases");
     ehc_test_response r;
-    call("POST", "/api/v1/cases", TOKEN("officer1"), b, &r);
+    ehc_test_call(d.port, "POST", "/api/v1/cases", EHC_TEST_TOKEN("officer1"), b, &r);
     free(b);
     if (r.status != 201) fprintf(stderr, "-> %ld %s\n", r.status, r.body);
     assert_int_equal(r.status, 201);
@@ -861,7 +822,7 @@ static void test_invalid_utf8_is_refused_naming_the_field(void **state)
             "{\"type\": \"notification_sent\", \"effective_on\": \"2026-02-25\", \"expected_version\": 1, "
             "\"fields\": {\"body\": \"icb%s\"}}",
             broken[i]);
-        call("POST", events_path, TOKEN("officer1"), body, &r);
+        ehc_test_call(d.port, "POST", events_path, EHC_TEST_TOKEN("officer1"), body, &r);
         expect_error("invalid UTF-8 in an event field", r.status, r.body, 400, "invalid_utf8", "fields.body");
         ehc_test_response_free(&r);
         snprintf(child, sizeof child,
@@ -869,7 +830,7 @@ static void test_invalid_utf8_is_refused_naming_the_field(void **state)
                  "\"2019-05-06\"}",
                  broken[i]);
         char *b = open_with(team, child, GOOD_REQ, "");
-        call("POST", "/api/v1/cases", TOKEN("officer1"), b, &r);
+        ehc_test_call(d.port, "POST", "/api/v1/cases", EHC_TEST_TOKEN("officer1"), b, &r);
         expect_error("invalid UTF-8 in a name", r.status, r.body, 400, "invalid_utf8", "child.forename");
         ehc_test_response_free(&r);
         free(b);
@@ -878,14 +839,14 @@ static void test_invalid_utf8_is_refused_naming_the_field(void **state)
         for (const char *p = broken[i]; *p; p++)
             snprintf(enc + strlen(enc), sizeof enc - strlen(enc), "%%%02X", (unsigned char)*p);
         snprintf(path, sizeof path, "/api/v1/cases?stage=req%s", enc);
-        call("GET", path, TOKEN("officer1"), NULL, &r);
+        ehc_test_call(d.port, "GET", path, EHC_TEST_TOKEN("officer1"), NULL, &r);
         if (r.status != 400 || !strstr(r.body, "\"code\":\"invalid_query\"")) {
             fprintf(stderr, "GET %s -> %ld %s (expected 400 invalid_query)\n", path, r.status, r.body);
             fail();
         }
         ehc_test_response_free(&r);
         snprintf(path, sizeof path, "/api/v1/children?surname=Ex%sample", enc);
-        call("GET", path, TOKEN("officer1"), NULL, &r);
+        ehc_test_call(d.port, "GET", path, EHC_TEST_TOKEN("officer1"), NULL, &r);
         if (r.status != 400 || !strstr(r.body, "\"code\":\"invalid_query\"")) {
             fprintf(stderr, "GET %s -> %ld %s (expected 400 invalid_query)\n", path, r.status, r.body);
             fail();
@@ -894,7 +855,7 @@ static void test_invalid_utf8_is_refused_naming_the_field(void **state)
         /* and in the Idempotency-Key header of an otherwise good event */
         char idem[64];
         snprintf(idem, sizeof idem, "Idempotency-Key: key-%s", broken[i]);
-        const char *h[] = {TOKEN("officer1"), JSON, idem, NULL};
+        const char *h[] = {EHC_TEST_TOKEN("officer1"), JSON, idem, NULL};
         ehc_test_http(&r, "POST", d.port, events_path,
                       "{\"type\": \"notification_sent\", \"effective_on\": \"2026-02-25\", "
                       "\"expected_version\": 2, \"fields\": {\"body\": \"icb\"}}",
@@ -929,7 +890,7 @@ static void test_good_writes_sent_with_bad_ones_all_succeed(void **state)
                  north, i % 2 ? "Bad\xff" : "Good", i, GOOD_REQ);
         reqs[i] = malloc(2048);
         snprintf(reqs[i], 2048,
-                 "POST /api/v1/cases HTTP/1.1\r\nHost: x\r\n" TOKEN(
+                 "POST /api/v1/cases HTTP/1.1\r\nHost: x\r\n" EHC_TEST_TOKEN(
                      "officer1") "\r\n" JSON "\r\nContent-Length: %zu\r\n\r\n%s",
                  strlen(body), body);
         fds[i] = connect_daemon();
@@ -974,14 +935,14 @@ static void test_very_long_text_is_refused_naming_the_field(void **state)
                  "\"surname\": \"%s\", \"date_of_birth\": \"2019-05-06\", \"%s\": \"%s\"}, \"request\": %s}",
                  team, i == 0 ? name : "Ann", i == 1 ? name : "Other", i < 2 ? "sex" : fields[i],
                  i < 2 ? "U" : name, GOOD_REQ);
-        call("POST", "/api/v1/cases", TOKEN("officer1"), body, &r);
+        ehc_test_call(d.port, "POST", "/api/v1/cases", EHC_TEST_TOKEN("officer1"), body, &r);
         expect_error(fieldname, r.status, r.body, 422, "invalid_field", fieldname);
         assert_true(r.body_len < 4096); /* the 100 KB are not sent back */
         ehc_test_response_free(&r);
     }
     snprintf(body, big + 1024,
              "{\"type\": \"%s\", \"effective_on\": \"2026-02-25\", \"expected_version\": 1}", name);
-    call("POST", events_path, TOKEN("officer1"), body, &r);
+    ehc_test_call(d.port, "POST", events_path, EHC_TEST_TOKEN("officer1"), body, &r);
     expect_error("100 KB type", r.status, r.body, 422, "invalid_field", "type");
     assert_true(r.body_len < 4096);
     ehc_test_response_free(&r);
@@ -989,7 +950,7 @@ static void test_very_long_text_is_refused_naming_the_field(void **state)
              "{\"type\": \"notification_sent\", \"effective_on\": \"2026-02-25\", \"expected_version\": 1, "
              "\"fields\": {\"body\": \"%s\"}}",
              name);
-    call("POST", events_path, TOKEN("officer1"), body, &r);
+    ehc_test_call(d.port, "POST", events_path, EHC_TEST_TOKEN("officer1"), body, &r);
     expect_error("100 KB field", r.status, r.body, 422, "field_invalid", "body");
     assert_true(r.body_len < 4096);
     ehc_test_response_free(&r);
@@ -997,7 +958,7 @@ static void test_very_long_text_is_refused_naming_the_field(void **state)
              "{\"type\": \"notification_sent\", \"effective_on\": \"2026-02-25\", \"expected_version\": 1, "
              "\"fields\": {\"body\": \"icb\"}, \"%s\": 1}",
              name);
-    call("POST", events_path, TOKEN("officer1"), body, &r);
+    ehc_test_call(d.port, "POST", events_path, EHC_TEST_TOKEN("officer1"), body, &r);
     if (r.status != 422 || r.body_len > 4096) {
         fprintf(stderr, "100 KB member name -> %ld (%zu bytes)\n", r.status, r.body_len);
         fail();
@@ -1010,7 +971,7 @@ static void test_very_long_text_is_refused_naming_the_field(void **state)
     snprintf(hv, hbig + 64, "Idempotency-Key: ");
     memset(hv + strlen(hv), 'k', hbig);
     hv[17 + hbig] = '\0';
-    const char *h1[] = {TOKEN("officer1"), JSON, hv, NULL};
+    const char *h1[] = {EHC_TEST_TOKEN("officer1"), JSON, hv, NULL};
     ehc_test_http(
         &r, "POST", d.port, events_path,
         "{\"type\": \"notification_sent\", \"effective_on\": \"2026-02-25\", \"expected_version\": 2, "
@@ -1035,7 +996,7 @@ static void test_very_long_text_is_refused_naming_the_field(void **state)
     snprintf(hv, hbig + 64, "X-Request-ID: ");
     memset(hv + strlen(hv), 'r', hbig);
     hv[14 + hbig] = '\0';
-    const char *h4[] = {TOKEN("officer1"), JSON, hv, NULL};
+    const char *h4[] = {EHC_TEST_TOKEN("officer1"), JSON, hv, NULL};
     ehc_test_http(&r, "POST", d.port, events_path, "{\"type\": 5}", h4);
     expect_error("10 KB request id", r.status, r.body, 422, "invalid_field", "type");
     assert_null(strstr(r.body, "rrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrr")); /* not taken as the request id */
@@ -1049,7 +1010,7 @@ static void test_very_long_text_is_refused_naming_the_field(void **state)
     memset(url + 14, '7', ubig);
     url[14 + ubig] = '\0';
     raw_reply rr;
-    raw_request("GET", url, TOKEN("officer1"), "", 0, &rr);
+    raw_request("GET", url, EHC_TEST_TOKEN("officer1"), "", 0, &rr);
     if (rr.status != 404 && rr.status != 414) {
         fprintf(stderr, "64 KB case id -> %.300s\n", rr.text);
         fail();
@@ -1058,7 +1019,7 @@ static void test_very_long_text_is_refused_naming_the_field(void **state)
     snprintf(url, ubig + 64, "/api/v1/cases?stage=");
     memset(url + 20, 's', ubig);
     url[20 + ubig] = '\0';
-    raw_request("GET", url, TOKEN("officer1"), "", 0, &rr);
+    raw_request("GET", url, EHC_TEST_TOKEN("officer1"), "", 0, &rr);
     if ((rr.status != 400 && rr.status != 414) ||
         (rr.status == 400 && !strstr(rr.text, "\"code\":\"invalid_query\""))) {
         fprintf(stderr, "64 KB query value -> %.300s\n", rr.text);
@@ -1069,7 +1030,7 @@ static void test_very_long_text_is_refused_naming_the_field(void **state)
     size_t at = strlen(url);
     memset(url + at, 'p', ubig);
     url[at + ubig] = '\0';
-    raw_request("POST", url, TOKEN("officer1") "\r\n" JSON, "{}", 2, &rr);
+    raw_request("POST", url, EHC_TEST_TOKEN("officer1") "\r\n" JSON, "{}", 2, &rr);
     if (rr.status != 404 && rr.status != 414) {
         fprintf(stderr, "64 KB path -> %.300s\n", rr.text);
         fail();
@@ -1095,7 +1056,7 @@ static void test_a_body_over_1_mib_is_413_and_a_content_length_lie_is_refused(vo
     memcpy(body + big - 2, "\"}", 2);
     body[big] = '\0';
     raw_reply r;
-    raw_request("POST", events_path, TOKEN("officer1") "\r\n" JSON, body, big, &r);
+    raw_request("POST", events_path, EHC_TEST_TOKEN("officer1") "\r\n" JSON, body, big, &r);
     if (r.status != 413) {
         fprintf(stderr, "1.5 MiB body -> %.300s\n", r.text);
         fail();
@@ -1105,11 +1066,10 @@ static void test_a_body_over_1_mib_is_413_and_a_content_length_lie_is_refused(vo
     int fd = connect_daemon();
     size_t cap = big + 4096;
     char *req = malloc(cap);
-    int h =
-        snprintf(req, cap,
-                 "POST %s HTTP/1.1\r\nHost: x\r\n" TOKEN("officer1") "\r\n" JSON
-                                                                     "\r\nTransfer-Encoding: chunked\r\n\r\n",
-                 events_path);
+    int h = snprintf(req, cap,
+                     "POST %s HTTP/1.1\r\nHost: x\r\n" EHC_TEST_TOKEN(
+                         "officer1") "\r\n" JSON "\r\nTransfer-Encoding: chunked\r\n\r\n",
+                     events_path);
     size_t len = (size_t)h;
     for (size_t off = 0; off < big; off += 65536) {
         size_t c = big - off < 65536 ? big - off : 65536;
@@ -1137,8 +1097,8 @@ static void test_a_body_over_1_mib_is_413_and_a_content_length_lie_is_refused(vo
         "1, \"fields\": {\"body\": \"icb\"}}";
     char lie[1024];
     int m = snprintf(lie, sizeof lie,
-                     "POST %s HTTP/1.1\r\nHost: x\r\n" TOKEN("officer1") "\r\n" JSON
-                                                                         "\r\nContent-Length: 20\r\n\r\n%s",
+                     "POST %s HTTP/1.1\r\nHost: x\r\n" EHC_TEST_TOKEN(
+                         "officer1") "\r\n" JSON "\r\nContent-Length: 20\r\n\r\n%s",
                      events_path, ev);
     fd = connect_daemon();
     raw_exchange(fd, lie, (size_t)m, 5000, &r);
@@ -1150,8 +1110,8 @@ static void test_a_body_over_1_mib_is_413_and_a_content_length_lie_is_refused(vo
     close(fd);
     /* Content-Length says more than was sent: ehcd waits for the rest, then drops the connection */
     m = snprintf(lie, sizeof lie,
-                 "POST %s HTTP/1.1\r\nHost: x\r\n" TOKEN("officer1") "\r\n" JSON
-                                                                     "\r\nContent-Length: 500\r\n\r\n%s",
+                 "POST %s HTTP/1.1\r\nHost: x\r\n" EHC_TEST_TOKEN(
+                     "officer1") "\r\n" JSON "\r\nContent-Length: 500\r\n\r\n%s",
                  events_path, ev);
     fd = connect_daemon();
     raw_exchange(fd, lie, (size_t)m, REQUEST_TIMEOUT_MS + 3000, &r);
@@ -1164,7 +1124,7 @@ static void test_a_body_over_1_mib_is_413_and_a_content_length_lie_is_refused(vo
     close(fd);
     /* two lengths, or a length and chunking: refused */
     m = snprintf(lie, sizeof lie,
-                 "POST %s HTTP/1.1\r\nHost: x\r\n" TOKEN(
+                 "POST %s HTTP/1.1\r\nHost: x\r\n" EHC_TEST_TOKEN(
                      "officer1") "\r\n" JSON "\r\nContent-Length: 5\r\nContent-Length: %zu\r\n\r\n%s",
                  events_path, strlen(ev), ev);
     fd = connect_daemon();
@@ -1188,15 +1148,15 @@ static void test_deeply_nested_json_is_400(void **state)
     memset(body + depth, ']', depth);
     body[2 * depth] = '\0';
     ehc_test_response r;
-    call("POST", events_path, TOKEN("officer1"), body, &r);
+    ehc_test_call(d.port, "POST", events_path, EHC_TEST_TOKEN("officer1"), body, &r);
     expect_error("100k [", r.status, r.body, 400, "malformed_json", NULL);
     ehc_test_response_free(&r);
-    call("POST", "/api/v1/cases", TOKEN("officer1"), body, &r);
+    ehc_test_call(d.port, "POST", "/api/v1/cases", EHC_TEST_TOKEN("officer1"), body, &r);
     expect_error("100k [ (open)", r.status, r.body, 400, "malformed_json", NULL);
     ehc_test_response_free(&r);
     /* unbalanced */
     body[depth] = '\0';
-    call("POST", events_path, TOKEN("officer1"), body, &r);
+    ehc_test_call(d.port, "POST", events_path, EHC_TEST_TOKEN("officer1"), body, &r);
     expect_error("100k unclosed [", r.status, r.body, 400, "malformed_json", NULL);
     ehc_test_response_free(&r);
     /* objects inside the fields */
@@ -1206,7 +1166,7 @@ static void test_deeply_nested_json_is_400(void **state)
         off += 5;
     }
     body[off] = '\0';
-    call("POST", events_path, TOKEN("officer1"), body, &r);
+    ehc_test_call(d.port, "POST", events_path, EHC_TEST_TOKEN("officer1"), body, &r);
     expect_error("20k nested objects", r.status, r.body, 400, "malformed_json", NULL);
     ehc_test_response_free(&r);
     free(body);
@@ -1219,7 +1179,7 @@ static void test_too_many_or_too_large_headers_are_refused(void **state)
     written(before);
     size_t cap = 1024 * 1024;
     char *headers = malloc(cap);
-    size_t len = (size_t)snprintf(headers, cap, TOKEN("officer1") "\r\n" JSON);
+    size_t len = (size_t)snprintf(headers, cap, EHC_TEST_TOKEN("officer1") "\r\n" JSON);
     for (int i = 0; i < 300; i++)
         len += (size_t)snprintf(headers + len, cap - len, "\r\nX-Filler-%d: %d", i, i);
     raw_reply r;
@@ -1233,7 +1193,7 @@ static void test_too_many_or_too_large_headers_are_refused(void **state)
     }
     raw_free(&r);
     /* 600 KB of headers in all */
-    len = (size_t)snprintf(headers, cap, TOKEN("officer1") "\r\n" JSON);
+    len = (size_t)snprintf(headers, cap, EHC_TEST_TOKEN("officer1") "\r\n" JSON);
     for (int i = 0; i < 60; i++) {
         len += (size_t)snprintf(headers + len, cap - len, "\r\nX-Big-%d: ", i);
         memset(headers + len, 'v', 10000);
@@ -1261,8 +1221,8 @@ static void test_slow_silent_and_half_finished_clients_are_dropped_within_the_ti
         "2, \"fields\": {\"body\": \"icb\"}}";
     char full[1024];
     int m = snprintf(full, sizeof full,
-                     "POST %s HTTP/1.1\r\nHost: x\r\n" TOKEN("officer1") "\r\n" JSON
-                                                                         "\r\nContent-Length: %zu\r\n\r\n%s",
+                     "POST %s HTTP/1.1\r\nHost: x\r\n" EHC_TEST_TOKEN(
+                         "officer1") "\r\n" JSON "\r\nContent-Length: %zu\r\n\r\n%s",
                      events_path, strlen(ev), ev);
     enum { SILENT = 20 };
     int silent[SILENT];
@@ -1342,8 +1302,8 @@ static void test_clients_that_vanish_mid_request_leave_ehcd_serving(void **state
         "2, \"fields\": {\"body\": \"icb\"}}";
     char full[1024];
     int m = snprintf(full, sizeof full,
-                     "POST %s HTTP/1.1\r\nHost: x\r\n" TOKEN("officer1") "\r\n" JSON
-                                                                         "\r\nContent-Length: %zu\r\n\r\n%s",
+                     "POST %s HTTP/1.1\r\nHost: x\r\n" EHC_TEST_TOKEN(
+                         "officer1") "\r\n" JSON "\r\nContent-Length: %zu\r\n\r\n%s",
                      events_path, strlen(ev), ev);
     size_t head = (size_t)(strstr(full, "\r\n\r\n") + 4 - full);
     size_t cuts[] = {10, head - 5, head, head + 15};
@@ -1371,8 +1331,8 @@ static void test_clients_that_vanish_mid_request_leave_ehcd_serving(void **state
              "%ld, \"fields\": {\"body\": \"icb\"}}",
              version);
     m = snprintf(full, sizeof full,
-                 "POST %s HTTP/1.1\r\nHost: x\r\n" TOKEN("officer1") "\r\n" JSON
-                                                                     "\r\nContent-Length: %zu\r\n\r\n%s",
+                 "POST %s HTTP/1.1\r\nHost: x\r\n" EHC_TEST_TOKEN(
+                     "officer1") "\r\n" JSON "\r\nContent-Length: %zu\r\n\r\n%s",
                  control_path, strlen(good), good);
     int fd = connect_daemon();
     assert_true(send(fd, full, (size_t)m, MSG_NOSIGNAL) == m);
@@ -1380,7 +1340,8 @@ static void test_clients_that_vanish_mid_request_leave_ehcd_serving(void **state
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     close(fd);
     char get[512];
-    m = snprintf(get, sizeof get, "GET %s HTTP/1.1\r\nHost: x\r\n" TOKEN("officer1") "\r\n\r\n", case_path);
+    m = snprintf(get, sizeof get, "GET %s HTTP/1.1\r\nHost: x\r\n" EHC_TEST_TOKEN("officer1") "\r\n\r\n",
+                 case_path);
     fd = connect_daemon();
     assert_true(send(fd, get, (size_t)m, MSG_NOSIGNAL) == m);
     close(fd);
@@ -1414,7 +1375,7 @@ static void test_bad_input_about_another_authoritys_case_reveals_nothing(void **
         "{\"type\": \"withdrawn\", \"effective_on\": \"2026-02-30\", \"expected_version\": 1}"};
     for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
         ehc_test_response r;
-        call("POST", other_events_path, TOKEN("officer1"), bodies[i], &r);
+        ehc_test_call(d.port, "POST", other_events_path, EHC_TEST_TOKEN("officer1"), bodies[i], &r);
         if (r.status < 400 || r.status >= 500) {
             fprintf(stderr, "another authority's case: %s -> %ld %s\n", bodies[i], r.status, r.body);
             fail();
@@ -1431,7 +1392,7 @@ static void test_bad_input_about_another_authoritys_case_reveals_nothing(void **
                                         "/api/v1/cases?officer_id=1"};
     for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
         ehc_test_response r;
-        call("GET", reads[i], TOKEN("officer1"), NULL, &r);
+        ehc_test_call(d.port, "GET", reads[i], EHC_TEST_TOKEN("officer1"), NULL, &r);
         if (r.status != 200 && r.status != 400) {
             fprintf(stderr, "GET %s -> %ld %s\n", reads[i], r.status, r.body);
             fail();
@@ -1442,7 +1403,7 @@ static void test_bad_input_about_another_authoritys_case_reveals_nothing(void **
     char path[64];
     snprintf(path, sizeof path, "/api/v1/cases/%ld", other_case_id);
     ehc_test_response r;
-    assert_int_equal(call("GET", path, TOKEN("officer1"), NULL, &r), 404);
+    assert_int_equal(ehc_test_call(d.port, "GET", path, EHC_TEST_TOKEN("officer1"), NULL, &r), 404);
     no_personal_data(path, r.body);
     ehc_test_response_free(&r);
     still_serving_and_nothing_written(before, "bad input about another authority's case");
@@ -1452,11 +1413,7 @@ static void test_bad_input_about_another_authoritys_case_reveals_nothing(void **
  * and no memory error in anything the tests above made it do. */
 static void test_daemon_stops_cleanly_after_all_of_the_above(void **state)
 {
-    int st = ehc_test_daemon_stop(&d, SIGTERM);
-    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
-        fprintf(stderr, "ehcd did not stop cleanly (status %d); log: %s\n", st, d.log_path);
-        fail();
-    }
+    ehc_test_daemon_stop_clean(&d);
     /* and its log names no child */
     FILE *f = fopen(d.log_path, "r");
     assert_non_null(f);

@@ -12,28 +12,13 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "ehc/migrate.h"
 #include "testlib.h"
 
 static char *db_url;
 static ehc_test_daemon d;
 static PGconn *admin;
-
-/* API tokens, one per user */
-#define TOKEN(name) "Authorization: Bearer tok-" name "-0123456789abcdefghij"
-
-static void exec_ok(const char *sql)
-{
-    PGresult *r = PQexec(admin, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-        fprintf(stderr, "%s -> %s", sql, PQresultErrorMessage(r));
-        fail();
-    }
-    PQclear(r);
-}
 
 static long scalar(const char *sql)
 {
@@ -45,25 +30,6 @@ static long scalar(const char *sql)
     return v;
 }
 
-static void add_user(const char *name, const char *grant_sql, int is_admin)
-{
-    char sql[1024], token[128], sha[65];
-    snprintf(sql, sizeof sql, "INSERT INTO users (username, display_name, is_admin) VALUES ('%s', '%s', %s)",
-             name, name, is_admin ? "true" : "false");
-    exec_ok(sql);
-    snprintf(token, sizeof token, "tok-%s-0123456789abcdefghij", name);
-    ehc_sha256_hex(token, strlen(token), sha);
-    snprintf(sql, sizeof sql,
-             "INSERT INTO api_tokens (user_id, name, token_sha256) SELECT id, 'test', '%s' FROM users "
-             "WHERE username = '%s'",
-             sha, name);
-    exec_ok(sql);
-    if (grant_sql) {
-        snprintf(sql, sizeof sql, grant_sql, name);
-        exec_ok(sql);
-    }
-}
-
 #define GRANT_TEAM(role, authority, team)                                                                    \
     "INSERT INTO role_grants (user_id, role, authority_id, team_id) SELECT u.id, '" role                     \
     "', t.authority_id, t.id "                                                                               \
@@ -72,48 +38,43 @@ static void add_user(const char *name, const char *grant_sql, int is_admin)
 
 static int setup(void **state)
 {
-    db_url = ehc_test_create_database("ehc_cases");
-    admin = PQconnectdb(db_url);
-    assert_int_equal(PQstatus(admin), CONNECTION_OK);
-    int applied;
-    char err[1024];
-    assert_int_equal(ehc_migrate_apply(admin, &applied, err, sizeof err), 0);
-    exec_ok("INSERT INTO local_authorities (dfe_code, name) VALUES ('353', 'Oldham'), ('357', 'Tameside')");
-    exec_ok("INSERT INTO teams (authority_id, name) SELECT id, 'North' FROM local_authorities WHERE dfe_code "
-            "= '353'");
-    exec_ok("INSERT INTO teams (authority_id, name) SELECT id, 'South' FROM local_authorities WHERE dfe_code "
-            "= '353'");
-    exec_ok("INSERT INTO teams (authority_id, name) SELECT id, 'East' FROM local_authorities WHERE dfe_code "
-            "= '357'");
-    add_user("officer1", GRANT_TEAM("officer", "353", "North"), 0);
-    add_user("manager1", GRANT_TEAM("manager", "353", "North"), 0);
-    add_user("officer2", GRANT_TEAM("officer", "353", "South"), 0);
-    add_user("officerb", GRANT_TEAM("officer", "357", "East"), 0);
-    add_user("admin", NULL, 1);
-    add_user("la_admin",
-             "INSERT INTO role_grants (user_id, role, authority_id) SELECT u.id, 'admin', a.id FROM users u, "
-             "local_authorities a WHERE u.username = '%s' AND a.dfe_code = '353'",
-             0);
-    static char env_db[2048];
-    snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", db_url);
-    const char *env[] = {env_db, NULL};
-    const char *args[] = {"serve", "--sim-clock=2025-01-01T00:00:00Z", NULL};
-    ehc_test_daemon_start(&d, args, env);
+    admin = ehc_test_migrated_database("ehc_cases", &db_url);
+    ehc_test_exec(
+        admin,
+        "INSERT INTO local_authorities (dfe_code, name) VALUES ('353', 'Oldham'), ('357', 'Tameside')");
+    ehc_test_exec(
+        admin,
+        "INSERT INTO teams (authority_id, name) SELECT id, 'North' FROM local_authorities WHERE dfe_code "
+        "= '353'");
+    ehc_test_exec(
+        admin,
+        "INSERT INTO teams (authority_id, name) SELECT id, 'South' FROM local_authorities WHERE dfe_code "
+        "= '353'");
+    ehc_test_exec(
+        admin,
+        "INSERT INTO teams (authority_id, name) SELECT id, 'East' FROM local_authorities WHERE dfe_code "
+        "= '357'");
+    ehc_test_add_user(admin, "officer1", false, GRANT_TEAM("officer", "353", "North"));
+    ehc_test_add_user(admin, "manager1", false, GRANT_TEAM("manager", "353", "North"));
+    ehc_test_add_user(admin, "officer2", false, GRANT_TEAM("officer", "353", "South"));
+    ehc_test_add_user(admin, "officerb", false, GRANT_TEAM("officer", "357", "East"));
+    ehc_test_add_user(admin, "admin", true, NULL);
+    ehc_test_add_user(
+        admin, "la_admin", false,
+        "INSERT INTO role_grants (user_id, role, authority_id) SELECT u.id, 'admin', a.id FROM users u, "
+        "local_authorities a WHERE u.username = '%s' AND a.dfe_code = '353'");
+    ehc_test_daemon_serve(&d, db_url, (const char *const[]){"--sim-clock=2025-01-01T00:00:00Z", NULL}, NULL);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    if (d.pid > 0) ehc_test_daemon_stop(&d, SIGKILL);
-    PQfinish(admin);
-    free(db_url);
+    ehc_test_teardown(&d, admin, db_url);
     return 0;
 }
 
 static long open_case(const char *token, const char *extra, long *status_out, ehc_test_response *keep);
 static const char *request_body; /* defined with the helpers below */
-static long call(const char *method, const char *path, const char *token, const char *body,
-                 ehc_test_response *r);
 
 /* A raw Server-Sent Events client: connects, sends the request, checks the 200 and content type. */
 static int sse_connect(const char *auth, const char *last_event_id)
@@ -152,7 +113,7 @@ static void test_manager_receives_the_overdue_alert_live_and_can_resume(void **s
     static char buf[65536];
     size_t len = 0;
     buf[0] = '\0';
-    int fd = sse_connect(TOKEN("manager1"), NULL);
+    int fd = sse_connect(EHC_TEST_TOKEN("manager1"), NULL);
     assert_true(sse_read_until(fd, "retry: 2000", 5000, buf, sizeof buf, &len));
     assert_non_null(strstr(buf, "HTTP/1.1 200"));
     assert_non_null(strstr(buf, "text/event-stream"));
@@ -160,7 +121,7 @@ static void test_manager_receives_the_overdue_alert_live_and_can_resume(void **s
     /* a request received on 5 January, recorded on 20 February: its decision is already overdue,
        and the manager hears of it without asking */
     long status;
-    open_case(TOKEN("officer1"), ", \"confirm_new_child\": true", &status, NULL);
+    open_case(EHC_TEST_TOKEN("officer1"), ", \"confirm_new_child\": true", &status, NULL);
     assert_int_equal(status, 201);
     if (!sse_read_until(fd, "overdue", 10000, buf, sizeof buf, &len)) {
         fprintf(stderr, "no overdue alert on the stream; got:\n%s\n", buf);
@@ -179,50 +140,58 @@ static void test_manager_receives_the_overdue_alert_live_and_can_resume(void **s
     snprintf(want, sizeof want, "id: %ld\n", id);
     len = 0;
     buf[0] = '\0';
-    fd = sse_connect(TOKEN("manager1"), from);
+    fd = sse_connect(EHC_TEST_TOKEN("manager1"), from);
     assert_true(sse_read_until(fd, want, 5000, buf, sizeof buf, &len));
     close(fd);
     snprintf(from, sizeof from, "%ld", id);
     len = 0;
     buf[0] = '\0';
-    fd = sse_connect(TOKEN("manager1"), from);
+    fd = sse_connect(EHC_TEST_TOKEN("manager1"), from);
     assert_true(sse_read_until(fd, "retry: 2000", 5000, buf, sizeof buf, &len));
     assert_false(sse_read_until(fd, want, 1500, buf, sizeof buf, &len));
     close(fd);
     /* another authority's officer hears nothing of it */
     len = 0;
     buf[0] = '\0';
-    fd = sse_connect(TOKEN("officerb"), "0");
+    fd = sse_connect(EHC_TEST_TOKEN("officerb"), "0");
     assert_true(sse_read_until(fd, "retry: 2000", 5000, buf, sizeof buf, &len));
     assert_false(sse_read_until(fd, "event: alert", 1500, buf, sizeof buf, &len));
     close(fd);
     /* a stream left open is ended cleanly when ehcd stops (the next test) */
-    sse_connect(TOKEN("manager1"), NULL);
+    sse_connect(EHC_TEST_TOKEN("manager1"), NULL);
 }
 
 static void test_officer_finds_a_child_by_identifier_or_name_within_their_authority(void **state)
 {
     ehc_test_response r;
-    assert_int_equal(call("GET", "/api/v1/children?nhs_number=9434765919", TOKEN("officer1"), NULL, &r), 200);
+    assert_int_equal(ehc_test_call(d.port, "GET", "/api/v1/children?nhs_number=9434765919",
+                                   EHC_TEST_TOKEN("officer1"), NULL, &r),
+                     200);
     assert_non_null(strstr(r.body, "\"surname\": \"Example\""));
     assert_non_null(strstr(r.body, "\"cases\": [{"));
     ehc_test_response_free(&r);
-    assert_int_equal(
-        call("GET", "/api/v1/children?surname=example&date_of_birth=2019-04-02", TOKEN("officer1"), NULL, &r),
-        200);
+    assert_int_equal(ehc_test_call(d.port, "GET", "/api/v1/children?surname=example&date_of_birth=2019-04-02",
+                                   EHC_TEST_TOKEN("officer1"), NULL, &r),
+                     200);
     assert_non_null(strstr(r.body, "\"nhs_number\": \"9434765919\""));
     ehc_test_response_free(&r);
     /* another authority's officer finds nothing, as if the child did not exist */
-    assert_int_equal(call("GET", "/api/v1/children?nhs_number=9434765919", TOKEN("officerb"), NULL, &r), 200);
+    assert_int_equal(ehc_test_call(d.port, "GET", "/api/v1/children?nhs_number=9434765919",
+                                   EHC_TEST_TOKEN("officerb"), NULL, &r),
+                     200);
     assert_string_equal(r.body, "[]");
     ehc_test_response_free(&r);
-    assert_int_equal(call("GET", "/api/v1/children?nhs_number=9434765918", TOKEN("officer1"), NULL, &r), 400);
+    assert_int_equal(ehc_test_call(d.port, "GET", "/api/v1/children?nhs_number=9434765918",
+                                   EHC_TEST_TOKEN("officer1"), NULL, &r),
+                     400);
     assert_non_null(strstr(r.body, "\"field\":\"nhs_number\""));
     ehc_test_response_free(&r);
-    assert_int_equal(call("GET", "/api/v1/children?date_of_birth=2019-04-02", TOKEN("officer1"), NULL, &r),
+    assert_int_equal(ehc_test_call(d.port, "GET", "/api/v1/children?date_of_birth=2019-04-02",
+                                   EHC_TEST_TOKEN("officer1"), NULL, &r),
                      400);
     ehc_test_response_free(&r);
-    assert_int_equal(call("GET", "/api/v1/children?surname=x%27%20OR%201%3D1--", TOKEN("officer1"), NULL, &r),
+    assert_int_equal(ehc_test_call(d.port, "GET", "/api/v1/children?surname=x%27%20OR%201%3D1--",
+                                   EHC_TEST_TOKEN("officer1"), NULL, &r),
                      200);
     assert_string_equal(r.body, "[]");
     ehc_test_response_free(&r);
@@ -231,7 +200,8 @@ static void test_officer_finds_a_child_by_identifier_or_name_within_their_author
 static void test_manager_sees_the_caseload_and_unallocated_queue(void **state)
 {
     ehc_test_response r;
-    assert_int_equal(call("GET", "/api/v1/caseload", TOKEN("manager1"), NULL, &r), 200);
+    assert_int_equal(ehc_test_call(d.port, "GET", "/api/v1/caseload", EHC_TEST_TOKEN("manager1"), NULL, &r),
+                     200);
     assert_non_null(strstr(r.body, "\"unallocated\": "));
     /* every case opened in these tests went to North unallocated */
     long north_open =
@@ -241,7 +211,8 @@ static void test_manager_sees_the_caseload_and_unallocated_queue(void **state)
     snprintf(want, sizeof want, "\"unallocated\": %ld", north_open);
     assert_non_null(strstr(r.body, want));
     ehc_test_response_free(&r);
-    assert_int_equal(call("GET", "/api/v1/caseload", TOKEN("officerb"), NULL, &r), 200);
+    assert_int_equal(ehc_test_call(d.port, "GET", "/api/v1/caseload", EHC_TEST_TOKEN("officerb"), NULL, &r),
+                     200);
     assert_non_null(strstr(r.body, "\"unallocated\": 0"));
     ehc_test_response_free(&r);
 }
@@ -251,7 +222,7 @@ static void test_manager_sees_the_caseload_and_unallocated_queue(void **state)
 static void test_forbidden_paths_are_refused_and_change_nothing(void **state)
 {
     long status;
-    long id = open_case(TOKEN("officer1"), ", \"confirm_new_child\": true", &status, NULL);
+    long id = open_case(EHC_TEST_TOKEN("officer1"), ", \"confirm_new_child\": true", &status, NULL);
     assert_int_equal(status, 201);
     /* an alert of a North case (the first test's case left alone raised several) */
     long alert =
@@ -274,24 +245,24 @@ static void test_forbidden_paths_are_refused_and_change_nothing(void **state)
         long expect;
     } refused[] = {
         /* same authority, other team */
-        {"GET", case_path, TOKEN("officer2"), NULL, 403},
-        {"POST", events_path, TOKEN("officer2"), withdraw, 403},
-        {"POST", "/api/v1/cases", TOKEN("officer2"), open_body, 403},
-        {"POST", ack_path, TOKEN("officer2"), NULL, 404},
+        {"GET", case_path, EHC_TEST_TOKEN("officer2"), NULL, 403},
+        {"POST", events_path, EHC_TEST_TOKEN("officer2"), withdraw, 403},
+        {"POST", "/api/v1/cases", EHC_TEST_TOKEN("officer2"), open_body, 403},
+        {"POST", ack_path, EHC_TEST_TOKEN("officer2"), NULL, 404},
         /* another authority */
-        {"GET", case_path, TOKEN("officerb"), NULL, 404},
-        {"POST", events_path, TOKEN("officerb"), withdraw, 404},
-        {"POST", "/api/v1/cases", TOKEN("officerb"), open_body, 403},
-        {"POST", ack_path, TOKEN("officerb"), NULL, 404},
+        {"GET", case_path, EHC_TEST_TOKEN("officerb"), NULL, 404},
+        {"POST", events_path, EHC_TEST_TOKEN("officerb"), withdraw, 404},
+        {"POST", "/api/v1/cases", EHC_TEST_TOKEN("officerb"), open_body, 403},
+        {"POST", ack_path, EHC_TEST_TOKEN("officerb"), NULL, 404},
         /* an authority's admin manages users and deliveries, not cases */
-        {"GET", case_path, TOKEN("la_admin"), NULL, 404},
-        {"POST", events_path, TOKEN("la_admin"), withdraw, 404},
-        {"POST", "/api/v1/cases", TOKEN("la_admin"), open_body, 403},
-        {"POST", ack_path, TOKEN("la_admin"), NULL, 404},
+        {"GET", case_path, EHC_TEST_TOKEN("la_admin"), NULL, 404},
+        {"POST", events_path, EHC_TEST_TOKEN("la_admin"), withdraw, 404},
+        {"POST", "/api/v1/cases", EHC_TEST_TOKEN("la_admin"), open_body, 403},
+        {"POST", ack_path, EHC_TEST_TOKEN("la_admin"), NULL, 404},
         /* administration is for admins */
-        {"GET", "/api/v1/admin/dead-letters", TOKEN("manager1"), NULL, 403},
-        {"POST", "/api/v1/admin/dead-letters/1/requeue", TOKEN("officer1"), NULL, 403},
-        {"POST", "/admin/clock", TOKEN("manager1"), "{\"now\": \"2027-01-01T00:00:00Z\"}", 403},
+        {"GET", "/api/v1/admin/dead-letters", EHC_TEST_TOKEN("manager1"), NULL, 403},
+        {"POST", "/api/v1/admin/dead-letters/1/requeue", EHC_TEST_TOKEN("officer1"), NULL, 403},
+        {"POST", "/admin/clock", EHC_TEST_TOKEN("manager1"), "{\"now\": \"2027-01-01T00:00:00Z\"}", 403},
         /* nobody */
         {"GET", case_path, "X-None: 1", NULL, 401},
         {"POST", events_path, "X-None: 1", withdraw, 401},
@@ -303,7 +274,7 @@ static void test_forbidden_paths_are_refused_and_change_nothing(void **state)
     };
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         ehc_test_response r;
-        call(refused[i].method, refused[i].path, refused[i].token, refused[i].body, &r);
+        ehc_test_call(d.port, refused[i].method, refused[i].path, refused[i].token, refused[i].body, &r);
         if (r.status != refused[i].expect) {
             fprintf(stderr, "%s %s as %s -> %ld (expected %ld) %s\n", refused[i].method, refused[i].path,
                     refused[i].token, r.status, refused[i].expect, r.body);
@@ -323,19 +294,24 @@ static void test_authority_admin_sees_and_requeues_delivery_failures(void **stat
                "'{\"case_reference\": \"EHC-TEST\"}', 'test-dead-1', 8, now(), 'HTTP 500' "
                "FROM local_authorities WHERE dfe_code = '353' RETURNING id");
     ehc_test_response r;
-    assert_int_equal(call("GET", "/api/v1/admin/dead-letters", TOKEN("la_admin"), NULL, &r), 200);
+    assert_int_equal(
+        ehc_test_call(d.port, "GET", "/api/v1/admin/dead-letters", EHC_TEST_TOKEN("la_admin"), NULL, &r),
+        200);
     assert_non_null(strstr(r.body, "\"last_error\": \"HTTP 500\""));
     assert_non_null(strstr(r.body, "EHC-TEST"));
     ehc_test_response_free(&r);
-    assert_int_equal(call("GET", "/api/v1/admin/dead-letters", TOKEN("officer1"), NULL, &r), 403);
+    assert_int_equal(
+        ehc_test_call(d.port, "GET", "/api/v1/admin/dead-letters", EHC_TEST_TOKEN("officer1"), NULL, &r),
+        403);
     ehc_test_response_free(&r);
     char path[96];
     snprintf(path, sizeof path, "/api/v1/admin/dead-letters/%ld/requeue", dead);
-    assert_int_equal(call("POST", path, TOKEN("officerb"), NULL, &r), 403);
+    assert_int_equal(ehc_test_call(d.port, "POST", path, EHC_TEST_TOKEN("officerb"), NULL, &r), 403);
     ehc_test_response_free(&r);
-    assert_int_equal(call("POST", path, TOKEN("la_admin"), NULL, &r), 200);
+    assert_int_equal(ehc_test_call(d.port, "POST", path, EHC_TEST_TOKEN("la_admin"), NULL, &r), 200);
     ehc_test_response_free(&r);
-    assert_int_equal(call("POST", path, TOKEN("la_admin"), NULL, &r), 404); /* no longer dead */
+    assert_int_equal(ehc_test_call(d.port, "POST", path, EHC_TEST_TOKEN("la_admin"), NULL, &r),
+                     404); /* no longer dead */
     ehc_test_response_free(&r);
     char sql[128];
     snprintf(sql, sizeof sql,
@@ -347,19 +323,7 @@ static void test_authority_admin_sees_and_requeues_delivery_failures(void **stat
  * and no memory error in anything the tests above made it do. */
 static void test_daemon_stops_cleanly_after_all_of_the_above(void **state)
 {
-    int st = ehc_test_daemon_stop(&d, SIGTERM);
-    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
-        fprintf(stderr, "ehcd did not stop cleanly (status %d); log: %s\n", st, d.log_path);
-        fail();
-    }
-}
-
-static long call(const char *method, const char *path, const char *token, const char *body,
-                 ehc_test_response *r)
-{
-    const char *h[] = {token, "Content-Type: application/json", NULL};
-    ehc_test_http(r, method, d.port, path, body, h);
-    return r->status;
+    ehc_test_daemon_stop_clean(&d);
 }
 
 static void set_clock(const char *iso)
@@ -367,7 +331,7 @@ static void set_clock(const char *iso)
     char body[96];
     snprintf(body, sizeof body, "{\"now\": \"%s\"}", iso);
     ehc_test_response r;
-    if (call("POST", "/admin/clock", TOKEN("admin"), body, &r) != 200) {
+    if (ehc_test_call(d.port, "POST", "/admin/clock", EHC_TEST_TOKEN("admin"), body, &r) != 200) {
         fprintf(stderr, "POST /admin/clock %s -> %ld %s\n", iso, r.status, r.body);
         fail();
     }
@@ -395,7 +359,7 @@ static long open_case(const char *token, const char *extra, long *status_out, eh
     long team = scalar("SELECT id FROM teams WHERE name = 'North'");
     snprintf(body, sizeof body, request_body, team, extra);
     ehc_test_response r;
-    *status_out = call("POST", "/api/v1/cases", token, body, &r);
+    *status_out = ehc_test_call(d.port, "POST", "/api/v1/cases", token, body, &r);
     long id = *status_out == 201 ? json_number(r.body, "id") : 0;
     if (keep)
         *keep = r;
@@ -409,7 +373,7 @@ static void test_request_left_alone_raises_decision_alerts_on_the_statutory_date
     set_clock("2026-01-05T12:00:00Z");
     long status;
     ehc_test_response r;
-    long id = open_case(TOKEN("officer1"), "", &status, &r);
+    long id = open_case(EHC_TEST_TOKEN("officer1"), "", &status, &r);
     if (status != 201) fprintf(stderr, "open -> %ld %s\n", status, r.body);
     assert_int_equal(status, 201);
     assert_non_null(strstr(r.headers, "location: /api/v1/cases/"));
@@ -444,11 +408,13 @@ static void test_request_left_alone_raises_decision_alerts_on_the_statutory_date
     assert_int_equal(scalar(sql), 4);
     /* and the clock never goes back */
     ehc_test_response back;
-    assert_int_equal(
-        call("POST", "/admin/clock", TOKEN("admin"), "{\"now\": \"2026-01-01T00:00:00Z\"}", &back), 409);
+    assert_int_equal(ehc_test_call(d.port, "POST", "/admin/clock", EHC_TEST_TOKEN("admin"),
+                                   "{\"now\": \"2026-01-01T00:00:00Z\"}", &back),
+                     409);
     ehc_test_response_free(&back);
-    assert_int_equal(
-        call("POST", "/admin/clock", TOKEN("officer1"), "{\"now\": \"2026-03-01T00:00:00Z\"}", &back), 403);
+    assert_int_equal(ehc_test_call(d.port, "POST", "/admin/clock", EHC_TEST_TOKEN("officer1"),
+                                   "{\"now\": \"2026-03-01T00:00:00Z\"}", &back),
+                     403);
     ehc_test_response_free(&back);
 }
 
@@ -456,11 +422,14 @@ static void test_manager_lists_and_acknowledges_the_overdue_alert(void **state)
 {
     ehc_test_response r;
     /* the officer sees the case's alerts too, the upcoming ones first raised for them */
-    assert_int_equal(call("GET", "/api/v1/alerts?level=upcoming_10", TOKEN("officer1"), NULL, &r), 200);
+    assert_int_equal(ehc_test_call(d.port, "GET", "/api/v1/alerts?level=upcoming_10",
+                                   EHC_TEST_TOKEN("officer1"), NULL, &r),
+                     200);
     assert_non_null(strstr(r.body, "\"level\": \"upcoming_10\""));
     assert_non_null(strstr(r.body, "\"fire_at\": \"2026-02-02T07:00:00+00:00\""));
     ehc_test_response_free(&r);
-    assert_int_equal(call("GET", "/api/v1/alerts?status=open&level=overdue", TOKEN("manager1"), NULL, &r),
+    assert_int_equal(ehc_test_call(d.port, "GET", "/api/v1/alerts?status=open&level=overdue",
+                                   EHC_TEST_TOKEN("manager1"), NULL, &r),
                      200);
     assert_non_null(strstr(r.body, "\"level\": \"overdue\""));
     assert_non_null(strstr(r.body, "\"deadline\": \"decision_due\""));
@@ -468,18 +437,21 @@ static void test_manager_lists_and_acknowledges_the_overdue_alert(void **state)
     assert_null(strstr(r.body, "Example")); /* alerts name the case, never the child */
     long alert = json_number(strstr(r.body, "\"id\":") ? strstr(r.body, "{\"id\"") : r.body, "id");
     ehc_test_response_free(&r);
-    assert_int_equal(call("GET", "/api/v1/alerts", TOKEN("officerb"), NULL, &r), 200);
+    assert_int_equal(ehc_test_call(d.port, "GET", "/api/v1/alerts", EHC_TEST_TOKEN("officerb"), NULL, &r),
+                     200);
     assert_string_equal(r.body, "[]");
     ehc_test_response_free(&r);
     char path[96];
     snprintf(path, sizeof path, "/api/v1/alerts/%ld/acknowledge", alert);
-    assert_int_equal(call("POST", path, TOKEN("officerb"), NULL, &r), 404); /* another authority */
+    assert_int_equal(ehc_test_call(d.port, "POST", path, EHC_TEST_TOKEN("officerb"), NULL, &r),
+                     404); /* another authority */
     ehc_test_response_free(&r);
-    assert_int_equal(call("POST", path, TOKEN("officer2"), NULL, &r), 404); /* another team */
+    assert_int_equal(ehc_test_call(d.port, "POST", path, EHC_TEST_TOKEN("officer2"), NULL, &r),
+                     404); /* another team */
     ehc_test_response_free(&r);
-    assert_int_equal(call("POST", path, TOKEN("manager1"), NULL, &r), 200);
+    assert_int_equal(ehc_test_call(d.port, "POST", path, EHC_TEST_TOKEN("manager1"), NULL, &r), 200);
     ehc_test_response_free(&r);
-    assert_int_equal(call("POST", path, TOKEN("manager1"), NULL, &r), 409);
+    assert_int_equal(ehc_test_call(d.port, "POST", path, EHC_TEST_TOKEN("manager1"), NULL, &r), 409);
     assert_non_null(strstr(r.body, "already acknowledged"));
     ehc_test_response_free(&r);
     char sql[256];
@@ -488,19 +460,21 @@ static void test_manager_lists_and_acknowledges_the_overdue_alert(void **state)
              "WHERE a.id = %ld AND u.username = 'manager1' AND a.acknowledged_at IS NOT NULL",
              alert);
     assert_int_equal(scalar(sql), 1);
-    assert_int_equal(call("GET", "/api/v1/alerts?status=maybe", TOKEN("manager1"), NULL, &r), 400);
+    assert_int_equal(
+        ehc_test_call(d.port, "GET", "/api/v1/alerts?status=maybe", EHC_TEST_TOKEN("manager1"), NULL, &r),
+        400);
     ehc_test_response_free(&r);
 }
 
 static void test_case_shows_statutory_dates_and_is_walled_off_by_team_and_authority(void **state)
 {
     long status;
-    long id = open_case(TOKEN("officer1"), ", \"confirm_new_child\": true", &status, NULL);
+    long id = open_case(EHC_TEST_TOKEN("officer1"), ", \"confirm_new_child\": true", &status, NULL);
     assert_int_equal(status, 201);
     char path[64];
     snprintf(path, sizeof path, "/api/v1/cases/%ld", id);
     ehc_test_response r;
-    assert_int_equal(call("GET", path, TOKEN("officer1"), NULL, &r), 200);
+    assert_int_equal(ehc_test_call(d.port, "GET", path, EHC_TEST_TOKEN("officer1"), NULL, &r), 200);
     /* (the case document is PostgreSQL's JSON text: a space after each colon) */
     assert_non_null(strstr(r.body, "\"deadline\": \"decision_due\""));
     assert_non_null(strstr(r.body, "\"due_on\": \"2026-02-16\""));
@@ -508,14 +482,16 @@ static void test_case_shows_statutory_dates_and_is_walled_off_by_team_and_author
     assert_non_null(strstr(r.body, "\"due_on\": \"2026-05-25\"")); /* 20 weeks: a bank holiday, it stands */
     assert_non_null(strstr(r.body, "\"surname\": \"Example\""));
     ehc_test_response_free(&r);
-    assert_int_equal(call("GET", path, TOKEN("manager1"), NULL, &r), 200);
+    assert_int_equal(ehc_test_call(d.port, "GET", path, EHC_TEST_TOKEN("manager1"), NULL, &r), 200);
     ehc_test_response_free(&r);
-    assert_int_equal(call("GET", path, TOKEN("officer2"), NULL, &r), 403); /* same authority, other team */
+    assert_int_equal(ehc_test_call(d.port, "GET", path, EHC_TEST_TOKEN("officer2"), NULL, &r),
+                     403); /* same authority, other team */
     ehc_test_response_free(&r);
-    assert_int_equal(call("GET", path, TOKEN("officerb"), NULL, &r), 404); /* other authority: as if absent */
+    assert_int_equal(ehc_test_call(d.port, "GET", path, EHC_TEST_TOKEN("officerb"), NULL, &r),
+                     404); /* other authority: as if absent */
     assert_null(strstr(r.body, "Example"));
     ehc_test_response_free(&r);
-    assert_int_equal(call("GET", path, "X-None: 1", NULL, &r), 401);
+    assert_int_equal(ehc_test_call(d.port, "GET", path, "X-None: 1", NULL, &r), 401);
     ehc_test_response_free(&r);
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM access_log WHERE case_id = %ld AND action = 'read'", id);
@@ -527,7 +503,7 @@ static void test_likely_duplicate_child_is_flagged_before_a_case_opens(void **st
     long cases_before = scalar("SELECT count(*) FROM cases");
     long status;
     ehc_test_response r;
-    open_case(TOKEN("officer1"), "", &status, &r);
+    open_case(EHC_TEST_TOKEN("officer1"), "", &status, &r);
     assert_int_equal(status, 409);
     assert_non_null(strstr(r.body, "\"code\":\"possible_duplicate\""));
     assert_non_null(strstr(r.body, "\"possible_duplicates\":[{"));
@@ -538,7 +514,7 @@ static void test_likely_duplicate_child_is_flagged_before_a_case_opens(void **st
 static void test_events_need_the_right_role_and_the_current_version(void **state)
 {
     long status;
-    long id = open_case(TOKEN("officer1"), ", \"confirm_new_child\": true", &status, NULL);
+    long id = open_case(EHC_TEST_TOKEN("officer1"), ", \"confirm_new_child\": true", &status, NULL);
     assert_int_equal(status, 201);
     set_clock("2026-02-20T09:00:00Z");
     char path[64];
@@ -548,10 +524,10 @@ static void test_events_need_the_right_role_and_the_current_version(void **state
         "\"fields\": {\"decision\": \"yes\"}}";
     ehc_test_response r;
     /* the decision whether to assess is a manager's (the panel's), not an officer's */
-    assert_int_equal(call("POST", path, TOKEN("officer1"), decide, &r), 403);
+    assert_int_equal(ehc_test_call(d.port, "POST", path, EHC_TEST_TOKEN("officer1"), decide, &r), 403);
     ehc_test_response_free(&r);
-    const char *h[] = {TOKEN("manager1"), "Content-Type: application/json", "Idempotency-Key: decide-once",
-                       NULL};
+    const char *h[] = {EHC_TEST_TOKEN("manager1"), "Content-Type: application/json",
+                       "Idempotency-Key: decide-once", NULL};
     ehc_test_http(&r, "POST", d.port, path, decide, h);
     assert_int_equal(r.status, 201);
     assert_int_equal(json_number(r.body, "version"), 2);
@@ -562,7 +538,7 @@ static void test_events_need_the_right_role_and_the_current_version(void **state
     assert_non_null(strstr(r.body, "\"replayed\":true"));
     ehc_test_response_free(&r);
     /* another manager who read version 1 is told the case has moved on */
-    assert_int_equal(call("POST", path, TOKEN("manager1"), decide, &r), 409);
+    assert_int_equal(ehc_test_call(d.port, "POST", path, EHC_TEST_TOKEN("manager1"), decide, &r), 409);
     assert_int_equal(json_number(r.body, "current_version"), 2);
     ehc_test_response_free(&r);
     char sql[256];
@@ -584,7 +560,7 @@ static void test_events_need_the_right_role_and_the_current_version(void **state
 static void test_bad_event_bodies_change_nothing(void **state)
 {
     long status;
-    long id = open_case(TOKEN("officer1"), ", \"confirm_new_child\": true", &status, NULL);
+    long id = open_case(EHC_TEST_TOKEN("officer1"), ", \"confirm_new_child\": true", &status, NULL);
     assert_int_equal(status, 201);
     char path[64], big[9000];
     snprintf(path, sizeof path, "/api/v1/cases/%ld/events", id);
@@ -618,7 +594,7 @@ static void test_bad_event_bodies_change_nothing(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         ehc_test_response r;
-        call("POST", path, TOKEN("officer1"), cases[i].body, &r);
+        ehc_test_call(d.port, "POST", path, EHC_TEST_TOKEN("officer1"), cases[i].body, &r);
         if (r.status != cases[i].status || !strstr(r.body, cases[i].expect)) {
             fprintf(stderr, "case %zu -> %ld %s\n", i, r.status, r.body);
             fail();
@@ -626,10 +602,11 @@ static void test_bad_event_bodies_change_nothing(void **state)
         ehc_test_response_free(&r);
     }
     ehc_test_response r;
-    call("POST", path, TOKEN("manager1"),
-         "{\"type\": \"decision_to_assess\", \"effective_on\": \"2026-02-10\", \"expected_version\": 1, "
-         "\"fields\": {\"decision\": \"maybe\"}}",
-         &r);
+    ehc_test_call(
+        d.port, "POST", path, EHC_TEST_TOKEN("manager1"),
+        "{\"type\": \"decision_to_assess\", \"effective_on\": \"2026-02-10\", \"expected_version\": 1, "
+        "\"fields\": {\"decision\": \"maybe\"}}",
+        &r);
     assert_int_equal(r.status, 422);
     assert_non_null(strstr(r.body, "\"field\":\"decision\""));
     ehc_test_response_free(&r);
@@ -644,27 +621,34 @@ static void test_bad_event_bodies_change_nothing(void **state)
 static void test_case_list_is_scoped_and_filtered(void **state)
 {
     ehc_test_response r;
-    assert_int_equal(call("GET", "/api/v1/cases", TOKEN("officer1"), NULL, &r), 200);
+    assert_int_equal(ehc_test_call(d.port, "GET", "/api/v1/cases", EHC_TEST_TOKEN("officer1"), NULL, &r),
+                     200);
     assert_true(r.body[0] == '[' && strstr(r.body, "\"next_deadline\""));
     ehc_test_response_free(&r);
-    assert_int_equal(call("GET", "/api/v1/cases", TOKEN("officer2"), NULL, &r), 200);
+    assert_int_equal(ehc_test_call(d.port, "GET", "/api/v1/cases", EHC_TEST_TOKEN("officer2"), NULL, &r),
+                     200);
     assert_string_equal(r.body, "[]"); /* South has no cases */
     ehc_test_response_free(&r);
-    assert_int_equal(call("GET", "/api/v1/cases", TOKEN("officerb"), NULL, &r), 200);
+    assert_int_equal(ehc_test_call(d.port, "GET", "/api/v1/cases", EHC_TEST_TOKEN("officerb"), NULL, &r),
+                     200);
     assert_string_equal(r.body, "[]");
     ehc_test_response_free(&r);
-    assert_int_equal(call("GET", "/api/v1/cases?overdue=true&stage=request", TOKEN("officer1"), NULL, &r),
+    assert_int_equal(ehc_test_call(d.port, "GET", "/api/v1/cases?overdue=true&stage=request",
+                                   EHC_TEST_TOKEN("officer1"), NULL, &r),
                      200);
     ehc_test_response_free(&r);
-    assert_int_equal(call("GET", "/api/v1/cases?due_within_days=abc", TOKEN("officer1"), NULL, &r), 400);
+    assert_int_equal(ehc_test_call(d.port, "GET", "/api/v1/cases?due_within_days=abc",
+                                   EHC_TEST_TOKEN("officer1"), NULL, &r),
+                     400);
     assert_non_null(strstr(r.body, "\"field\":\"due_within_days\""));
     ehc_test_response_free(&r);
-    assert_int_equal(call("GET", "/api/v1/cases?colour=red", TOKEN("officer1"), NULL, &r), 400);
+    assert_int_equal(
+        ehc_test_call(d.port, "GET", "/api/v1/cases?colour=red", EHC_TEST_TOKEN("officer1"), NULL, &r), 400);
     ehc_test_response_free(&r);
     long south = scalar("SELECT id FROM teams WHERE name = 'South'");
     char path[64];
     snprintf(path, sizeof path, "/api/v1/cases?team_id=%ld", south);
-    assert_int_equal(call("GET", path, TOKEN("officer1"), NULL, &r), 403);
+    assert_int_equal(ehc_test_call(d.port, "GET", path, EHC_TEST_TOKEN("officer1"), NULL, &r), 403);
     ehc_test_response_free(&r);
 }
 

@@ -6,53 +6,19 @@
  * authority, summed over months, and scoped to a manager's team. */
 #include <cJSON.h>
 #include <libpq-fe.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "ehc/date.h"
-#include "ehc/migrate.h"
 #include "testlib.h"
 
 static char *db_url;
 static ehc_test_daemon d;
 static PGconn *admin;
 
-#define TOKEN(name) "Authorization: Bearer tok-" name "-0123456789abcdefghij"
 #define CASES 60
-
-static void exec_ok(const char *sql)
-{
-    PGresult *r = PQexec(admin, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-        fprintf(stderr, "%s -> %s", sql, PQresultErrorMessage(r));
-        fail();
-    }
-    PQclear(r);
-}
-
-static void add_user(const char *name, const char *grant_sql)
-{
-    char sql[1024], token[128], sha[65];
-    snprintf(sql, sizeof sql, "INSERT INTO users (username, display_name, is_admin) VALUES ('%s', '%s', %s)",
-             name, name, strcmp(name, "admin") == 0 ? "true" : "false");
-    exec_ok(sql);
-    snprintf(token, sizeof token, "tok-%s-0123456789abcdefghij", name);
-    ehc_sha256_hex(token, strlen(token), sha);
-    snprintf(sql, sizeof sql,
-             "INSERT INTO api_tokens (user_id, name, token_sha256) SELECT id, 'test', '%s' FROM users WHERE "
-             "username = '%s'",
-             sha, name);
-    exec_ok(sql);
-    if (grant_sql) {
-        snprintf(sql, sizeof sql, grant_sql, name);
-        exec_ok(sql);
-    }
-}
 
 #define GRANT_TEAM(role, team)                                                                               \
     "INSERT INTO role_grants (user_id, role, authority_id, team_id) SELECT u.id, '" role                     \
@@ -61,46 +27,36 @@ static void add_user(const char *name, const char *grant_sql)
 static int setup(void **state)
 {
     (void)state;
-    db_url = ehc_test_create_database("ehc_reports");
-    admin = PQconnectdb(db_url);
-    assert_int_equal(PQstatus(admin), CONNECTION_OK);
-    int applied;
-    char err[1024];
-    assert_int_equal(ehc_migrate_apply(admin, &applied, err, sizeof err), 0);
-    exec_ok("INSERT INTO local_authorities (dfe_code, name) VALUES ('353', 'Oldham')");
-    exec_ok("INSERT INTO teams (authority_id, name) SELECT id, t FROM local_authorities, (VALUES ('North'), "
-            "('South')) v (t)");
-    add_user("officern", GRANT_TEAM("officer", "North"));
-    add_user("managern", GRANT_TEAM("manager", "North"));
-    add_user("officers", GRANT_TEAM("officer", "South"));
-    add_user("managers", GRANT_TEAM("manager", "South"));
-    add_user("svc",
-             "INSERT INTO role_grants (user_id, role, authority_id) SELECT u.id, 'service_manager', a.id "
-             "FROM users u, local_authorities a WHERE u.username = '%s'");
-    add_user("admin", NULL);
-    static char env_db[2048];
-    snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", db_url);
-    const char *env[] = {env_db, NULL};
-    const char *args[] = {"serve", "--sim-clock=2025-01-01T00:00:00Z", NULL};
-    ehc_test_daemon_start(&d, args, env);
+    admin = ehc_test_migrated_database("ehc_reports", &db_url);
+    ehc_test_exec(admin, "INSERT INTO local_authorities (dfe_code, name) VALUES ('353', 'Oldham')");
+    ehc_test_exec(
+        admin,
+        "INSERT INTO teams (authority_id, name) SELECT id, t FROM local_authorities, (VALUES ('North'), "
+        "('South')) v (t)");
+    ehc_test_add_user(admin, "officern", false, GRANT_TEAM("officer", "North"));
+    ehc_test_add_user(admin, "managern", false, GRANT_TEAM("manager", "North"));
+    ehc_test_add_user(admin, "officers", false, GRANT_TEAM("officer", "South"));
+    ehc_test_add_user(admin, "managers", false, GRANT_TEAM("manager", "South"));
+    ehc_test_add_user(
+        admin, "svc", false,
+        "INSERT INTO role_grants (user_id, role, authority_id) SELECT u.id, 'service_manager', a.id "
+        "FROM users u, local_authorities a WHERE u.username = '%s'");
+    ehc_test_add_user(admin, "admin", true, NULL);
+    ehc_test_daemon_serve(&d, db_url, (const char *const[]){"--sim-clock=2025-01-01T00:00:00Z", NULL}, NULL);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    if (d.pid > 0) ehc_test_daemon_stop(&d, SIGKILL);
-    PQfinish(admin);
-    free(db_url);
+    ehc_test_teardown(&d, admin, db_url);
     return 0;
 }
 
 static long call(const char *method, const char *path, const char *token, const char *body, char **out)
 {
-    const char *h[] = {token, "Content-Type: application/json", NULL};
     ehc_test_response r;
-    ehc_test_http(&r, method, d.port, path, body, h);
-    long status = r.status;
+    long status = ehc_test_call(d.port, method, path, token, body, &r);
     if (status >= 300) fprintf(stderr, "%s %s -> %ld %s\n", method, path, status, r.body);
     if (out) *out = strdup(r.body);
     ehc_test_response_free(&r);
@@ -223,8 +179,8 @@ static void event(gen_case *g, const char *token, const char *type, const char *
 static void take(const step *s)
 {
     gen_case *g = &cases[s->c];
-    const char *officer = g->south ? TOKEN("officers") : TOKEN("officern");
-    const char *manager = g->south ? TOKEN("managers") : TOKEN("managern");
+    const char *officer = g->south ? EHC_TEST_TOKEN("officers") : EHC_TEST_TOKEN("officern");
+    const char *manager = g->south ? EHC_TEST_TOKEN("managers") : EHC_TEST_TOKEN("managern");
     char on[EHC_DATE_ISO_SIZE], body[1024], fields[256];
     iso(s->on, on);
     switch (s->kind) {
@@ -374,7 +330,7 @@ static void test_generated_caseload_is_taken_through_the_law_over_the_api(void *
             char on[EHC_DATE_ISO_SIZE], body[96];
             iso(clock, on);
             snprintf(body, sizeof body, "{\"now\": \"%sT18:00:00Z\"}", on);
-            assert_int_equal(call("POST", "/admin/clock", TOKEN("admin"), body, NULL), 200);
+            assert_int_equal(call("POST", "/admin/clock", EHC_TEST_TOKEN("admin"), body, NULL), 200);
         }
         take(&steps[i]);
     }
@@ -391,8 +347,8 @@ static void test_report_agrees_with_the_figures_worked_out_independently(void **
     (void)state;
     static const char *const measures[] = {"decision_6_weeks", "advice_6_weeks", "no_plan_16_weeks",
                                            "plan_20_weeks"};
-    cJSON *all = report(TOKEN("svc"), "from=2026-01-01&to=2027-12-31");
-    cJSON *months = report(TOKEN("svc"), "from=2026-01-01&to=2027-12-31&by=month");
+    cJSON *all = report(EHC_TEST_TOKEN("svc"), "from=2026-01-01&to=2027-12-31");
+    cJSON *months = report(EHC_TEST_TOKEN("svc"), "from=2026-01-01&to=2027-12-31&by=month");
     for (size_t i = 0; i < sizeof measures / sizeof measures[0]; i++) {
         assert_figure(measures[i], expected(measures[i], NULL, 0), reported(all, measures[i], NULL));
         /* the months add up to the whole */
@@ -403,12 +359,12 @@ static void test_report_agrees_with_the_figures_worked_out_independently(void **
         assert_figure(advisers[i], expected("advice_6_weeks", advisers[i], 0),
                       reported(all, "advice_6_weeks_by_adviser", advisers[i]));
     /* a team manager sees their team's figures only */
-    cJSON *south = report(TOKEN("managers"), "from=2026-01-01&to=2027-12-31&by=team");
+    cJSON *south = report(EHC_TEST_TOKEN("managers"), "from=2026-01-01&to=2027-12-31&by=team");
     assert_figure("south plans", expected("plan_20_weeks", NULL, 2), reported(south, "plan_20_weeks", NULL));
     assert_figure("south decisions", expected("decision_6_weeks", NULL, 2),
                   reported(south, "decision_6_weeks", NULL));
     /* a period counts the acts done in it: nothing was decided before the first request */
-    cJSON *before = report(TOKEN("svc"), "from=2025-01-01&to=2026-01-04");
+    cJSON *before = report(EHC_TEST_TOKEN("svc"), "from=2025-01-01&to=2026-01-04");
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(before, "rows")), 0);
     cJSON_Delete(all);
     cJSON_Delete(months);
@@ -421,7 +377,7 @@ static void test_report_as_csv_and_refusals(void **state)
     (void)state;
     char *out = NULL;
     assert_int_equal(call("GET", "/api/v1/reports/timeliness?from=2026-01-01&to=2027-12-31&format=csv",
-                          TOKEN("svc"), NULL, &out),
+                          EHC_TEST_TOKEN("svc"), NULL, &out),
                      200);
     assert_memory_equal(out, "measure,authority_id,team_id,officer_id,month,", 46);
     char line[128];
@@ -431,25 +387,23 @@ static void test_report_as_csv_and_refusals(void **state)
              f.total - f.on_time);
     if (!strstr(out, line)) fail_msg("no line starting %s in\n%s", line, out);
     free(out);
-    assert_int_equal(call("GET", "/api/v1/reports/timeliness", TOKEN("officern"), NULL, NULL), 403);
+    assert_int_equal(call("GET", "/api/v1/reports/timeliness", EHC_TEST_TOKEN("officern"), NULL, NULL), 403);
     assert_int_equal(call("GET", "/api/v1/reports/timeliness", "X-None: 1", NULL, NULL), 401);
-    assert_int_equal(call("GET", "/api/v1/reports/timeliness?from=2026-02-30", TOKEN("svc"), NULL, NULL),
-                     400);
     assert_int_equal(
-        call("GET", "/api/v1/reports/timeliness?from=2026-03-01&to=2026-02-01", TOKEN("svc"), NULL, NULL),
-        400);
-    assert_int_equal(call("GET", "/api/v1/reports/timeliness?by=planet", TOKEN("svc"), NULL, NULL), 400);
-    assert_int_equal(call("GET", "/api/v1/reports/timeliness?colour=red", TOKEN("svc"), NULL, NULL), 400);
+        call("GET", "/api/v1/reports/timeliness?from=2026-02-30", EHC_TEST_TOKEN("svc"), NULL, NULL), 400);
+    assert_int_equal(call("GET", "/api/v1/reports/timeliness?from=2026-03-01&to=2026-02-01",
+                          EHC_TEST_TOKEN("svc"), NULL, NULL),
+                     400);
+    assert_int_equal(call("GET", "/api/v1/reports/timeliness?by=planet", EHC_TEST_TOKEN("svc"), NULL, NULL),
+                     400);
+    assert_int_equal(call("GET", "/api/v1/reports/timeliness?colour=red", EHC_TEST_TOKEN("svc"), NULL, NULL),
+                     400);
 }
 
 static void test_daemon_stops_cleanly_after_all_of_the_above(void **state)
 {
     (void)state;
-    int st = ehc_test_daemon_stop(&d, SIGTERM);
-    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
-        fprintf(stderr, "ehcd did not stop cleanly (status %d); log: %s\n", st, d.log_path);
-        fail();
-    }
+    ehc_test_daemon_stop_clean(&d);
 }
 
 int main(void)

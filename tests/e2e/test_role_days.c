@@ -22,91 +22,44 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "ehc/migrate.h"
 #include "testlib.h"
 
 static char *db_url;
 static ehc_test_daemon d;
 static PGconn *admin;
 
-#define TOKEN(name) "Authorization: Bearer tok-" name "-0123456789abcdefghij"
-#define OFFICER TOKEN("officer")
-#define MANAGER TOKEN("manager")
-#define SERVICE_MANAGER TOKEN("service_manager")
+#define OFFICER EHC_TEST_TOKEN("officer")
+#define MANAGER EHC_TEST_TOKEN("manager")
+#define SERVICE_MANAGER EHC_TEST_TOKEN("service_manager")
 
 /* ---- setup: one authority, one team, an officer, a manager, a service manager, an admin ---------- */
 
-static void exec_ok(const char *sql)
-{
-    PGresult *r = PQexec(admin, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-        fprintf(stderr, "%s -> %s", sql, PQresultErrorMessage(r));
-        fail();
-    }
-    PQclear(r);
-}
-
-static void add_user(const char *name, const char *role, bool in_team, bool is_admin)
-{
-    char sql[1024], token[128], sha[65];
-    snprintf(sql, sizeof sql, "INSERT INTO users (username, display_name, is_admin) VALUES ('%s', '%s', %s)",
-             name, name, is_admin ? "true" : "false");
-    exec_ok(sql);
-    snprintf(token, sizeof token, "tok-%s-0123456789abcdefghij", name);
-    ehc_sha256_hex(token, strlen(token), sha);
-    snprintf(sql, sizeof sql,
-             "INSERT INTO api_tokens (user_id, name, token_sha256) SELECT id, 'test', '%s' FROM users "
-             "WHERE username = '%s'",
-             sha, name);
-    exec_ok(sql);
-    if (!role) return;
-    snprintf(
-        sql, sizeof sql,
-        "INSERT INTO role_grants (user_id, role, authority_id, team_id) SELECT u.id, '%s', t.authority_id, "
-        "%s FROM users u, teams t WHERE u.username = '%s' AND t.name = 'Central'",
-        role, in_team ? "t.id" : "NULL", name);
-    exec_ok(sql);
-}
+/* A grant in team Central (team_id) or across its authority (team_id = NULL) */
+#define GRANT(role, team_id)                                                                                 \
+    "INSERT INTO role_grants (user_id, role, authority_id, team_id) SELECT u.id, '" role                     \
+    "', t.authority_id, " team_id " FROM users u, teams t WHERE u.username = '%s' AND t.name = 'Central'"
 
 static int setup(void **state)
 {
-    db_url = ehc_test_create_database("ehc_role_days");
-    admin = PQconnectdb(db_url);
-    assert_int_equal(PQstatus(admin), CONNECTION_OK);
-    int applied;
-    char err[1024];
-    assert_int_equal(ehc_migrate_apply(admin, &applied, err, sizeof err), 0);
-    exec_ok("INSERT INTO local_authorities (dfe_code, name) VALUES ('353', 'Oldham')");
-    exec_ok("INSERT INTO teams (authority_id, name) SELECT id, 'Central' FROM local_authorities");
-    add_user("officer", "officer", true, false);
-    add_user("manager", "manager", true, false);
-    add_user("service_manager", "service_manager", false, false);
-    add_user("admin", NULL, false, true);
-    static char env_db[2048];
-    snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", db_url);
-    const char *env[] = {env_db, NULL};
-    const char *args[] = {"serve", "--sim-clock=2025-01-01T00:00:00Z", NULL};
-    ehc_test_daemon_start(&d, args, env);
+    admin = ehc_test_migrated_database("ehc_role_days", &db_url);
+    ehc_test_exec(admin, "INSERT INTO local_authorities (dfe_code, name) VALUES ('353', 'Oldham')");
+    ehc_test_exec(admin,
+                  "INSERT INTO teams (authority_id, name) SELECT id, 'Central' FROM local_authorities");
+    ehc_test_add_user(admin, "officer", false, GRANT("officer", "t.id"));
+    ehc_test_add_user(admin, "manager", false, GRANT("manager", "t.id"));
+    ehc_test_add_user(admin, "service_manager", false, GRANT("service_manager", "NULL"));
+    ehc_test_add_user(admin, "admin", true, NULL);
+    ehc_test_daemon_serve(&d, db_url, (const char *const[]){"--sim-clock=2025-01-01T00:00:00Z", NULL}, NULL);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    if (d.pid > 0) ehc_test_daemon_stop(&d, SIGKILL);
-    PQfinish(admin);
-    free(db_url);
+    ehc_test_teardown(&d, admin, db_url);
     return 0;
 }
 
 /* ---- helpers ------------------------------------------------------------------------------------ */
-
-static long call(const char *method, const char *path, const char *token, const char *body,
-                 ehc_test_response *r)
-{
-    const char *h[] = {token, "Content-Type: application/json", NULL};
-    ehc_test_http(r, method, d.port, path, body, h);
-    return r->status;
-}
 
 /* Today becomes `day` (11:00 UTC: midday in summer, 11:00 in winter); due alerts fire on the way. */
 static void set_clock(const char *day)
@@ -114,7 +67,7 @@ static void set_clock(const char *day)
     char body[96];
     snprintf(body, sizeof body, "{\"now\": \"%sT11:00:00Z\"}", day);
     ehc_test_response r;
-    if (call("POST", "/admin/clock", TOKEN("admin"), body, &r) != 200) {
+    if (ehc_test_call(d.port, "POST", "/admin/clock", EHC_TEST_TOKEN("admin"), body, &r) != 200) {
         fprintf(stderr, "POST /admin/clock %s -> %ld %s\n", day, r.status, r.body);
         fail();
     }
@@ -130,7 +83,7 @@ static int record(long id, const char *token, int version, const char *type, con
     snprintf(body, sizeof body, "{\"type\": \"%s\", \"effective_on\": \"%s\", \"expected_version\": %d%s%s}",
              type, on, version, fields ? ", \"fields\": " : "", fields ? fields : "");
     ehc_test_response r;
-    if (call("POST", path, token, body, &r) != 201) {
+    if (ehc_test_call(d.port, "POST", path, token, body, &r) != 201) {
         fprintf(stderr, "%s on %s (case %ld, version %d) -> %ld %s\n", type, on, id, version, r.status,
                 r.body);
         fail();
@@ -149,7 +102,7 @@ static cJSON *view(long id, const char *token, const char *stage, int version)
     char path[64];
     snprintf(path, sizeof path, "/api/v1/cases/%ld", id);
     ehc_test_response r;
-    if (call("GET", path, token, NULL, &r) != 200) {
+    if (ehc_test_call(d.port, "GET", path, token, NULL, &r) != 200) {
         fprintf(stderr, "GET %s -> %ld %s\n", path, r.status, r.body);
         fail();
     }
@@ -270,7 +223,7 @@ static long assessment_walk(long *child_id)
         "\"channel\": \"email\", \"received_at\": \"2026-06-05T17:40\"}}}",
         team_id, officer_id);
     ehc_test_response r;
-    if (call("POST", "/api/v1/cases", OFFICER, body, &r) != 201) {
+    if (ehc_test_call(d.port, "POST", "/api/v1/cases", OFFICER, body, &r) != 201) {
         fprintf(stderr, "open -> %ld %s\n", r.status, r.body);
         fail();
     }
@@ -309,10 +262,10 @@ static long assessment_walk(long *child_id)
     set_clock("2026-07-09");
     char path[64];
     snprintf(path, sizeof path, "/api/v1/cases/%ld/events", id);
-    assert_int_equal(call("POST", path, OFFICER,
-                          "{\"type\": \"decision_to_assess\", \"effective_on\": \"2026-07-09\", "
-                          "\"expected_version\": 5, \"fields\": {\"decision\": \"yes\"}}",
-                          &r),
+    assert_int_equal(ehc_test_call(d.port, "POST", path, OFFICER,
+                                   "{\"type\": \"decision_to_assess\", \"effective_on\": \"2026-07-09\", "
+                                   "\"expected_version\": 5, \"fields\": {\"decision\": \"yes\"}}",
+                                   &r),
                      403);
     ehc_test_response_free(&r);
     ver = record(id, MANAGER, ver, "decision_to_assess", "2026-07-09", "{\"decision\": \"yes\"}");
@@ -493,7 +446,7 @@ static long annual_review_walk(long child_id)
              "\"made_after\": \"assessment\"}}}",
              team_id, officer_id, child_id);
     ehc_test_response r;
-    if (call("POST", "/api/v1/cases", OFFICER, body, &r) != 201) {
+    if (ehc_test_call(d.port, "POST", "/api/v1/cases", OFFICER, body, &r) != 201) {
         fprintf(stderr, "open annual review -> %ld %s\n", r.status, r.body);
         fail();
     }
@@ -603,10 +556,10 @@ static void test_officer_takes_a_case_through_all_eight_stages_and_holds_the_fir
     char path[64];
     snprintf(path, sizeof path, "/api/v1/cases/%ld", assessment);
     ehc_test_response r;
-    assert_int_equal(call("GET", path, SERVICE_MANAGER, NULL, &r), 200);
+    assert_int_equal(ehc_test_call(d.port, "GET", path, SERVICE_MANAGER, NULL, &r), 200);
     ehc_test_response_free(&r);
     cJSON_Delete(view(review, SERVICE_MANAGER, "maintained", 7));
-    assert_int_equal(call("GET", "/api/v1/cases", SERVICE_MANAGER, NULL, &r), 200);
+    assert_int_equal(ehc_test_call(d.port, "GET", "/api/v1/cases", SERVICE_MANAGER, NULL, &r), 200);
     cJSON *list = cJSON_Parse(r.body);
     ehc_test_response_free(&r);
     assert_int_equal(cJSON_GetArraySize(list), 1);
@@ -615,10 +568,10 @@ static void test_officer_takes_a_case_through_all_eight_stages_and_holds_the_fir
     assert_string_equal(text_or_null(only, "stage"), "maintained");
     cJSON_Delete(list);
     /* and through the API: nothing overdue, for the officer or the manager */
-    assert_int_equal(call("GET", "/api/v1/alerts?level=overdue", OFFICER, NULL, &r), 200);
+    assert_int_equal(ehc_test_call(d.port, "GET", "/api/v1/alerts?level=overdue", OFFICER, NULL, &r), 200);
     assert_string_equal(r.body, "[]");
     ehc_test_response_free(&r);
-    assert_int_equal(call("GET", "/api/v1/alerts?level=overdue", MANAGER, NULL, &r), 200);
+    assert_int_equal(ehc_test_call(d.port, "GET", "/api/v1/alerts?level=overdue", MANAGER, NULL, &r), 200);
     assert_string_equal(r.body, "[]");
     ehc_test_response_free(&r);
     /* one child, two cases */
@@ -632,11 +585,7 @@ static void test_officer_takes_a_case_through_all_eight_stages_and_holds_the_fir
  * and no memory error in anything the test above made it do. */
 static void test_daemon_stops_cleanly_after_all_of_the_above(void **state)
 {
-    int st = ehc_test_daemon_stop(&d, SIGTERM);
-    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
-        fprintf(stderr, "ehcd did not stop cleanly (status %d); log: %s\n", st, d.log_path);
-        fail();
-    }
+    ehc_test_daemon_stop_clean(&d);
 }
 
 /* After the day (on a simulated clock running ahead of the real one), every case still replays

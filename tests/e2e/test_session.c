@@ -7,65 +7,42 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ehc/credential.h"
-#include "ehc/migrate.h"
 #include "testlib.h"
 
 static char *db_url;
 static ehc_test_daemon daemon_;
 static PGconn *admin;
 
-static void exec_ok(const char *sql)
-{
-    PGresult *r = PQexec(admin, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-        fprintf(stderr, "%s -> %s", sql, PQresultErrorMessage(r));
-        fail();
-    }
-    PQclear(r);
-}
-
 static void add_user(const char *username, const char *password)
 {
-    char hash[EHC_PASSWORD_HASH_MAX], sql[512];
+    char hash[EHC_PASSWORD_HASH_MAX];
     assert_int_equal(ehc_password_hash(password, hash, sizeof hash), 0);
-    snprintf(sql, sizeof sql,
-             "INSERT INTO users (username, display_name, password_hash) VALUES ('%s', 'Officer %s', '%s')",
-             username, username, hash);
-    exec_ok(sql);
+    ehc_test_exec(
+        admin, "INSERT INTO users (username, display_name, password_hash) VALUES ('%s', 'Officer %s', '%s')",
+        username, username, hash);
 }
 
 static int setup(void **state)
 {
-    db_url = ehc_test_create_database("ehc_session");
-    admin = PQconnectdb(db_url);
-    assert_int_equal(PQstatus(admin), CONNECTION_OK);
-    int applied;
-    char err[1024];
-    assert_int_equal(ehc_migrate_apply(admin, &applied, err, sizeof err), 0);
+    admin = ehc_test_migrated_database("ehc_session", &db_url);
     add_user("officer1", "correct horse battery staple");
     add_user("officer2", "another long passphrase");
-    exec_ok("INSERT INTO local_authorities (dfe_code, name) VALUES ('353', 'Oldham')");
-    exec_ok("INSERT INTO teams (authority_id, name) SELECT id, 'North' FROM local_authorities");
-    exec_ok("INSERT INTO role_grants (user_id, role, authority_id, team_id) SELECT u.id, 'officer', "
-            "t.authority_id, t.id "
-            "FROM users u, teams t WHERE u.username = 'officer1'");
-    static char env_db[2048];
-    snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", db_url);
-    const char *env[] = {env_db, NULL};
-    const char *args[] = {"serve", NULL};
-    ehc_test_daemon_start(&daemon_, args, env);
+    ehc_test_exec(admin, "INSERT INTO local_authorities (dfe_code, name) VALUES ('353', 'Oldham')");
+    ehc_test_exec(admin, "INSERT INTO teams (authority_id, name) SELECT id, 'North' FROM local_authorities");
+    ehc_test_exec(admin,
+                  "INSERT INTO role_grants (user_id, role, authority_id, team_id) SELECT u.id, 'officer', "
+                  "t.authority_id, t.id "
+                  "FROM users u, teams t WHERE u.username = 'officer1'");
+    ehc_test_daemon_serve(&daemon_, db_url, NULL, NULL);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    if (daemon_.pid > 0) ehc_test_daemon_stop(&daemon_, SIGKILL);
-    PQfinish(admin);
-    free(db_url);
+    ehc_test_teardown(&daemon_, admin, db_url);
     return 0;
 }
 
@@ -73,11 +50,7 @@ static int teardown(void **state)
  * and no memory error in anything the tests above made it do. */
 static void test_daemon_stops_cleanly_after_all_of_the_above(void **state)
 {
-    int st = ehc_test_daemon_stop(&daemon_, SIGTERM);
-    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
-        fprintf(stderr, "ehcd did not stop cleanly (status %d); log: %s\n", st, daemon_.log_path);
-        fail();
-    }
+    ehc_test_daemon_stop_clean(&daemon_);
 }
 
 static void sign_in(const char *username, const char *password, ehc_test_response *r)
@@ -188,13 +161,12 @@ static void test_five_wrong_passwords_lock_the_account(void **state)
 static void test_api_token_authenticates_without_cookie_or_csrf(void **state)
 {
     const char *token = "tok_0123456789abcdefghijklmnopqrstuvwxyz";
-    char sha[65], sql[512];
+    char sha[65];
     ehc_sha256_hex(token, strlen(token), sha);
-    snprintf(sql, sizeof sql,
-             "INSERT INTO api_tokens (user_id, name, token_sha256) SELECT id, 'case system', '%s' "
-             "FROM users WHERE username = 'officer1'",
-             sha);
-    exec_ok(sql);
+    ehc_test_exec(admin,
+                  "INSERT INTO api_tokens (user_id, name, token_sha256) SELECT id, 'case system', '%s' "
+                  "FROM users WHERE username = 'officer1'",
+                  sha);
     char auth[128];
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
     const char *h[] = {auth, NULL};

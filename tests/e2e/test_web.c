@@ -8,7 +8,6 @@
 #include <cJSON.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,17 +15,15 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "ehc/migrate.h"
 #include "testlib.h"
 
 static char *db_url;
 static ehc_test_daemon d;
 static char root[256], outside[300];
 
-#define TOKEN "Authorization: Bearer tok-officer-0123456789abcdefghij"
+#define TOKEN EHC_TEST_TOKEN("officer")
 #define INDEX_HTML "<!DOCTYPE html><title>ehc test index</title>"
 #define SECRET "the-secret-outside-web-root"
 
@@ -36,16 +33,6 @@ static void write_file(const char *path, const char *text)
     assert_non_null(f);
     fputs(text, f);
     fclose(f);
-}
-
-static void exec_ok(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-        fprintf(stderr, "%s -> %s", sql, PQresultErrorMessage(r));
-        fail();
-    }
-    PQclear(r);
 }
 
 static int setup(void **state)
@@ -73,34 +60,19 @@ static int setup(void **state)
     snprintf(path, sizeof path, "%s/assets/escape.txt", root);
     if (symlink(outside, path) != 0) fail_msg("symlink failed");
 
-    db_url = ehc_test_create_database("ehc_web");
-    PGconn *c = PQconnectdb(db_url);
-    assert_int_equal(PQstatus(c), CONNECTION_OK);
-    int applied;
-    char err[1024];
-    assert_int_equal(ehc_migrate_apply(c, &applied, err, sizeof err), 0);
-    char sha[65], sql[512];
-    const char *token = "tok-officer-0123456789abcdefghij";
-    ehc_sha256_hex(token, strlen(token), sha);
-    exec_ok(c, "INSERT INTO users (username, display_name) VALUES ('officer', 'officer')");
-    snprintf(sql, sizeof sql,
-             "INSERT INTO api_tokens (user_id, name, token_sha256) SELECT id, 'test', '%s' FROM users", sha);
-    exec_ok(c, sql);
+    PGconn *c = ehc_test_migrated_database("ehc_web", &db_url);
+    ehc_test_add_user(c, "officer", false, NULL);
     PQfinish(c);
-    static char env_db[2048], env_web[512];
-    snprintf(env_db, sizeof env_db, "DATABASE_URL=%s", db_url);
+    char env_web[512];
     snprintf(env_web, sizeof env_web, "EHCD_WEB_ROOT=%s", root);
-    const char *env[] = {env_db, env_web, NULL};
-    const char *args[] = {"serve", NULL};
-    ehc_test_daemon_start(&d, args, env);
+    ehc_test_daemon_serve(&d, db_url, NULL, (const char *const[]){env_web, NULL});
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    if (d.pid > 0) ehc_test_daemon_stop(&d, SIGKILL);
-    free(db_url);
+    ehc_test_teardown(&d, NULL, db_url);
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", root, outside);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", root);
@@ -320,11 +292,7 @@ static void test_a_signed_in_user_reads_a_workflow_as_the_forms_need_it(void **s
 static void test_daemon_stops_cleanly_after_all_of_the_above(void **state)
 {
     (void)state;
-    int st = ehc_test_daemon_stop(&d, SIGTERM);
-    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
-        fprintf(stderr, "ehcd did not stop cleanly (status %d); log: %s\n", st, d.log_path);
-        fail();
-    }
+    ehc_test_daemon_stop_clean(&d);
 }
 
 int main(void)

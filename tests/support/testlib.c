@@ -2,6 +2,9 @@
  * fine here: tests are clients of the daemon, never part of its loop. */
 #include "testlib.h"
 
+#include "ehc/common.h"
+#include "ehc/migrate.h"
+
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
@@ -81,6 +84,65 @@ long ehc_test_scalar(PGconn *c, const char *fmt, ...)
     long v = PQntuples(r) > 0 ? atol(PQgetvalue(r, 0, 0)) : 0;
     PQclear(r);
     return v;
+}
+
+void ehc_test_exec(PGconn *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    assert_true(n >= 0);
+    char *sql = malloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(sql, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "%s -> %s", sql, PQresultErrorMessage(r));
+        PQclear(r);
+        free(sql);
+        fail();
+    }
+    PQclear(r);
+    free(sql);
+}
+
+PGconn *ehc_test_migrated_database(const char *prefix, char **url_out)
+{
+    char *url = ehc_test_create_database(prefix);
+    PGconn *c = PQconnectdb(url);
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "cannot connect to %s: %s\n", url, PQerrorMessage(c));
+        fail();
+    }
+    int applied;
+    char err[1024];
+    if (ehc_migrate_apply(c, &applied, err, sizeof err) != 0) {
+        fprintf(stderr, "migrations failed on %s: %s\n", url, err);
+        fail();
+    }
+    *url_out = url;
+    return c;
+}
+
+void ehc_test_add_user(PGconn *c, const char *username, bool system_admin, const char *grant_fmt)
+{
+    ehc_test_exec(c, "INSERT INTO users (username, display_name, is_admin) VALUES ('%s', '%s', %s)", username,
+                  username, system_admin ? "true" : "false");
+    char token[128], sha[65];
+    snprintf(token, sizeof token, "tok-%s-0123456789abcdefghij", username);
+    ehc_sha256_hex(token, strlen(token), sha);
+    ehc_test_exec(c,
+                  "INSERT INTO api_tokens (user_id, name, token_sha256) SELECT id, 'test', '%s' FROM users "
+                  "WHERE username = '%s'",
+                  sha, username);
+    if (grant_fmt) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        ehc_test_exec(c, grant_fmt, username);
+#pragma GCC diagnostic pop
+    }
 }
 
 void ehc_test_run_env_command(const char *env_name)
@@ -190,6 +252,47 @@ int ehc_test_daemon_stop(ehc_test_daemon *d, int sig)
     return -1;
 }
 
+void ehc_test_daemon_serve(ehc_test_daemon *d, const char *database_url, const char *const *extra_args,
+                           const char *const *extra_env)
+{
+    const char *args[32], *env[32];
+    int na = 0, ne = 0;
+    args[na++] = "serve";
+    for (const char *const *a = extra_args; a && *a; a++) {
+        assert_true(na < 31);
+        args[na++] = *a;
+    }
+    args[na] = NULL;
+    size_t n = strlen("DATABASE_URL=") + strlen(database_url) + 1;
+    char *env_db = malloc(n);
+    snprintf(env_db, n, "DATABASE_URL=%s", database_url);
+    env[ne++] = env_db;
+    for (const char *const *e = extra_env; e && *e; e++) {
+        assert_true(ne < 31);
+        env[ne++] = *e;
+    }
+    env[ne] = NULL;
+    /* the child has its own copy of env_db by the time ehc_test_daemon_start returns or fails */
+    ehc_test_daemon_start(d, args, env);
+    free(env_db);
+}
+
+void ehc_test_daemon_stop_clean(ehc_test_daemon *d)
+{
+    int st = ehc_test_daemon_stop(d, SIGTERM);
+    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+        fprintf(stderr, "ehcd did not stop cleanly (status %d); log: %s\n", st, d->log_path);
+        fail();
+    }
+}
+
+void ehc_test_teardown(ehc_test_daemon *d, PGconn *c, char *database_url)
+{
+    if (d->pid > 0) ehc_test_daemon_stop(d, SIGKILL);
+    if (c) PQfinish(c);
+    free(database_url);
+}
+
 typedef struct buf {
     char *p;
     size_t n;
@@ -242,4 +345,16 @@ void ehc_test_response_free(ehc_test_response *r)
     free(r->body);
     free(r->headers);
     memset(r, 0, sizeof *r);
+}
+
+long ehc_test_call(int port, const char *method, const char *path, const char *auth_header, const char *body,
+                   ehc_test_response *out_or_null)
+{
+    const char *with_auth[] = {auth_header, "Content-Type: application/json", NULL};
+    const char *const *h = auth_header ? with_auth : with_auth + 1;
+    ehc_test_response own, *r = out_or_null ? out_or_null : &own;
+    ehc_test_http(r, method, port, path, body, h);
+    long status = r->status;
+    if (!out_or_null) ehc_test_response_free(&own);
+    return status;
 }
