@@ -599,6 +599,8 @@ static void on_result(void *data, int status, PGresult *res, const char *message
         ehc_api_reply_unavailable(req);
     } else {
         int http = atoi(PQgetvalue(res, 0, 0));
+        /* a change to users, grants or tokens: nobody is who they were a moment ago */
+        if (http < 300) ehc_api_principal_cache_clear(op->app);
         if (http >= 400) {
             ehc_http_reply_error(req, http, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
                                  PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3));

@@ -257,6 +257,7 @@ int ehc_app_serve(const ehc_config *cfg, const ehc_definitions *defs)
     }
 
     uv_run(app.loop, UV_RUN_DEFAULT);
+    ehc_api_session_close(&app);
     int rc = uv_loop_close(app.loop);
     if (rc != 0) {
         ehc_log(EHC_LOG_ERROR, "loop_close_failed", NULL, "handles still open at exit: %s", uv_strerror(rc));

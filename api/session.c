@@ -85,7 +85,44 @@ typedef struct auth_ctx {
     ehc_http_req *req;
     ehc_api_authed_cb cb;
     void *data;
+    char key[136]; /* the credential's cache key */
 } auth_ctx;
+
+/* ---- who a credential is, for a second ---------------------------------------------------------- */
+
+#define PRINCIPAL_CACHE_SLOTS 256
+#define PRINCIPAL_CACHE_MS 1000
+
+typedef struct principal_entry {
+    char key[136]; /* "s<session sha>|t<token sha>"; "" when empty */
+    uint64_t expires_ms;
+    ehc_principal who;
+    char csrf[128];
+} principal_entry;
+
+struct ehc_principal_cache {
+    principal_entry slots[PRINCIPAL_CACHE_SLOTS];
+};
+
+static principal_entry *principal_slot(ehc_app *app, const char *key)
+{
+    if (!app->principals) app->principals = ehc_calloc(1, sizeof *app->principals);
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const char *p = key; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return &app->principals->slots[h % PRINCIPAL_CACHE_SLOTS];
+}
+
+void ehc_api_principal_cache_clear(ehc_app *app)
+{
+    if (app->principals) memset(app->principals, 0, sizeof *app->principals);
+}
+
+void ehc_api_session_close(ehc_app *app)
+{
+    free(app->principals);
+    app->principals = NULL;
+}
 
 static int parse_principal(const char *json, ehc_principal *p, char *csrf, size_t csrf_size)
 {
@@ -123,6 +160,25 @@ static int parse_principal(const char *json, ehc_principal *p, char *csrf, size_
     return p->user_id > 0 ? 0 : EHC_EINVAL;
 }
 
+/* A known principal: the CSRF check for a session's state-changing request, then the handler. */
+static void go_on(auth_ctx *a, const principal_entry *e)
+{
+    ehc_http_req *req = a->req;
+    if (e->who.via_session && method_changes_state(ehc_http_req_method(req))) {
+        const char *sent = ehc_http_req_header(req, "x-csrf-token");
+        if (!sent || !*e->csrf || strcmp(sent, e->csrf) != 0) {
+            ehc_http_reply_error(req, 403, "csrf", "send the session's CSRF token in X-CSRF-Token",
+                                 "X-CSRF-Token");
+            free(a->data);
+            free(a);
+            return;
+        }
+    }
+    ehc_principal who = e->who;
+    a->cb(req, a->app, &who, a->data);
+    free(a);
+}
+
 static void on_principal(void *data, int status, PGresult *res, const char *message)
 {
     auth_ctx *a = data;
@@ -136,27 +192,20 @@ static void on_principal(void *data, int status, PGresult *res, const char *mess
         free(a);
         return;
     }
-    ehc_principal who;
-    char csrf[128];
-    if (PQgetisnull(res, 0, 0) || parse_principal(PQgetvalue(res, 0, 0), &who, csrf, sizeof csrf)) {
+    principal_entry fresh;
+    if (PQgetisnull(res, 0, 0) ||
+        parse_principal(PQgetvalue(res, 0, 0), &fresh.who, fresh.csrf, sizeof fresh.csrf)) {
         ehc_http_res_header(req, "www-authenticate", "Bearer");
         ehc_http_reply_error(req, 401, "unauthenticated", "sign in, or send a valid API token", NULL);
         free(a->data);
         free(a);
         return;
     }
-    if (who.via_session && method_changes_state(ehc_http_req_method(req))) {
-        const char *sent = ehc_http_req_header(req, "x-csrf-token");
-        if (!sent || !*csrf || strcmp(sent, csrf) != 0) {
-            ehc_http_reply_error(req, 403, "csrf", "send the session's CSRF token in X-CSRF-Token",
-                                 "X-CSRF-Token");
-            free(a->data);
-            free(a);
-            return;
-        }
-    }
-    a->cb(req, a->app, &who, a->data);
-    free(a);
+    principal_entry *slot = principal_slot(a->app, a->key);
+    snprintf(fresh.key, sizeof fresh.key, "%s", a->key);
+    fresh.expires_ms = uv_now(a->app->loop) + PRINCIPAL_CACHE_MS;
+    *slot = fresh;
+    go_on(a, &fresh);
 }
 
 void ehc_api_authenticate(ehc_app *app, ehc_http_req *req, ehc_api_authed_cb cb, void *data)
@@ -180,6 +229,13 @@ void ehc_api_authenticate(ehc_app *app, ehc_http_req *req, ehc_api_authed_cb cb,
     }
     auth_ctx *a = ehc_calloc(1, sizeof *a);
     *a = (auth_ctx){.app = app, .req = req, .cb = cb, .data = data};
+    snprintf(a->key, sizeof a->key, "s%s|t%s", params[0] ? params[0] : "", params[1] ? params[1] : "");
+    const principal_entry *known = principal_slot(app, a->key);
+    if (strcmp(known->key, a->key) == 0 && uv_now(app->loop) < known->expires_ms) {
+        principal_entry copy = *known; /* the handler may clear the cache */
+        go_on(a, &copy);
+        return;
+    }
     int rc =
         ehc_pg_query(app->pg, "SELECT ehc_principal($1, $2)", 2, params, AUTH_TIMEOUT_MS, on_principal, a);
     if (rc) {
@@ -410,6 +466,7 @@ static void sign_out(ehc_http_req *req, ehc_app *app, const ehc_principal *who, 
         return;
     }
     sha256_of(session, session_sha);
+    ehc_api_principal_cache_clear(app);
     const char *params[1] = {session_sha};
     int rc = ehc_pg_query(app->pg, "UPDATE user_sessions SET ended_at = now() WHERE id_sha256 = $1", 1,
                           params, AUTH_TIMEOUT_MS, on_signed_out, req);

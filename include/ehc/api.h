@@ -41,6 +41,13 @@ typedef void (*ehc_api_authed_cb)(ehc_http_req *req, ehc_app *app, const ehc_pri
  * other allocations) is released with free(). */
 void ehc_api_authenticate(ehc_app *app, ehc_http_req *req, ehc_api_authed_cb cb, void *data);
 
+/* Who a credential is, remembered for one second (so that a burst of requests does not ask the
+ * database each time); forgotten at once on sign-out and on any administrative change to users,
+ * grants or tokens. A change made on another node takes effect here within that second. */
+void ehc_api_principal_cache_clear(ehc_app *app);
+/* Frees the cache (after the loop has ended). */
+void ehc_api_session_close(ehc_app *app);
+
 /* 503 with Retry-After: the database cannot be reached. */
 void ehc_api_reply_unavailable(ehc_http_req *req);
 

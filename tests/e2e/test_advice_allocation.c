@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testlib.h"
 
@@ -668,6 +669,25 @@ static void test_manager_merges_two_records_of_one_child_as_an_audited_act(void 
     assert_int_equal(scalar("SELECT count(*) FROM cases"), cases_before);
 }
 
+/* ehcd remembers who a credential is for a second; a token revoked by another node (here: directly in
+ * the database) stops working within that second, and one revoked through this node at once. */
+static void test_a_token_revoked_elsewhere_stops_working_within_a_second(void **state)
+{
+    (void)state;
+    expect(200, "GET", "/api/v1/cases", EHC_TEST_TOKEN("officer2"), NULL, NULL);
+    ehc_test_exec(admin,
+                  "UPDATE api_tokens SET revoked_at = now() WHERE user_id = (SELECT id FROM users WHERE "
+                  "username = 'officer2')");
+    int64_t t0 = ehc_test_now_ms();
+    long status = 200;
+    while (status != 401 && ehc_test_now_ms() - t0 < 3000) {
+        status = call("GET", "/api/v1/cases", EHC_TEST_TOKEN("officer2"), NULL, NULL);
+        if (status != 401) usleep(50 * 1000);
+    }
+    assert_int_equal(status, 401);
+    assert_true(ehc_test_now_ms() - t0 < 1500);
+}
+
 static void test_daemon_stops_cleanly_after_all_of_the_above(void **state)
 {
     (void)state;
@@ -683,6 +703,7 @@ int main(void)
         cmocka_unit_test(test_manager_allocates_and_reallocates_cases_one_or_many_at_once),
         cmocka_unit_test(test_manager_records_an_exception_the_law_allows_and_only_that),
         cmocka_unit_test(test_manager_merges_two_records_of_one_child_as_an_audited_act),
+        cmocka_unit_test(test_a_token_revoked_elsewhere_stops_working_within_a_second),
         cmocka_unit_test(test_daemon_stops_cleanly_after_all_of_the_above),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
