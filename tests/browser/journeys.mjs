@@ -498,6 +498,11 @@ async function reviewsJourney(browser) {
     if (c.stage !== 'review_arranged' || (types.length && !types.includes('invitations_sent'))) throw new Error(`${name}'s plan: ${c.stage}, ${types.join(' ')}`);
   }
 
+  // another term of the school year, through the selector
+  await officer.selectOption('#term', 'summer');
+  await officer.click('#term-form button[type=submit]');
+  await officer.waitForSelector('main:has-text("due by 31 August 2027 (Summer term 2027)")');
+
   // the phase-transfer cohort, flagged in the autumn
   await officer.click('a:has-text("Phase transfers")');
   await officer.waitForSelector('#transfers');

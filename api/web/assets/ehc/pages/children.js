@@ -132,7 +132,6 @@ export async function mergePage({ params, flash }) {
   const body = [
     h('span', { class: 'govuk-caption-l' }, 'Find a child'),
     h('h1', { class: 'govuk-heading-l' }, `Merge the record of ${fullName(from)}`),
-    summaryList([['Record to merge', recordText(from)]]),
     slot,
   ];
   let into = null;
@@ -150,7 +149,7 @@ export async function mergePage({ params, flash }) {
       into = others.find((c) => String(c.id) === values.keep);
       why = values.reason;
       showConfirm();
-    } }, keep.el, reason.el, button('Continue')));
+    } }, summaryList([['Record to merge', recordText(from)]]), keep.el, reason.el, button('Continue')));
   };
   const showConfirm = () => {
     slot.replaceChildren(
