@@ -5,7 +5,10 @@
 //   3. a manager sees an overdue alert arrive on the live feed without reloading, then acknowledges it;
 //   4. a manager allocates two cases of the unallocated queue at once (chosen with the keyboard), sees the
 //      caseload by officer change, checks the timeliness charts and their tables against the API, records
-//      an exception on a case and finds a child.
+//      an exception on a case and finds a child;
+//   5. an officer sees the annual reviews due this term by setting, arranges the meeting for two plans at
+//      once and records their invitations (chosen with the keyboard), sees each outcome and the
+//      phase-transfer cohort; a manager merges two records of one child found by a search.
 // Every page is checked with axe-core (any violation fails) and kept as a screenshot in
 // $EHC_ARTIFACTS; any console error (a Content-Security-Policy violation among them) fails too.
 import { createRequire } from 'node:module';
@@ -430,6 +433,124 @@ async function teamJourney(browser) {
   await manager.context().close();
 }
 
+// ---- journey 5: an officer's annual reviews, and a manager merges two records of one child -------------
+
+async function reviewsJourney(browser) {
+  await setClock('2026-12-07'); // a Monday of the autumn term of 2026 to 2027
+  const session = await api('olivia', 'GET', '/api/v1/session');
+  const team = session.grants[0].team_id;
+  const plans = {};
+  // three plans made a year ago (the review is due within 12 months), at two settings
+  for (const [forename, dob, urn, made] of [['Ava', '2014-03-03', '100001', '2025-12-14'], ['Ben', '2014-05-05', '100001', '2025-12-20'], ['Cai', '2015-01-01', '100002', '2025-12-22']]) {
+    const opened = await api('olivia', 'POST', '/api/v1/cases', {
+      team_id: team, officer_id: session.user.id, workflow: 'annual-review', confirm_new_child: true,
+      child: { forename, surname: 'Review', date_of_birth: dob, setting_urn: urn },
+      request: { effective_on: made, fields: { under_five: false, made_after: 'assessment' } },
+    });
+    plans[forename] = opened.id;
+  }
+  // Cai moves to secondary school next September: the plan must name it before 15 February 2027
+  await api('olivia', 'POST', `/api/v1/cases/${plans.Cai}/events`, {
+    type: 'phase_transfer_identified', effective_on: '2026-12-07', expected_version: 1,
+    fields: { transfer: 'school_phase', transfer_on: '2027-09-01' },
+  });
+
+  const officer = await newPage(browser, 'officer');
+  await signIn(officer, 'olivia', 'officer-password-1');
+  await officer.click('a.govuk-service-navigation__link:has-text("Annual reviews")');
+  await officer.waitForSelector('#bulk-form');
+  await expectText(officer, '#setting-100001', 'Ava Review');
+  await expectText(officer, '#setting-100001', 'Ben Review');
+  await expectText(officer, '#setting-100001', '13 December 2026');
+  await expectText(officer, '#setting-100002', 'Cai Review');
+  await expectText(officer, '#setting-100002', 'Phase transfer (Reg 18) by 14 February 2027');
+  await check(officer, 'reviews-due');
+  await officer.click('#arrange-meeting'); // nothing chosen: the error summary
+  await officer.waitForSelector('.govuk-error-summary a[href="#cases"]');
+  await check(officer, 'reviews-errors');
+
+  // two plans at once, chosen and arranged with the keyboard
+  const choose = async () => {
+    for (const name of ['Ava Review', 'Ben Review']) {
+      await tabTo(officer, `#bulk-form input[data-name="${name}"]`, 80);
+      await officer.keyboard.press('Space');
+    }
+  };
+  await choose();
+  await fillDate(officer, 'meeting-on', '2027-01-12');
+  await tabTo(officer, '#arrange-meeting');
+  await officer.keyboard.press('Enter');
+  await officer.waitForSelector('#bulk-outcome');
+  await expectText(officer, '#bulk-outcome', '2 of 2 review meetings arranged');
+  await expectText(officer, '#bulk-results', 'Ava Review: Meeting arranged for 12 January 2027');
+  await expectText(officer, '#bulk-results', 'Ben Review: Meeting arranged for 12 January 2027');
+  await check(officer, 'reviews-meetings-arranged');
+  await choose();
+  await tabTo(officer, '#invitations-sent');
+  await officer.keyboard.press('Enter');
+  await officer.waitForSelector('#bulk-outcome:has-text("invitations recorded as sent")');
+  await expectText(officer, '#bulk-outcome', '2 of 2 invitations recorded as sent');
+  await expectText(officer, '#bulk-results', 'Ben Review: Invitations recorded as sent');
+  await check(officer, 'reviews-invitations-sent');
+  for (const name of ['Ava', 'Ben']) {
+    const c = await api('olivia', 'GET', `/api/v1/cases/${plans[name]}`);
+    const types = (c.events || []).map((e) => e.type);
+    if (c.stage !== 'review_arranged' || (types.length && !types.includes('invitations_sent'))) throw new Error(`${name}'s plan: ${c.stage}, ${types.join(' ')}`);
+  }
+
+  // another term of the school year, through the selector
+  await officer.selectOption('#term', 'summer');
+  await officer.click('#term-form button[type=submit]');
+  await officer.waitForSelector('main:has-text("due by 31 August 2027 (Summer term 2027)")');
+
+  // the phase-transfer cohort, flagged in the autumn
+  await officer.click('a:has-text("Phase transfers")');
+  await officer.waitForSelector('#transfers');
+  await expectText(officer, '#transfers', 'Cai Review');
+  await expectText(officer, '#transfers', '14 February 2027');
+  await expectText(officer, '#autumn-flag', 'Autumn term');
+  await check(officer, 'reviews-phase-transfers');
+  await officer.click('#transfers a:has-text("Cai Review")');
+  await officer.waitForSelector('h1:has-text("Cai Review")');
+  await officer.context().close();
+
+  // a manager merges two records of one child
+  const refs = [];
+  for (const day of ['2026-12-01', '2026-12-07']) {
+    const opened = await api('olivia', 'POST', '/api/v1/cases', {
+      team_id: team, confirm_new_child: true,
+      child: { forename: 'Max', surname: 'Twice', date_of_birth: '2016-06-06' },
+      request: { effective_on: day, fields: { requested_by: 'parent', channel: 'email', received_at: `${day}T09:00` } },
+    });
+    refs.push((await api('olivia', 'GET', `/api/v1/cases/${opened.id}`)).reference);
+  }
+  const manager = await newPage(browser, 'manager');
+  await signIn(manager, 'mohammed', 'manager-password-1');
+  await manager.click('a.govuk-service-navigation__link:has-text("Find a child")');
+  await manager.fill('#child-surname', 'Twice');
+  await fillDate(manager, 'child-dob', '2016-06-06');
+  await manager.click('#child-search button[type=submit]');
+  await manager.waitForSelector('#children:has-text("2 children found")');
+  await check(manager, 'find-a-child-duplicates');
+  await manager.click('#children tbody tr >> nth=1 >> a:has-text("Merge")');
+  await manager.waitForSelector('#merge-form');
+  await manager.click('#merge-form button[type=submit]');
+  await manager.waitForSelector('.govuk-error-summary a[href="#keep"]');
+  await check(manager, 'child-merge-errors');
+  await manager.check('#keep');
+  await manager.fill('#merge-reason', 'Same child: opened twice from two requests');
+  await manager.click('#merge-form button[type=submit]');
+  await manager.waitForSelector('#merge-confirm');
+  await check(manager, 'child-merge-confirm');
+  await manager.click('#confirm-merge');
+  await manager.waitForSelector('#merge-outcome');
+  await expectText(manager, '#moved-cases', refs[1]);
+  await check(manager, 'child-merged');
+  const found = await api('mohammed', 'GET', '/api/v1/children?surname=Twice&date_of_birth=2016-06-06');
+  if (found.length !== 1 || found[0].cases.length !== 2) throw new Error(`the records were not merged: ${JSON.stringify(found)}`);
+  await manager.context().close();
+}
+
 // ---- run ----------------------------------------------------------------------------------------------
 
 const browser = await chromium.launch({
@@ -447,6 +568,8 @@ try {
   log('journey 3 done: a manager saw an overdue alert arrive live');
   await teamJourney(browser);
   log('journey 4 done: a manager allocated two cases at once and checked the timeliness charts against the API');
+  await reviewsJourney(browser);
+  log('journey 5 done: an officer arranged two review meetings and their invitations at once; a manager merged two records of one child');
 } catch (e) {
   failed = e;
   // what each open page showed when it failed

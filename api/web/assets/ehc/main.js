@@ -13,7 +13,8 @@ import { advicePage, adviceReturnPage } from './pages/advice.js';
 import { alertsPage } from './pages/alerts.js';
 import { teamPage, stagePage, duePage, unallocatedPage } from './pages/team.js';
 import { timelinessPage } from './pages/timeliness.js';
-import { childrenPage } from './pages/children.js';
+import { childrenPage, mergePage } from './pages/children.js';
+import { reviewsPage, transfersPage } from './pages/reviews.js';
 
 document.body.classList.add('js-enabled', 'govuk-frontend-supported');
 const skip = document.querySelector('[data-module="govuk-skip-link"]');
@@ -56,6 +57,9 @@ const routes = [
   [/^\/app\/team\/unallocated$/, unallocatedPage],
   [/^\/app\/reports\/timeliness$/, timelinessPage],
   [/^\/app\/children$/, childrenPage],
+  [/^\/app\/children\/(\d+)\/merge$/, mergePage],
+  [/^\/app\/reviews$/, reviewsPage],
+  [/^\/app\/reviews\/transfers$/, transfersPage],
 ];
 
 let leaving = []; // what the current page must close when the user moves on (the live feed)
@@ -86,13 +90,15 @@ function renderNavigation(path) {
   if (session.has('officer', 'manager', 'service_manager')) {
     items.push(['/app/cases', 'Caseload']);
     items.push(['/app/cases/new', 'Open a case']);
+    items.push(['/app/reviews', 'Annual reviews']);
   }
   if (session.has('officer', 'manager', 'service_manager', 'dco', 'social_care')) items.push(['/app/advice', 'Advice requests']);
   if (session.has('officer', 'manager', 'service_manager')) items.push(['/app/alerts', 'Alerts']);
   if (session.has('manager', 'service_manager')) items.push(['/app/team', 'Team']);
   if (session.has('officer', 'manager', 'service_manager')) items.push(['/app/children', 'Find a child']);
   const current = (href) => path === href || (href === '/app/cases' && /^\/app\/cases\/\d+$/.test(path)) || (href === '/app/advice' && path.startsWith('/app/advice/'))
-    || (href === '/app/team' && (path.startsWith('/app/team/') || path.startsWith('/app/reports/')));
+    || (href === '/app/team' && (path.startsWith('/app/team/') || path.startsWith('/app/reports/')))
+    || ((href === '/app/reviews' || href === '/app/children') && path.startsWith(`${href}/`));
   const nav = h('div', { class: 'govuk-service-navigation', 'data-module': 'govuk-service-navigation' },
     h('div', { class: 'govuk-width-container' },
       h('div', { class: 'govuk-service-navigation__container' },
