@@ -156,18 +156,11 @@ static void list_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *wh
             if (!bad) cJSON_AddNumberToObject(filter, name, (double)n);
         } else {
             cJSON_Delete(filter);
-            char msg[96];
-            snprintf(msg, sizeof msg, "unknown query parameter '%s'", name);
-            ehc_http_reply_error(req, 400, "invalid_query", msg, name);
-            return;
+            return ehc_api_reply_bad_query(req, more, name, false);
         }
         if (bad) {
             cJSON_Delete(filter);
-            ehc_http_reply_error(req, 400, "invalid_query",
-                                 more < 0 ? "query parameters must be name=value, URL-encoded"
-                                          : "a query parameter has a value it cannot take",
-                                 more < 0 ? NULL : name);
-            return;
+            return ehc_api_reply_bad_query(req, more, name, true);
         }
     }
     if (!*authorities) {

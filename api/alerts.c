@@ -77,18 +77,11 @@ static void list_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *wh
             }
         } else {
             cJSON_Delete(filter);
-            char msg[96];
-            snprintf(msg, sizeof msg, "unknown query parameter '%s'", name);
-            ehc_http_reply_error(req, 400, "invalid_query", msg, name);
-            return;
+            return ehc_api_reply_bad_query(req, more, name, false);
         }
         if (bad) {
             cJSON_Delete(filter);
-            char msg[96];
-            snprintf(msg, sizeof msg, "query parameter '%s' has a value it cannot take",
-                     more < 0 ? "?" : name);
-            ehc_http_reply_error(req, 400, "invalid_query", msg, more < 0 ? NULL : name);
-            return;
+            return ehc_api_reply_bad_query(req, more, name, true);
         }
     }
     char *f = cJSON_PrintUnformatted(filter);

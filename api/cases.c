@@ -659,9 +659,7 @@ static void list_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *wh
     while ((more = ehc_api_query_next(&q, name, sizeof name, value, sizeof value)) != 0) {
         if (more < 0) {
             cJSON_Delete(filter);
-            ehc_http_reply_error(req, 400, "invalid_query",
-                                 "query parameters must be name=value, URL-encoded", NULL);
-            return;
+            return ehc_api_reply_bad_query(req, more, name, true);
         }
         int64_t n;
         int bad = 0;
@@ -715,17 +713,11 @@ static void list_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *wh
             }
         } else {
             cJSON_Delete(filter);
-            char msg[96];
-            snprintf(msg, sizeof msg, "unknown query parameter '%s'", name);
-            ehc_http_reply_error(req, 400, "invalid_query", msg, name);
-            return;
+            return ehc_api_reply_bad_query(req, more, name, false);
         }
         if (bad) {
             cJSON_Delete(filter);
-            char msg[96];
-            snprintf(msg, sizeof msg, "query parameter '%s' has a value it cannot take", name);
-            ehc_http_reply_error(req, 400, "invalid_query", msg, name);
-            return;
+            return ehc_api_reply_bad_query(req, more, name, true);
         }
     }
     char *f = cJSON_PrintUnformatted(filter);

@@ -1,5 +1,6 @@
 /* Query strings: name=value pairs separated by '&', %XX and '+' decoded, bounded in size. Every
  * handler that takes query parameters reads them through here and refuses unknown names itself. */
+#include <stdio.h>
 #include <string.h>
 
 #include "ehc/api.h"
@@ -79,4 +80,16 @@ int ehc_api_query_next(const char **q, char *name, size_t name_size, char *value
         rc = 1;
     *q += len;
     return rc;
+}
+
+void ehc_api_reply_bad_query(ehc_http_req *req, int more, const char *name, bool known)
+{
+    char msg[128];
+    if (more < 0)
+        snprintf(msg, sizeof msg, "query parameters must be name=value, URL-encoded");
+    else if (!known)
+        snprintf(msg, sizeof msg, "unknown query parameter '%.60s'", name);
+    else
+        snprintf(msg, sizeof msg, "query parameter '%.60s' has a value it cannot take", name);
+    ehc_http_reply_error(req, 400, "invalid_query", msg, more < 0 ? NULL : name);
 }

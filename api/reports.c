@@ -137,7 +137,7 @@ static void timeliness_authed(ehc_http_req *req, ehc_app *app, const ehc_princip
     char name[32], value[64];
     int more;
     while ((more = ehc_api_query_next(&q, name, sizeof name, value, sizeof value)) != 0) {
-        bool bad = more < 0;
+        bool bad = more < 0, known = true;
         if (bad) {
         } else if (strcmp(name, "from") == 0 || strcmp(name, "to") == 0) {
             bad = ehc_date_parse_iso(value, name[0] == 'f' ? &from : &to) != 0;
@@ -149,21 +149,12 @@ static void timeliness_authed(ehc_http_req *req, ehc_app *app, const ehc_princip
             bad = strcmp(value, "json") && strcmp(value, "csv");
             r->csv = !bad && strcmp(value, "csv") == 0;
         } else {
-            cJSON_Delete(filter);
-            free(r);
-            char msg[96];
-            snprintf(msg, sizeof msg, "unknown query parameter '%s'", name);
-            ehc_http_reply_error(req, 400, "invalid_query", msg, name);
-            return;
+            known = false;
         }
-        if (bad) {
+        if (bad || !known) {
             cJSON_Delete(filter);
             free(r);
-            ehc_http_reply_error(req, 400, "invalid_query",
-                                 more < 0 ? "query parameters must be name=value, URL-encoded"
-                                          : "a query parameter has a value it cannot take",
-                                 more < 0 ? NULL : name);
-            return;
+            return ehc_api_reply_bad_query(req, more, name, known);
         }
     }
     if (from.days > to.days || to.days - from.days > 3660) {

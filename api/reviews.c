@@ -54,13 +54,7 @@ static void list_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *wh
         }
         if (!known || bad) {
             cJSON_Delete(filter);
-            char msg[96];
-            snprintf(msg, sizeof msg,
-                     known ? "query parameter '%s' has a value it cannot take"
-                           : "unknown query parameter '%s'",
-                     more < 0 ? "" : name);
-            ehc_http_reply_error(req, 400, "invalid_query", msg, more < 0 ? NULL : name);
-            return;
+            return ehc_api_reply_bad_query(req, more, name, known);
         }
         cJSON_AddStringToObject(filter, name, value);
     }

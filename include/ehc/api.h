@@ -96,6 +96,9 @@ void ehc_api_reply_store_error(ehc_http_req *req, const struct ehc_store_result 
 /* The next name=value pair of a query string (advancing *q): 1 when read, 0 at the end, EHC_EINVAL
  * for a malformed or oversized pair (then *q has moved past it). */
 int ehc_api_query_next(const char **q, char *name, size_t name_size, char *value, size_t value_size);
+/* 400 invalid_query for what ehc_api_query_next gave: a malformed pair (more < 0), a parameter the
+ * route does not take (!known), or a value it cannot take; naming the parameter. */
+void ehc_api_reply_bad_query(ehc_http_req *req, int more, const char *name, bool known);
 
 /* Route registration, one per resource file. */
 void ehc_api_session_register(ehc_app *app);
