@@ -1428,6 +1428,26 @@ static int apply_correction(const ehc_machine_env *env, const ehc_case_state *st
     return 0;
 }
 
+/* Appends a native kind's record (definitions_updated, case_allocated) to the log of `next`. */
+static void append_native_record(ehc_case_state *next, const char *type, const ehc_event_input *in)
+{
+    next->events = ehc_realloc(next->events, (next->event_count + 1) * sizeof *next->events);
+    ehc_case_event *rec = &next->events[next->event_count];
+    memset(rec, 0, sizeof *rec);
+    rec->seq = (uint32_t)next->event_count + 1;
+    rec->event = EHC_WF_NONE;
+    snprintf(rec->type, sizeof rec->type, "%s", type);
+    snprintf(rec->role, sizeof rec->role, "%s", in->actor_role);
+    rec->effective_on = in->effective_on;
+    rec->fields = ehc_calloc(in->field_count ? in->field_count : 1, sizeof *rec->fields);
+    for (size_t i = 0; i < in->field_count; i++) {
+        rec->fields[i].field = ehc_strdup(in->fields[i].field);
+        rec->fields[i].value = ehc_strdup(in->fields[i].value ? in->fields[i].value : "");
+    }
+    rec->field_count = in->field_count;
+    next->event_count++;
+}
+
 static int apply_definitions_updated(const ehc_machine_env *env, const ehc_case_state *state,
                                      const ehc_event_input *in, ehc_case_state *next, ehc_effects *fx,
                                      ehc_machine_error *err)
@@ -1507,21 +1527,7 @@ static int apply_definitions_updated(const ehc_machine_env *env, const ehc_case_
         memset(next, 0, sizeof *next);
         return rc;
     }
-    next->events = ehc_realloc(next->events, (next->event_count + 1) * sizeof *next->events);
-    ehc_case_event *rec = &next->events[next->event_count];
-    memset(rec, 0, sizeof *rec);
-    rec->seq = (uint32_t)next->event_count + 1;
-    rec->event = EHC_WF_NONE;
-    snprintf(rec->type, sizeof rec->type, "%s", EHC_MACHINE_DEFINITIONS_UPDATED);
-    snprintf(rec->role, sizeof rec->role, "%s", in->actor_role);
-    rec->effective_on = in->effective_on;
-    rec->fields = ehc_calloc(in->field_count ? in->field_count : 1, sizeof *rec->fields);
-    for (size_t i = 0; i < in->field_count; i++) {
-        rec->fields[i].field = ehc_strdup(in->fields[i].field);
-        rec->fields[i].value = ehc_strdup(in->fields[i].value ? in->fields[i].value : "");
-    }
-    rec->field_count = in->field_count;
-    next->event_count++;
+    append_native_record(next, EHC_MACHINE_DEFINITIONS_UPDATED, in);
     snprintf(next->workflow_hash, sizeof next->workflow_hash, "%s", wf_hash);
     snprintf(next->calendar_hash, sizeof next->calendar_hash, "%s", cal_hash);
     ehc_effect *e = push_effect(fx, EHC_EFFECT_DEFINITIONS_PINNED);
@@ -1596,21 +1602,7 @@ static int apply_allocated(const ehc_machine_env *env, const ehc_case_state *sta
                       "'%s' must take effect between the case's start and today", EHC_MACHINE_CASE_ALLOCATED);
     }
     ehc_case_state_copy(state, next);
-    next->events = ehc_realloc(next->events, (next->event_count + 1) * sizeof *next->events);
-    ehc_case_event *rec = &next->events[next->event_count];
-    memset(rec, 0, sizeof *rec);
-    rec->seq = (uint32_t)next->event_count + 1;
-    rec->event = EHC_WF_NONE;
-    snprintf(rec->type, sizeof rec->type, "%s", EHC_MACHINE_CASE_ALLOCATED);
-    snprintf(rec->role, sizeof rec->role, "%s", in->actor_role);
-    rec->effective_on = in->effective_on;
-    rec->fields = ehc_calloc(in->field_count ? in->field_count : 1, sizeof *rec->fields);
-    for (size_t i = 0; i < in->field_count; i++) {
-        rec->fields[i].field = ehc_strdup(in->fields[i].field);
-        rec->fields[i].value = ehc_strdup(in->fields[i].value ? in->fields[i].value : "");
-    }
-    rec->field_count = in->field_count;
-    next->event_count++;
+    append_native_record(next, EHC_MACHINE_CASE_ALLOCATED, in);
     return 0;
 }
 
