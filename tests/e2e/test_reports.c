@@ -6,6 +6,7 @@
  * authority, summed over months, and scoped to a manager's team. */
 #include <cJSON.h>
 #include <libpq-fe.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -372,6 +373,67 @@ static void test_report_agrees_with_the_figures_worked_out_independently(void **
     cJSON_Delete(before);
 }
 
+/* The breach forecast over the API: the requests still open are listed, most at risk first, each with
+ * the chance worked out from the generated history (a request just received is at the start of the
+ * process, where about the history's share of late plans applies). */
+static void test_breach_forecast_lists_open_requests_most_at_risk_first(void **state)
+{
+    (void)state;
+    /* two new requests, one per team, on the day the clock stands at */
+    long clock_day =
+        ehc_test_scalar(admin, "SELECT (to_timestamp(now_us / 1e6) AT TIME ZONE 'Europe/London')::date - "
+                               "date '1970-01-01' FROM sim_clock");
+    char on[EHC_DATE_ISO_SIZE], body[1024];
+    iso((int32_t)clock_day, on);
+    static const char *const teams[] = {"North", "South"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(
+            body, sizeof body,
+            "{\"team_id\": %ld, \"confirm_new_child\": true, \"child\": {\"forename\": \"New\", \"surname\": "
+            "\"Fresh%d\", \"date_of_birth\": \"2017-05-05\"}, \"request\": {\"effective_on\": \"%s\", "
+            "\"fields\": {\"requested_by\": \"parent\", \"channel\": \"email\", \"received_at\": "
+            "\"%sT10:00\"}}}",
+            ehc_test_scalar(admin, "SELECT id FROM teams WHERE name = '%s'", teams[i]), i, on, on);
+        assert_int_equal(call("POST", "/api/v1/cases",
+                              i ? EHC_TEST_TOKEN("officers") : EHC_TEST_TOKEN("officern"), body, NULL),
+                         201);
+    }
+    figure plans = expected("plan_20_weeks", NULL, 0);
+    long late = plans.total - plans.on_time;
+    char *out = NULL;
+    assert_int_equal(call("GET", "/api/v1/reports/breach-forecast", EHC_TEST_TOKEN("svc"), NULL, &out), 200);
+    cJSON *list = cJSON_Parse(out);
+    free(out);
+    assert_int_equal(cJSON_GetArraySize(list), 2);
+    const cJSON *row;
+    cJSON_ArrayForEach(row, list)
+    {
+        assert_int_equal((long)cJSON_GetObjectItem(row, "days_gone")->valuedouble, 0);
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(row, "point")), "request");
+        /* at day 0 every plan of the history was still to come: the chance is the share issued late */
+        const cJSON *chance = cJSON_GetObjectItem(row, "chance_of_missing_20_weeks");
+        assert_true(cJSON_IsNumber(chance));
+        assert_true(fabs(chance->valuedouble - (double)late / (double)plans.total) < 0.0006);
+        assert_int_equal((long)cJSON_GetObjectItem(row, "history_cases")->valuedouble, plans.total);
+    }
+    cJSON_Delete(list);
+    /* a team manager sees their team's only; officers none */
+    assert_int_equal(call("GET", "/api/v1/reports/breach-forecast", EHC_TEST_TOKEN("managers"), NULL, &out),
+                     200);
+    list = cJSON_Parse(out);
+    free(out);
+    assert_int_equal(cJSON_GetArraySize(list), 1);
+    cJSON_Delete(list);
+    assert_int_equal(
+        call("GET", "/api/v1/reports/breach-forecast?format=csv", EHC_TEST_TOKEN("svc"), NULL, &out), 200);
+    assert_memory_equal(out, "case_id,reference,stage,point,", 30);
+    free(out);
+    assert_int_equal(call("GET", "/api/v1/reports/breach-forecast", EHC_TEST_TOKEN("officern"), NULL, NULL),
+                     403);
+    assert_int_equal(
+        call("GET", "/api/v1/reports/breach-forecast?format=pdf", EHC_TEST_TOKEN("svc"), NULL, NULL), 400);
+}
+
 static void test_report_as_csv_and_refusals(void **state)
 {
     (void)state;
@@ -412,6 +474,7 @@ int main(void)
         cmocka_unit_test(test_generated_caseload_is_taken_through_the_law_over_the_api),
         cmocka_unit_test(test_report_agrees_with_the_figures_worked_out_independently),
         cmocka_unit_test(test_report_as_csv_and_refusals),
+        cmocka_unit_test(test_breach_forecast_lists_open_requests_most_at_risk_first),
         cmocka_unit_test(test_daemon_stops_cleanly_after_all_of_the_above),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

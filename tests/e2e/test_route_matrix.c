@@ -317,6 +317,8 @@ static void build_table(void)
     snprintf(r->body, sizeof r->body, "{\"into_child_id\": %ld, \"reason\": \"the same child\"}", child_a);
     r = add("GET", "/api/v1/reports/timeliness", COLLECTION, ~0u);
     r->sees = ~0u; /* counts only, no child data */
+    r = add("GET", "/api/v1/reports/breach-forecast", COLLECTION, ~0u);
+    r->sees = ~0u; /* references and chances, no child data */
     r = add("GET", "/api/v1/reviews", COLLECTION, ~0u);
     r->sees = case_a_team; /* plans under review of A's North team (none of A's child here: scoped anyway) */
     r = add("POST", "/api/v1/bulk-events", COLLECTION, BIT(P_OFFICER_A));
