@@ -47,7 +47,7 @@ function monthsOf(from, to) {
 }
 
 const pct = (v) => (v === null || v === undefined ? null : Number(v));
-const pctText = (v) => (v === null || v === undefined ? 'None' : `${Number(v).toFixed(1)}%`);
+const pctText = (v) => (v === null || v === undefined ? 'No figure: none to count' : `${Number(v).toFixed(1)}%`);
 
 // A chart and, beneath it, the table with the same figures. series: [{label, values}] (percentages,
 // null where nothing was done), one value per category.
