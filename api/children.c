@@ -1,7 +1,8 @@
 /* Finding a child and seeing a team's caseload:
  *   GET /api/v1/children?nhs_number=&upn=&surname=&date_of_birth=   children of the caller's
  *       authorities matching every criterion (one of NHS number, UPN or surname required), each with
- *       their cases; the search is recorded in the access log without its terms
+ *       their cases; each case of each child found is recorded in the access log as read (never
+ *       the search terms)
  *   GET /api/v1/caseload   open cases per officer and the unallocated queue, for the caller's teams
  *       (a service manager: the authority's)
  *   POST /api/v1/children/{id}/merge {"into_child_id", "reason"}   two records of one child become
@@ -66,9 +67,11 @@ static void search_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *
     cJSON_Delete(q);
     /* the terms are personal data: the log says that a search happened, not what was searched */
     ehc_log(EHC_LOG_INFO, "child_search", ehc_http_req_id(req), "by user %lld", (long long)who->user_id);
-    const char *params[2] = {authorities, text};
-    int rc = ehc_pg_query(app->pg, "SELECT ehc_child_search($1, $2::jsonb)", 2, params, SEARCH_TIMEOUT_MS,
-                          ehc_api_reply_json_row, req);
+    char user[24];
+    snprintf(user, sizeof user, "%lld", (long long)who->user_id);
+    const char *params[4] = {authorities, text, user, ehc_http_req_id(req)};
+    int rc = ehc_pg_query(app->pg, "SELECT ehc_child_search_logged($1, $2::jsonb, $3::bigint, $4)", 4, params,
+                          SEARCH_TIMEOUT_MS, ehc_api_reply_json_row, req);
     free(text);
     if (rc) ehc_api_reply_unavailable(req);
 }

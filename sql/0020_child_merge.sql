@@ -127,3 +127,19 @@ END
 $$;
 CREATE TRIGGER cases_not_for_a_merged_child BEFORE INSERT ON cases
     FOR EACH ROW EXECUTE FUNCTION ehc__refuse_merged_child();
+
+-- A search that shows children is a read of their cases: each case of each child found is recorded
+-- in the access log (not the search terms), in the search's own transaction.
+CREATE FUNCTION ehc_child_search_logged(p_authority_ids text, p_query jsonb, p_user_id bigint, p_request_id text)
+RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    v jsonb := ehc_child_search(p_authority_ids, p_query);
+BEGIN
+    INSERT INTO access_log (authority_id, user_id, case_id, action, resource, request_id)
+    SELECT (ch ->> 'authority_id')::bigint, p_user_id, (c ->> 'id')::bigint, 'read', 'child search', p_request_id
+    FROM jsonb_array_elements(v) ch, jsonb_array_elements(ch -> 'cases') c;
+    RETURN v;
+END
+$$;
+GRANT EXECUTE ON FUNCTION ehc_child_search_logged(text, jsonb, bigint, text) TO ehc_app;

@@ -617,6 +617,13 @@ static void test_manager_merges_two_records_of_one_child_as_an_audited_act(void 
     int records = cJSON_GetArraySize(found);
     cJSON_Delete(found);
     assert_int_equal(records, 3);
+    /* the search showed three children: each of their cases is in the access log as read */
+    assert_int_equal(
+        scalar("SELECT count(DISTINCT case_id) FROM access_log WHERE resource = 'child search' AND "
+               "user_id = %ld AND case_id IN (SELECT id FROM cases WHERE child_id IN (SELECT id FROM "
+               "children WHERE surname = 'Queue'))",
+               user_id("officer1")),
+        3);
     char path[64], body[256];
     snprintf(path, sizeof path, "/api/v1/children/%ld/merge", b);
     long before = scalar("SELECT count(*) FROM child_merges");
