@@ -571,6 +571,19 @@ static void test_csv_has_the_item_names_and_one_line_per_row(void **state)
         if (!strstr(out, line)) fail_msg("no line %s in\n%s", line + 2, out);
     }
     free(out);
+    /* a value a spreadsheet would take for a formula, or holding a comma or quote, is quoted */
+    ehc_test_exec(admin, "UPDATE children SET surname = '=SUM(1,2)', forename = 'Ann \"A\"' WHERE id = %ld",
+                  cases[0].child_id);
+    assert_int_equal(call("GET", "/api/v1/reports/sen2?year=2027&module=person&format=csv",
+                          EHC_TEST_TOKEN("svc"), NULL, &out),
+                     200);
+    char line[128];
+    snprintf(line, sizeof line, "\r\n%ld,\"'=SUM(1,2)\",\"Ann \"\"A\"\"\",%s,", cases[0].child_id,
+             cases[0].dob);
+    if (!strstr(out, line)) fail_msg("no line %s in\n%s", line + 2, out);
+    free(out);
+    ehc_test_exec(admin, "UPDATE children SET surname = 'Sen0', forename = 'Gen' WHERE id = %ld",
+                  cases[0].child_id);
 }
 
 static void test_clean_caseload_passes_validation_and_a_broken_record_is_named(void **state)
