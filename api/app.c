@@ -230,6 +230,7 @@ int ehc_app_serve(const ehc_config *cfg, const ehc_definitions *defs)
     ehc_api_advice_register(&app);
     ehc_api_allocation_register(&app);
     ehc_api_reports_register(&app);
+    ehc_api_sen2_register(&app);
     ehc_api_reviews_register(&app);
     ehc_api_admin_register(&app);
     ehc_api_admin_clock_register(&app);

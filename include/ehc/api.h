@@ -111,6 +111,7 @@ void ehc_api_children_register(ehc_app *app);
 void ehc_api_advice_register(ehc_app *app);
 void ehc_api_allocation_register(ehc_app *app);
 void ehc_api_reports_register(ehc_app *app);
+void ehc_api_sen2_register(ehc_app *app);
 void ehc_api_reviews_register(ehc_app *app);
 void ehc_api_admin_register(ehc_app *app);
 void ehc_api_workflows_register(ehc_app *app);

@@ -124,6 +124,7 @@ static long call(int p, const char *method, const char *path, const char *body, 
 
 static long case_a, advice_a, alert_a, dead_a, north, other_health, child_a, child_a2;
 static const char *secret = "Zebedee"; /* the surname of A's child */
+static char case_a_reference[40];
 
 static int setup(void **state)
 {
@@ -179,6 +180,12 @@ static int setup(void **state)
         north, secret);
     assert_int_equal(call(P_OFFICER_A, "POST", "/api/v1/cases", body, NULL), 201);
     case_a = scalar("SELECT max(id) FROM cases");
+    {
+        PGresult *ref = PQexec(admin, "SELECT reference FROM cases ORDER BY id DESC LIMIT 1");
+        assert_int_equal(PQresultStatus(ref), PGRES_TUPLES_OK);
+        snprintf(case_a_reference, sizeof case_a_reference, "%s", PQgetvalue(ref, 0, 0));
+        PQclear(ref);
+    }
     char path[64];
     snprintf(path, sizeof path, "/api/v1/cases/%ld/events", case_a);
     snprintf(body, sizeof body,
@@ -319,6 +326,13 @@ static void build_table(void)
     r->sees = ~0u; /* counts only, no child data */
     r = add("GET", "/api/v1/reports/breach-forecast", COLLECTION, ~0u);
     r->sees = ~0u; /* references and chances, no child data */
+    r = add("GET", "/api/v1/reports/sen2", COLLECTION, ~0u);
+    snprintf(r->path, sizeof r->path, "/api/v1/reports/sen2?year=2027&module=person");
+    r->sees = BIT(P_SVC_A); /* the authority's return: A's child by name, for A's service manager only */
+    r = add("GET", "/api/v1/reports/sen2/validation", COLLECTION, ~0u);
+    snprintf(r->path, sizeof r->path, "/api/v1/reports/sen2/validation?year=2027");
+    r->sees = BIT(P_SVC_A);
+    r->secret = case_a_reference; /* A's case, named by a finding (its child's sex is not recorded) */
     r = add("GET", "/api/v1/reviews", COLLECTION, ~0u);
     r->sees = case_a_team; /* plans under review of A's North team (none of A's child here: scoped anyway) */
     r = add("POST", "/api/v1/bulk-events", COLLECTION, BIT(P_OFFICER_A));
