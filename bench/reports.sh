@@ -4,6 +4,8 @@
 # (one function call, bound to the authority, as the application role under row-level security):
 #   timeliness for the year, by authority and by month (sql/0022_timeliness.sql)
 #   the breach forecast for every open request (sql/0025_breach_forecast.sql)
+#   the SEN2 return's requests module and its validation for the census of the following January
+#   (sql/0026_sen2.sql)
 # against a baseline from the same run: a plain SELECT reading the same deadline rows the reports
 # read (joined to their cases), so the ratio says what the report costs beyond reading its data.
 # Run: ./ehc bench reports
@@ -94,11 +96,14 @@ base=$(time_ms "SELECT count(*), sum(d.settled_on - d.origin_on) FROM deadlines 
 t_year=$(time_ms "SELECT length(ehc_timeliness('$authority', '{\"from\": \"2025-01-01\", \"to\": \"2025-12-31\"}')::text);")
 t_month=$(time_ms "SELECT length(ehc_timeliness('$authority', '{\"from\": \"2025-01-01\", \"to\": \"2025-12-31\", \"by\": \"month\"}')::text);")
 t_fore=$(time_ms "SELECT length(ehc_breach_forecast('$authority', '{\"today\": \"2025-12-31\", \"limit\": 5000}')::text);")
+t_sen2=$(time_ms "SELECT count(*) FROM ehc_sen2_return('$authority', 2026, 'requests');")
+t_valid=$(time_ms "SELECT length(ehc_sen2_validation('$authority', 2026)::text);")
 open_n=$(psql "$url" -tA -c "SELECT count(*) FROM deadlines WHERE deadline_key = 'final_plan_due' AND status = 'open'")
 printf '\n| %s requests of one year, median of %s runs | ms | ratio to baseline |\n|---|---|---|\n' "$CASES" "$RUNS"
 printf '| baseline: SELECT of the deadline rows the reports read, joined to their cases | %s | 1 |\n' "$base"
 for row in "timeliness for the year, by authority:$t_year" "timeliness for the year, by month:$t_month" \
-           "breach forecast for $open_n open requests:$t_fore"; do
+           "breach forecast for $open_n open requests:$t_fore" "SEN2 census 2026, module 2 (requests):$t_sen2" \
+           "SEN2 census 2026, validation:$t_valid"; do
   name=${row%:*} ms=${row##*:}
   printf '| %s | %s | %s |\n' "$name" "$ms" "$(awk -v a="$ms" -v b="$base" 'BEGIN {printf "%.1f", a / b}')"
 done
