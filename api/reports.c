@@ -133,6 +133,20 @@ static void on_report(void *data, int status, PGresult *res, const char *message
     free(r);
 }
 
+/* Runs one report function (authorities, filter) and answers from on_report; takes the filter. */
+static void run_report(ehc_app *app, report_ctx *r, const char *sql, const char *authorities, cJSON *filter)
+{
+    char *f = cJSON_PrintUnformatted(filter);
+    cJSON_Delete(filter);
+    const char *params[2] = {authorities, f};
+    int rc = ehc_pg_query(app->pg, sql, 2, params, REPORT_TIMEOUT_MS, on_report, r);
+    free(f);
+    if (rc) {
+        ehc_api_reply_unavailable(r->req);
+        free(r);
+    }
+}
+
 static void timeliness_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *who, void *data)
 {
     report_ctx *r = data;
@@ -192,16 +206,7 @@ static void timeliness_authed(ehc_http_req *req, ehc_app *app, const ehc_princip
     cJSON_AddStringToObject(filter, "from", iso);
     ehc_date_format_iso(to, iso);
     cJSON_AddStringToObject(filter, "to", iso);
-    char *f = cJSON_PrintUnformatted(filter);
-    cJSON_Delete(filter);
-    const char *params[2] = {authorities, f};
-    int rc = ehc_pg_query(app->pg, "SELECT ehc_timeliness($1, $2::jsonb)", 2, params, REPORT_TIMEOUT_MS,
-                          on_report, r);
-    free(f);
-    if (rc) {
-        ehc_api_reply_unavailable(req);
-        free(r);
-    }
+    run_report(app, r, "SELECT ehc_timeliness($1, $2::jsonb)", authorities, filter);
 }
 
 static void on_timeliness(ehc_http_req *req, void *ctx)
@@ -244,16 +249,7 @@ static void forecast_authed(ehc_http_req *req, ehc_app *app, const ehc_principal
     char iso[EHC_DATE_ISO_SIZE];
     ehc_date_format_iso(today_on, iso);
     cJSON_AddStringToObject(filter, "today", iso);
-    char *f = cJSON_PrintUnformatted(filter);
-    cJSON_Delete(filter);
-    const char *params[2] = {authorities, f};
-    int rc = ehc_pg_query(app->pg, "SELECT ehc_breach_forecast($1, $2::jsonb)", 2, params, REPORT_TIMEOUT_MS,
-                          on_report, r);
-    free(f);
-    if (rc) {
-        ehc_api_reply_unavailable(req);
-        free(r);
-    }
+    run_report(app, r, "SELECT ehc_breach_forecast($1, $2::jsonb)", authorities, filter);
 }
 
 static void on_forecast(ehc_http_req *req, void *ctx)
