@@ -376,6 +376,8 @@ static long assessment_walk(long *child_id)
     /* Stage 8. The family may appeal within 2 months of the plan: to Monday 14 December 2026 (not in
      * August nor 25 December - 1 January, so no roll-over). */
     expect_date(v, "appeal_window_plan", "", "2026-12-14", "open", NULL);
+    /* and the case goes to the review cycle only after that day */
+    expect_date(v, "review_handover_not_before", "", "2026-12-14", "open", NULL);
     cJSON_Delete(v);
     expect_db_text(SEN2_SQL, id,
                    "AssessmentOutcome=Y AssessmentOutcomeDate=2026-10-14 RequestOutcome=Y "
@@ -398,7 +400,8 @@ static long assessment_walk(long *child_id)
     expect_date(v, "consultation_response_due", "oak-primary", "2026-10-07", "met", "2026-10-01");
     expect_date(v, "final_plan_due", "", "2026-10-26", "met", "2026-10-14");
     expect_date(v, "appeal_window_plan", "", "2026-12-14", "cancelled", "2026-12-15");
-    assert_int_equal(count_dates(v), 10);
+    expect_date(v, "review_handover_not_before", "", "2026-12-14", "met", "2026-12-15");
+    assert_int_equal(count_dates(v), 11);
     assert_string_equal(events_and_roles(v),
                         "request_received:officer notification_sent:officer notification_sent:officer "
                         "notification_sent:officer panel_listed:officer decision_to_assess:manager "

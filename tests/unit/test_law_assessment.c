@@ -172,6 +172,12 @@ static void test_no_plan_notice_on_27_april_is_on_time_and_28_april_is_late(void
     to_deciding_to_issue(f);
     LAW_OK(f, "decision_to_issue", "manager", "2026-04-28", "decision", "no");
     law_assert_status(f, "no_plan_notice_due", "", EHC_DEADLINE_MET_LATE);
+    /* "no_plan_final_not_before": the family may appeal until Sunday 28 June (2 months), so the
+     * decision stands only from Monday 29 June; an appeal registered meanwhile lifts the wait */
+    law_assert_due(f, "no_plan_final_not_before", "", "2026-06-28");
+    LAW_REFUSED(f, EHC_ESTATE, EHC_MACHINE_E_TOO_EARLY, "refusal_stands", "manager", "2026-06-28");
+    LAW_OK(f, "refusal_stands", "manager", "2026-06-29");
+    law_assert_status(f, "no_plan_final_not_before", "", EHC_DEADLINE_MET);
 }
 
 /* --- stages 5-7: draft, 15 days, consultation, final plan (Reg 13) ------------------------------------ */
@@ -233,7 +239,13 @@ static void test_plan_issued_on_another_authoritys_assessment_is_sen2_outcome_s(
     to_finalising(f);
     LAW_OK(f, "final_plan_issued", "manager", "2026-05-20", "after_other_la_assessment", "true");
     assert_string_equal(law_report(f, "AssessmentOutcome"), "S");
+    /* "review_handover_not_before": the family may appeal until Monday 20 July (2 months), so the
+     * case is not handed to the review cycle on that day or before, only from the 21st */
+    law_assert_due(f, "review_handover_not_before", "", "2026-07-20");
+    LAW_REFUSED(f, EHC_ESTATE, EHC_MACHINE_E_TOO_EARLY, "handed_to_review", "manager", "2026-05-20");
+    LAW_REFUSED(f, EHC_ESTATE, EHC_MACHINE_E_TOO_EARLY, "handed_to_review", "manager", "2026-07-20");
     LAW_OK(f, "handed_to_review", "manager", "2026-07-21");
+    law_assert_status(f, "review_handover_not_before", "", EHC_DEADLINE_MET);
     assert_string_equal(law_stage(f), "review_cycle");
 }
 
@@ -421,6 +433,9 @@ static void test_mediation_certificate_extends_the_window_to_1_month_after_it_if
     /* Later of 16 April (2 months) and 8 May (1 month after the certificate). */
     law_assert_due(f, "appeal_window_refusal", "", "2026-05-08");
     assert_true(has_effect(f, EHC_EFFECT_DEADLINE_RECOMPUTED));
+    /* "refusal_final_not_before" moved with the window: the refusal cannot stand on 8 May */
+    law_assert_due(f, "refusal_final_not_before", "", "2026-05-08");
+    LAW_REFUSED(f, EHC_ESTATE, EHC_MACHINE_E_TOO_EARLY, "refusal_stands", "manager", "2026-05-08");
     LAW_OK(f, "refusal_stands", "manager", "2026-05-11");
     assert_string_equal(law_stage(f), "closed_refused");
     law_assert_status(f, "appeal_window_refusal", "", EHC_DEADLINE_CANCELLED);
