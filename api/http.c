@@ -376,32 +376,13 @@ int ehc_http_server_start(ehc_http_server *srv)
     return 0;
 }
 
-static void metric_line(char **buf, size_t *len, size_t *cap, const char *fmt, ...) EHC_PRINTF(4, 5);
-
-static void metric_line(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) return;
-    if (*len + (size_t)n + 1 > *cap) {
-        *cap = (*len + (size_t)n + 1) * 2;
-        *buf = ehc_realloc(*buf, *cap);
-    }
-    va_start(ap, fmt);
-    vsnprintf(*buf + *len, *cap - *len, fmt, ap);
-    va_end(ap);
-    *len += (size_t)n;
-}
-
 char *ehc_http_metrics(const ehc_http_server *srv)
 {
     char *buf = NULL;
     size_t len = 0, cap = 0;
-    metric_line(&buf, &len, &cap,
-                "# HELP ehcd_http_requests_total HTTP requests answered, by route and status.\n"
-                "# TYPE ehcd_http_requests_total counter\n");
+    ehc_text_printf(&buf, &len, &cap,
+                    "# HELP ehcd_http_requests_total HTTP requests answered, by route and status.\n"
+                    "# TYPE ehcd_http_requests_total counter\n");
     for (size_t i = 0; i <= srv->nroutes; i++) {
         const uint64_t *counts = i < srv->nroutes ? srv->routes[i].by_status : srv->unrouted_by_status;
         const char *method = i < srv->nroutes ? srv->routes[i].method : "";
@@ -413,28 +394,28 @@ char *ehc_http_metrics(const ehc_http_server *srv)
                 snprintf(status, sizeof status, "%d", counted_statuses[s]);
             else
                 snprintf(status, sizeof status, "other");
-            metric_line(&buf, &len, &cap,
-                        "ehcd_http_requests_total{method=\"%s\",route=\"%s\",status=\"%s\"} %llu\n", method,
-                        path, status, (unsigned long long)counts[s]);
+            ehc_text_printf(&buf, &len, &cap,
+                            "ehcd_http_requests_total{method=\"%s\",route=\"%s\",status=\"%s\"} %llu\n",
+                            method, path, status, (unsigned long long)counts[s]);
         }
     }
-    metric_line(&buf, &len, &cap,
-                "# HELP ehcd_http_request_duration_ms Time from request to reply.\n"
-                "# TYPE ehcd_http_request_duration_ms histogram\n");
+    ehc_text_printf(&buf, &len, &cap,
+                    "# HELP ehcd_http_request_duration_ms Time from request to reply.\n"
+                    "# TYPE ehcd_http_request_duration_ms histogram\n");
     uint64_t cumulative = 0;
     for (size_t b = 0; b < LATENCY_BUCKETS; b++) {
         cumulative += srv->latency_buckets[b];
-        metric_line(&buf, &len, &cap, "ehcd_http_request_duration_ms_bucket{le=\"%g\"} %llu\n",
-                    latency_bounds_ms[b], (unsigned long long)cumulative);
+        ehc_text_printf(&buf, &len, &cap, "ehcd_http_request_duration_ms_bucket{le=\"%g\"} %llu\n",
+                        latency_bounds_ms[b], (unsigned long long)cumulative);
     }
     cumulative += srv->latency_buckets[LATENCY_BUCKETS];
-    metric_line(&buf, &len, &cap,
-                "ehcd_http_request_duration_ms_bucket{le=\"+Inf\"} %llu\n"
-                "ehcd_http_request_duration_ms_sum %.0f\nehcd_http_request_duration_ms_count %llu\n"
-                "# HELP ehcd_http_requests_in_flight Requests being worked on.\n"
-                "# TYPE ehcd_http_requests_in_flight gauge\nehcd_http_requests_in_flight %zu\n",
-                (unsigned long long)cumulative, srv->latency_sum_ms, (unsigned long long)srv->latency_count,
-                srv->inflight);
+    ehc_text_printf(&buf, &len, &cap,
+                    "ehcd_http_request_duration_ms_bucket{le=\"+Inf\"} %llu\n"
+                    "ehcd_http_request_duration_ms_sum %.0f\nehcd_http_request_duration_ms_count %llu\n"
+                    "# HELP ehcd_http_requests_in_flight Requests being worked on.\n"
+                    "# TYPE ehcd_http_requests_in_flight gauge\nehcd_http_requests_in_flight %zu\n",
+                    (unsigned long long)cumulative, srv->latency_sum_ms,
+                    (unsigned long long)srv->latency_count, srv->inflight);
     return buf;
 }
 

@@ -10,25 +10,6 @@
 
 #include "ehc/api.h"
 
-static void add(char **buf, size_t *len, size_t *cap, const char *fmt, ...) EHC_PRINTF(4, 5);
-
-static void add(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) return;
-    if (*len + (size_t)n + 1 > *cap) {
-        *cap = (*len + (size_t)n + 1) * 2;
-        *buf = ehc_realloc(*buf, *cap);
-    }
-    va_start(ap, fmt);
-    vsnprintf(*buf + *len, *cap - *len, fmt, ap);
-    va_end(ap);
-    *len += (size_t)n;
-}
-
 typedef struct metrics_ctx {
     ehc_app *app;
     ehc_http_req *req;
@@ -43,15 +24,16 @@ static void on_backlog(void *data, int status, PGresult *res, const char *messag
     free(m);
     char *buf = ehc_http_metrics(app->http);
     size_t len = strlen(buf), cap = len + 1;
-    add(&buf, &len, &cap,
-        "# HELP ehcd_db_connections Database connections up.\n# TYPE ehcd_db_connections gauge\n"
-        "ehcd_db_connections %d\n# HELP ehcd_db_pool_size Database connections configured.\n"
-        "# TYPE ehcd_db_pool_size gauge\nehcd_db_pool_size %d\n",
-        ehc_pg_pool_connected(app->pg), app->cfg.db_pool_size);
+    ehc_text_printf(&buf, &len, &cap,
+                    "# HELP ehcd_db_connections Database connections up.\n# TYPE ehcd_db_connections gauge\n"
+                    "ehcd_db_connections %d\n# HELP ehcd_db_pool_size Database connections configured.\n"
+                    "# TYPE ehcd_db_pool_size gauge\nehcd_db_pool_size %d\n",
+                    ehc_pg_pool_connected(app->pg), app->cfg.db_pool_size);
     if (app->store) {
         uint64_t commits, commands;
         ehc_store_stats(app->store, &commits, &commands);
-        add(&buf, &len, &cap,
+        ehc_text_printf(
+            &buf, &len, &cap,
             "# HELP ehcd_store_commits_total Transactions committed by the store.\n"
             "# TYPE ehcd_store_commits_total counter\nehcd_store_commits_total %llu\n"
             "# HELP ehcd_store_commands_total Commands (events) committed; more than commits means group "
@@ -62,7 +44,8 @@ static void on_backlog(void *data, int status, PGresult *res, const char *messag
     if (app->scheduler) {
         ehc_scheduler_stats st;
         ehc_scheduler_stats_get(app->scheduler, &st);
-        add(&buf, &len, &cap,
+        ehc_text_printf(
+            &buf, &len, &cap,
             "# HELP ehcd_scheduler_pending Alert instants waiting in the scheduler.\n"
             "# TYPE ehcd_scheduler_pending gauge\nehcd_scheduler_pending %zu\n"
             "# HELP ehcd_alerts_fired_total Alerts committed.\n# TYPE ehcd_alerts_fired_total counter\n"
@@ -74,34 +57,34 @@ static void on_backlog(void *data, int status, PGresult *res, const char *messag
     if (app->outbox) {
         ehc_outbox_stats st;
         ehc_outbox_stats_get(app->outbox, &st);
-        add(&buf, &len, &cap,
-            "# HELP ehcd_deliveries_total Alert notifications by channel and outcome.\n"
-            "# TYPE ehcd_deliveries_total counter\n"
-            "ehcd_deliveries_total{channel=\"webhook\",outcome=\"delivered\"} %llu\n"
-            "ehcd_deliveries_total{channel=\"webhook\",outcome=\"retried\"} %llu\n"
-            "ehcd_deliveries_total{channel=\"webhook\",outcome=\"dead\"} %llu\n"
-            "ehcd_deliveries_total{channel=\"email\",outcome=\"delivered\"} %llu\n"
-            "ehcd_deliveries_total{channel=\"email\",outcome=\"retried\"} %llu\n"
-            "ehcd_deliveries_total{channel=\"email\",outcome=\"dead\"} %llu\n"
-            "# HELP ehcd_deliveries_in_flight Notifications being delivered now.\n"
-            "# TYPE ehcd_deliveries_in_flight gauge\nehcd_deliveries_in_flight %zu\n",
-            (unsigned long long)st.webhook.delivered, (unsigned long long)st.webhook.retried,
-            (unsigned long long)st.webhook.dead, (unsigned long long)st.email.delivered,
-            (unsigned long long)st.email.retried, (unsigned long long)st.email.dead, st.inflight);
+        ehc_text_printf(&buf, &len, &cap,
+                        "# HELP ehcd_deliveries_total Alert notifications by channel and outcome.\n"
+                        "# TYPE ehcd_deliveries_total counter\n"
+                        "ehcd_deliveries_total{channel=\"webhook\",outcome=\"delivered\"} %llu\n"
+                        "ehcd_deliveries_total{channel=\"webhook\",outcome=\"retried\"} %llu\n"
+                        "ehcd_deliveries_total{channel=\"webhook\",outcome=\"dead\"} %llu\n"
+                        "ehcd_deliveries_total{channel=\"email\",outcome=\"delivered\"} %llu\n"
+                        "ehcd_deliveries_total{channel=\"email\",outcome=\"retried\"} %llu\n"
+                        "ehcd_deliveries_total{channel=\"email\",outcome=\"dead\"} %llu\n"
+                        "# HELP ehcd_deliveries_in_flight Notifications being delivered now.\n"
+                        "# TYPE ehcd_deliveries_in_flight gauge\nehcd_deliveries_in_flight %zu\n",
+                        (unsigned long long)st.webhook.delivered, (unsigned long long)st.webhook.retried,
+                        (unsigned long long)st.webhook.dead, (unsigned long long)st.email.delivered,
+                        (unsigned long long)st.email.retried, (unsigned long long)st.email.dead, st.inflight);
     }
     if (status == 0 && PQntuples(res) > 0) {
-        add(&buf, &len, &cap,
-            "# HELP ehcd_outbox_waiting Notifications written and not yet delivered (nor dead).\n"
-            "# TYPE ehcd_outbox_waiting gauge\n");
+        ehc_text_printf(&buf, &len, &cap,
+                        "# HELP ehcd_outbox_waiting Notifications written and not yet delivered (nor dead).\n"
+                        "# TYPE ehcd_outbox_waiting gauge\n");
         for (int i = 0; i < PQntuples(res); i++)
-            add(&buf, &len, &cap, "ehcd_outbox_waiting{channel=\"%s\"} %s\n", PQgetvalue(res, i, 0),
-                PQgetvalue(res, i, 1));
-        add(&buf, &len, &cap,
-            "# HELP ehcd_outbox_oldest_waiting_seconds Age of the oldest notification waiting.\n"
-            "# TYPE ehcd_outbox_oldest_waiting_seconds gauge\n");
+            ehc_text_printf(&buf, &len, &cap, "ehcd_outbox_waiting{channel=\"%s\"} %s\n",
+                            PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+        ehc_text_printf(&buf, &len, &cap,
+                        "# HELP ehcd_outbox_oldest_waiting_seconds Age of the oldest notification waiting.\n"
+                        "# TYPE ehcd_outbox_oldest_waiting_seconds gauge\n");
         for (int i = 0; i < PQntuples(res); i++)
-            add(&buf, &len, &cap, "ehcd_outbox_oldest_waiting_seconds{channel=\"%s\"} %s\n",
-                PQgetvalue(res, i, 0), PQgetvalue(res, i, 2));
+            ehc_text_printf(&buf, &len, &cap, "ehcd_outbox_oldest_waiting_seconds{channel=\"%s\"} %s\n",
+                            PQgetvalue(res, i, 0), PQgetvalue(res, i, 2));
     }
     ehc_http_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", buf, len);
     free(buf);

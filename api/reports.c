@@ -54,40 +54,6 @@ static const char *const forecast_columns[] = {"case_id",
                                                "basis",
                                                NULL};
 
-static void buf_add(char **buf, size_t *len, size_t *cap, const char *text)
-{
-    size_t n = strlen(text);
-    if (*len + n + 1 > *cap) {
-        *cap = (*len + n + 1) * 2;
-        *buf = ehc_realloc(*buf, *cap);
-    }
-    memcpy(*buf + *len, text, n + 1);
-    *len += n;
-}
-
-/* One CSV cell: numbers as they are, text quoted (and never starting a formula in a spreadsheet). */
-static void cell(char **buf, size_t *len, size_t *cap, const cJSON *v, bool last)
-{
-    char tmp[96];
-    if (cJSON_IsNumber(v)) {
-        if (v->valuedouble == (double)(int64_t)v->valuedouble)
-            snprintf(tmp, sizeof tmp, "%" PRId64, (int64_t)v->valuedouble);
-        else
-            snprintf(tmp, sizeof tmp, "%.1f", v->valuedouble);
-        buf_add(buf, len, cap, tmp);
-    } else if (cJSON_IsString(v)) {
-        const char *s = v->valuestring;
-        buf_add(buf, len, cap, strchr("=+-@", s[0]) && s[0] ? "\"'" : "\"");
-        for (const char *p = s; *p; p++) {
-            char c[3] = {*p, 0, 0};
-            if (*p == '"') c[1] = '"';
-            buf_add(buf, len, cap, c);
-        }
-        buf_add(buf, len, cap, "\"");
-    }
-    buf_add(buf, len, cap, last ? "\r\n" : ",");
-}
-
 static void on_report(void *data, int status, PGresult *res, const char *message)
 {
     (void)message;
@@ -111,8 +77,7 @@ static void on_report(void *data, int status, PGresult *res, const char *message
     char *buf = ehc_malloc(cap);
     buf[0] = '\0';
     for (size_t i = 0; i < n; i++) {
-        buf_add(&buf, &len, &cap, columns[i]);
-        buf_add(&buf, &len, &cap, i + 1 == n ? "\r\n" : ",");
+        ehc_text_printf(&buf, &len, &cap, "%s%s", columns[i], i + 1 == n ? "\r\n" : ",");
     }
     const cJSON *row, *rows = r->forecast ? doc : cJSON_GetObjectItemCaseSensitive(doc, "rows");
     cJSON_ArrayForEach(row, rows)
@@ -121,7 +86,8 @@ static void on_report(void *data, int status, PGresult *res, const char *message
         for (size_t i = 0; i < n; i++) {
             const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, columns[i]);
             if (!v) v = cJSON_GetObjectItemCaseSensitive(grp, columns[i]);
-            cell(&buf, &len, &cap, v, i + 1 == n);
+            ehc_api_csv_cell(&buf, &len, &cap, v);
+            ehc_text_append(&buf, &len, &cap, i + 1 == n ? "\r\n" : ",", i + 1 == n ? 2 : 1);
         }
     }
     cJSON_Delete(doc);

@@ -18,34 +18,6 @@ typedef struct sen2_ctx {
     const char *module; /* one of modules[] below, or NULL */
 } sen2_ctx;
 
-static void buf_add(char **buf, size_t *len, size_t *cap, const char *text, size_t n)
-{
-    if (*len + n + 1 > *cap) {
-        *cap = (*len + n + 1) * 2;
-        *buf = ehc_realloc(*buf, *cap);
-    }
-    memcpy(*buf + *len, text, n);
-    *len += n;
-    (*buf)[*len] = '\0';
-}
-
-/* One CSV cell: empty for no value; quoted when it holds a comma, quote or line break, or would start
- * a formula in a spreadsheet (then also prefixed with an apostrophe). */
-static void cell(char **buf, size_t *len, size_t *cap, const cJSON *v)
-{
-    const char *s = cJSON_GetStringValue(v);
-    if (!s) return;
-    bool formula = s[0] && strchr("=+-@", s[0]);
-    if (!formula && !s[strcspn(s, ",\"\r\n")]) {
-        buf_add(buf, len, cap, s, strlen(s));
-        return;
-    }
-    buf_add(buf, len, cap, formula ? "\"'" : "\"", formula ? 2 : 1);
-    for (const char *p = s; *p; p++)
-        buf_add(buf, len, cap, *p == '"' ? "\"\"" : p, *p == '"' ? 2 : 1);
-    buf_add(buf, len, cap, "\"", 1);
-}
-
 static void on_return(void *data, int status, PGresult *res, const char *message)
 {
     sen2_ctx *r = data;
@@ -68,19 +40,19 @@ static void on_return(void *data, int status, PGresult *res, const char *message
     const cJSON *item;
     cJSON_ArrayForEach(item, items)
     {
-        if (item != items->child) buf_add(&buf, &len, &cap, ",", 1);
-        buf_add(&buf, &len, &cap, item->valuestring, strlen(item->valuestring));
+        if (item != items->child) ehc_text_append(&buf, &len, &cap, ",", 1);
+        ehc_text_append(&buf, &len, &cap, item->valuestring, strlen(item->valuestring));
     }
-    buf_add(&buf, &len, &cap, "\r\n", 2);
+    ehc_text_append(&buf, &len, &cap, "\r\n", 2);
     const cJSON *row;
     cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(doc, "rows"))
     {
         cJSON_ArrayForEach(item, items)
         {
-            if (item != items->child) buf_add(&buf, &len, &cap, ",", 1);
-            cell(&buf, &len, &cap, cJSON_GetObjectItemCaseSensitive(row, item->valuestring));
+            if (item != items->child) ehc_text_append(&buf, &len, &cap, ",", 1);
+            ehc_api_csv_cell(&buf, &len, &cap, cJSON_GetObjectItemCaseSensitive(row, item->valuestring));
         }
-        buf_add(&buf, &len, &cap, "\r\n", 2);
+        ehc_text_append(&buf, &len, &cap, "\r\n", 2);
     }
     cJSON_Delete(doc);
     char disposition[80];

@@ -100,6 +100,10 @@ int ehc_api_query_next(const char **q, char *name, size_t name_size, char *value
  * route does not take (!known), or a value it cannot take; naming the parameter. */
 void ehc_api_reply_bad_query(ehc_http_req *req, int more, const char *name, bool known);
 
+/* One CSV cell (api/csv.c): a number as it is, text quoted only when it must be (a comma, quote
+ * or line break) or would start a spreadsheet formula; nothing for a missing value. */
+void ehc_api_csv_cell(char **buf, size_t *len, size_t *cap, const cJSON *v);
+
 /* Route registration, one per resource file. */
 void ehc_api_session_register(ehc_app *app);
 void ehc_api_cases_register(ehc_app *app);

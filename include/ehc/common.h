@@ -32,6 +32,10 @@ void *ehc_realloc(void *ptr, size_t size);
 char *ehc_strdup(const char *s);
 char *ehc_strndup(const char *s, size_t n); /* exactly n bytes of s, which must hold that many, then a NUL */
 char *ehc_asprintf(const char *fmt, ...) EHC_PRINTF(1, 2);
+/* A growing NUL-terminated text (*buf of *cap bytes, *len used; all zero to start): n bytes of
+ * text, or printf-formatted, appended. Used for replies built a line at a time (metrics, CSV). */
+void ehc_text_append(char **buf, size_t *len, size_t *cap, const char *text, size_t n);
+void ehc_text_printf(char **buf, size_t *len, size_t *cap, const char *fmt, ...) EHC_PRINTF(4, 5);
 
 /* Where and why a data file (workflow, calendar, config) was refused: the file, the JSON path
  * (or line) inside it, and the reason, as the operator must read it. */
