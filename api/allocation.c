@@ -10,22 +10,11 @@
 #include <string.h>
 
 #include "ehc/api.h"
-#include "ehc/log.h"
 
 #define MANAGING_ROLES (EHC_ROLE_MANAGER | EHC_ROLE_SERVICE_MANAGER)
-#define MAX_CASES 200
 #define READ_TIMEOUT_MS 5000
 
 typedef struct alloc_ctx alloc_ctx;
-
-typedef struct alloc_item {
-    alloc_ctx *parent;
-    int64_t case_id;
-    int status; /* HTTP-like outcome of this case */
-    int32_t version;
-    const char *code;
-    char message[200];
-} alloc_item;
 
 struct alloc_ctx {
     ehc_app *app;
@@ -36,16 +25,22 @@ struct alloc_ctx {
     int64_t team_id, officer_id, team_authority_id;
     char *reason;
     ehc_date effective_on;
-    alloc_item *items;
-    size_t count, pending;
+    ehc_api_batch batch;
 };
 
 static void alloc_free(alloc_ctx *a)
 {
     cJSON_Delete(a->body);
     free(a->reason);
-    free(a->items);
+    free(a->batch.items);
     free(a);
+}
+
+static void batch_done(ehc_api_batch *b)
+{
+    alloc_ctx *a = ehc_container_of(b, alloc_ctx, batch);
+    b->items = NULL; /* freed with the answer */
+    alloc_free(a);
 }
 
 static void reply_field(ehc_http_req *req, int status, const char *field, const char *message)
@@ -67,86 +62,26 @@ static ehc_role managing_role(const ehc_principal *who, int64_t authority_id, in
                                                : 0;
 }
 
-static void finish_one(alloc_item *it)
-{
-    alloc_ctx *a = it->parent;
-    if (--a->pending > 0) return;
-    cJSON *body = cJSON_CreateObject();
-    cJSON *results = cJSON_AddArrayToObject(body, "results");
-    size_t changed = 0;
-    for (size_t i = 0; i < a->count; i++) {
-        const alloc_item *x = &a->items[i];
-        cJSON *r = cJSON_CreateObject();
-        cJSON_AddNumberToObject(r, "case_id", (double)x->case_id);
-        cJSON_AddNumberToObject(r, "status", x->status);
-        if (x->status < 300) {
-            cJSON_AddNumberToObject(r, "version", x->version);
-            changed += x->status == 201;
-        } else {
-            cJSON *err = cJSON_AddObjectToObject(r, "error");
-            cJSON_AddStringToObject(err, "code", x->code);
-            cJSON_AddStringToObject(err, "message", x->message);
-            cJSON_AddNullToObject(err, "field");
-        }
-        cJSON_AddItemToArray(results, r);
-    }
-    cJSON_AddNumberToObject(body, "allocated", (double)changed);
-    ehc_log(EHC_LOG_INFO, "cases_allocated", ehc_http_req_id(a->req),
-            "%zu of %zu cases moved by user %" PRId64, changed, a->count, a->who.user_id);
-    ehc_api_reply_json(a->req, 200, body);
-    alloc_free(a);
-}
-
-static void fail_one(alloc_item *it, int status, const char *code, const char *message)
-{
-    it->status = status;
-    it->code = code;
-    snprintf(it->message, sizeof it->message, "%.199s", message);
-    finish_one(it);
-}
-
-static void on_recorded(void *data, const ehc_store_result *r)
-{
-    alloc_item *it = data;
-    if (r->status == 0) {
-        it->status = r->replayed ? 200 : 201;
-        it->version = r->version;
-        finish_one(it);
-    } else if (r->status == EHC_ECONFLICT) {
-        fail_one(it, 409, "version_conflict", "the case changed while it was being allocated: try again");
-    } else if (r->status == EHC_ENOENT) {
-        fail_one(it, 404, "not_found", "no such case");
-    } else if (r->status == EHC_EUNAVAILABLE || r->status == EHC_ETIMEDOUT || r->status == EHC_ECLOSED) {
-        fail_one(it, 503, "unavailable", "the database did not confirm the write: try again");
-    } else {
-        fail_one(it,
-                 r->status == EHC_EFORBIDDEN ? 403
-                 : r->status == EHC_ESTATE   ? 409
-                                             : 422,
-                 r->machine_error.code ? ehc_machine_error_name(r->machine_error.code) : "rejected",
-                 *r->machine_error.message ? r->machine_error.message : r->message);
-    }
-}
-
 static void on_case_header(void *data, int status, PGresult *res, const char *message)
 {
     (void)message;
-    alloc_item *it = data;
-    alloc_ctx *a = it->parent;
-    if (status != 0) return fail_one(it, 503, "unavailable", "the database could not be reached");
-    if (PQntuples(res) != 1) return fail_one(it, 404, "not_found", "no such case");
+    ehc_api_batch_item *it = data;
+    alloc_ctx *a = ehc_container_of(it->batch, alloc_ctx, batch);
+    if (status != 0)
+        return ehc_api_batch_fail(it, 503, "unavailable", "the database could not be reached", NULL);
+    if (PQntuples(res) != 1) return ehc_api_batch_fail(it, 404, "not_found", "no such case", NULL);
     int64_t authority_id = atoll(PQgetvalue(res, 0, 0));
     int64_t team_id = PQgetisnull(res, 0, 1) ? 0 : atoll(PQgetvalue(res, 0, 1));
     int64_t officer_id = PQgetisnull(res, 0, 2) ? 0 : atoll(PQgetvalue(res, 0, 2));
     int32_t version = (int32_t)atol(PQgetvalue(res, 0, 3));
-    if (authority_id != a->team_authority_id) return fail_one(it, 404, "not_found", "no such case");
+    if (authority_id != a->team_authority_id)
+        return ehc_api_batch_fail(it, 404, "not_found", "no such case", NULL);
     ehc_role role = managing_role(&a->who, authority_id, team_id);
-    if (!role) return fail_one(it, 403, "forbidden", "this case belongs to a team you do not manage");
-    if (team_id == a->team_id && officer_id == a->officer_id) {
-        it->status = 200; /* already so: nothing to record */
-        it->version = version;
-        return finish_one(it);
-    }
+    if (!role)
+        return ehc_api_batch_fail(it, 403, "forbidden", "this case belongs to a team you do not manage",
+                                  NULL);
+    /* already so: nothing to record */
+    if (team_id == a->team_id && officer_id == a->officer_id) return ehc_api_batch_ok(it, 200, version);
     cJSON *fields = cJSON_CreateObject();
     char num[24];
     snprintf(num, sizeof num, "%" PRId64, a->team_id);
@@ -168,11 +103,11 @@ static void on_case_header(void *data, int status, PGresult *res, const char *me
                   .access_resource = "allocation",
                   .request_id = ehc_http_req_id(a->req)},
     };
-    int rc = ehc_store_record_event(a->app->store, &cmd, on_recorded, it);
+    int rc = ehc_store_record_event(a->app->store, &cmd, ehc_api_batch_recorded, it);
     free(fields_json);
     if (rc) {
         ehc_store_result r = {.status = rc, .current_version = -1};
-        return on_recorded(it, &r);
+        ehc_api_batch_recorded(it, &r);
     }
 }
 
@@ -198,26 +133,8 @@ static void on_target(void *data, int status, PGresult *res, const char *message
         reply_field(a->req, 422, "officer_id", "officer_id must be an officer or manager of that team");
         return alloc_free(a);
     }
-    /* the last answer frees a: nothing of it is read after the last item's query is sent */
-    const size_t count = a->count;
-    a->pending = count;
-    for (size_t i = 0; i < count; i++) {
-        alloc_item *it = &a->items[i];
-        char id[24];
-        snprintf(id, sizeof id, "%" PRId64, it->case_id);
-        const char *params[2] = {a->authority_ids, id};
-        if (ehc_pg_query(a->app->pg, "SELECT * FROM ehc_case_header($1, $2::bigint)", 2, params,
-                         READ_TIMEOUT_MS, on_case_header, it) != 0)
-            fail_one(it, 503, "unavailable", "the database could not be reached");
-    }
-}
-
-static int64_t member_id(cJSON *v)
-{
-    if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 1e15 ||
-        v->valuedouble != (double)(int64_t)v->valuedouble)
-        return 0;
-    return (int64_t)v->valuedouble;
+    a->batch.done = batch_done;
+    ehc_api_batch_start(&a->batch, a->app, a->authority_ids, on_case_header);
 }
 
 static void authed(ehc_http_req *req, ehc_app *app, const ehc_principal *who, void *data)
@@ -243,31 +160,18 @@ static void authed(ehc_http_req *req, ehc_app *app, const ehc_principal *who, vo
             return alloc_free(a);
         }
     }
-    cJSON *ids = cJSON_GetObjectItemCaseSensitive(a->body, "case_ids");
-    int n = cJSON_GetArraySize(ids);
-    if (!cJSON_IsArray(ids) || n < 1 || n > MAX_CASES) {
-        reply_field(req, 422, "case_ids", "case_ids must list 1 to 200 case ids");
+    const char *bad = ehc_api_batch_cases(&a->batch, req, "allocated",
+                                          cJSON_GetObjectItemCaseSensitive(a->body, "case_ids"));
+    if (bad) {
+        reply_field(req, 422, "case_ids", bad);
         return alloc_free(a);
     }
-    a->items = ehc_calloc((size_t)n, sizeof *a->items);
-    for (cJSON *v = ids->child; v; v = v->next) {
-        int64_t id = member_id(v);
-        bool repeated = false;
-        for (size_t i = 0; i < a->count && !repeated; i++)
-            repeated = a->items[i].case_id == id;
-        if (!id || repeated) {
-            reply_field(req, 422, "case_ids",
-                        id ? "case_ids lists a case twice" : "case_ids must be case ids");
-            return alloc_free(a);
-        }
-        a->items[a->count++] = (alloc_item){.parent = a, .case_id = id};
-    }
-    if (!(a->team_id = member_id(cJSON_GetObjectItemCaseSensitive(a->body, "team_id")))) {
+    if (!(a->team_id = ehc_api_json_id(cJSON_GetObjectItemCaseSensitive(a->body, "team_id")))) {
         reply_field(req, 422, "team_id", "team_id is required: the team that will hold the cases");
         return alloc_free(a);
     }
     cJSON *officer = cJSON_GetObjectItemCaseSensitive(a->body, "officer_id");
-    if (officer && !cJSON_IsNull(officer) && !(a->officer_id = member_id(officer))) {
+    if (officer && !cJSON_IsNull(officer) && !(a->officer_id = ehc_api_json_id(officer))) {
         reply_field(req, 422, "officer_id",
                     "officer_id must be a user id, or null for the unallocated queue");
         return alloc_free(a);

@@ -12,10 +12,8 @@
 #include <string.h>
 
 #include "ehc/api.h"
-#include "ehc/log.h"
 
 #define CASE_ROLES (EHC_ROLE_OFFICER | EHC_ROLE_MANAGER | EHC_ROLE_SERVICE_MANAGER)
-#define MAX_CASES 200
 #define READ_TIMEOUT_MS 5000
 
 /* ---- the review list ------------------------------------------------------------------------------ */
@@ -78,16 +76,6 @@ static void on_list(ehc_http_req *req, void *ctx)
 
 typedef struct bulk_ctx bulk_ctx;
 
-typedef struct bulk_item {
-    bulk_ctx *parent;
-    int64_t case_id;
-    int status;
-    int32_t version;
-    char code[40];
-    char message[200];
-    char field[64];
-} bulk_item;
-
 struct bulk_ctx {
     ehc_app *app;
     ehc_http_req *req;
@@ -97,101 +85,49 @@ struct bulk_ctx {
     const char *type; /* in body */
     char *fields_json;
     ehc_date effective_on;
-    bulk_item *items;
-    size_t count, pending, recorded;
+    ehc_api_batch batch;
 };
 
 static void bulk_free(bulk_ctx *b)
 {
     cJSON_Delete(b->body);
     free(b->fields_json);
-    free(b->items);
+    free(b->batch.items);
     free(b);
 }
 
-static void finish_one(bulk_item *it)
+static void batch_done(ehc_api_batch *batch)
 {
-    bulk_ctx *b = it->parent;
-    if (--b->pending > 0) return;
-    cJSON *body = cJSON_CreateObject();
-    cJSON *results = cJSON_AddArrayToObject(body, "results");
-    for (size_t i = 0; i < b->count; i++) {
-        const bulk_item *x = &b->items[i];
-        cJSON *r = cJSON_CreateObject();
-        cJSON_AddNumberToObject(r, "case_id", (double)x->case_id);
-        cJSON_AddNumberToObject(r, "status", x->status);
-        if (x->status < 300) {
-            cJSON_AddNumberToObject(r, "version", x->version);
-        } else {
-            cJSON *err = cJSON_AddObjectToObject(r, "error");
-            cJSON_AddStringToObject(err, "code", x->code);
-            cJSON_AddStringToObject(err, "message", x->message);
-            if (*x->field)
-                cJSON_AddStringToObject(err, "field", x->field);
-            else
-                cJSON_AddNullToObject(err, "field");
-        }
-        cJSON_AddItemToArray(results, r);
-    }
-    cJSON_AddNumberToObject(body, "recorded", (double)b->recorded);
-    ehc_log(EHC_LOG_INFO, "bulk_events", ehc_http_req_id(b->req), "%zu of %zu cases by user %" PRId64,
-            b->recorded, b->count, b->who.user_id);
-    ehc_api_reply_json(b->req, 200, body);
+    bulk_ctx *b = ehc_container_of(batch, bulk_ctx, batch);
+    batch->items = NULL; /* freed with the answer */
     bulk_free(b);
-}
-
-static void fail_one(bulk_item *it, int status, const char *code, const char *message, const char *field)
-{
-    it->status = status;
-    snprintf(it->code, sizeof it->code, "%s", code);
-    snprintf(it->message, sizeof it->message, "%.199s", message);
-    snprintf(it->field, sizeof it->field, "%.63s", field ? field : "");
-    finish_one(it);
-}
-
-static void on_recorded(void *data, const ehc_store_result *r)
-{
-    bulk_item *it = data;
-    const ehc_machine_error *m = &r->machine_error;
-    if (r->status == 0) {
-        it->status = r->replayed ? 200 : 201;
-        it->version = r->version;
-        it->parent->recorded += !r->replayed;
-        finish_one(it);
-    } else if (r->status == EHC_ECONFLICT && m->code == EHC_MACHINE_OK) {
-        fail_one(it, 409, "version_conflict", "the case changed meanwhile: try this one again", NULL);
-    } else if (r->status == EHC_ENOENT) {
-        fail_one(it, 404, "not_found", "no such case", NULL);
-    } else if (r->status == EHC_EUNAVAILABLE || r->status == EHC_ETIMEDOUT || r->status == EHC_ECLOSED) {
-        fail_one(it, 503, "unavailable", "the database did not confirm the write: try again", NULL);
-    } else if (m->code != EHC_MACHINE_OK) {
-        fail_one(it, ehc_machine_error_http_status(m->code), ehc_machine_error_name(m->code), m->message,
-                 m->field);
-    } else {
-        fail_one(it, r->status == EHC_ESTATE ? 409 : 422, "rejected", r->message, NULL);
-    }
 }
 
 static void on_case_header(void *data, int status, PGresult *res, const char *message)
 {
     (void)message;
-    bulk_item *it = data;
-    bulk_ctx *b = it->parent;
-    if (status != 0) return fail_one(it, 503, "unavailable", "the database could not be reached", NULL);
-    if (PQntuples(res) != 1) return fail_one(it, 404, "not_found", "no such case", NULL);
+    ehc_api_batch_item *it = data;
+    bulk_ctx *b = ehc_container_of(it->batch, bulk_ctx, batch);
+    if (status != 0)
+        return ehc_api_batch_fail(it, 503, "unavailable", "the database could not be reached", NULL);
+    if (PQntuples(res) != 1) return ehc_api_batch_fail(it, 404, "not_found", "no such case", NULL);
     int64_t authority_id = atoll(PQgetvalue(res, 0, 0));
     int64_t team_id = PQgetisnull(res, 0, 1) ? 0 : atoll(PQgetvalue(res, 0, 1));
     int32_t version = (int32_t)atol(PQgetvalue(res, 0, 3));
     unsigned held = ehc_api_case_roles(&b->who, authority_id, team_id);
-    if (!held) return fail_one(it, 403, "forbidden", "this case belongs to a team you do not work in", NULL);
+    if (!held)
+        return ehc_api_batch_fail(it, 403, "forbidden", "this case belongs to a team you do not work in",
+                                  NULL);
     const ehc_workflow *wf;
     size_t ev;
     if (ehc_definitions_find(b->app->defs, PQgetvalue(res, 0, 4), &wf) != 0 ||
         ehc_workflow_find_event(wf, b->type, &ev) != 0)
-        return fail_one(it, 422, "unknown_event", "that event is not part of this case's process", "type");
+        return ehc_api_batch_fail(it, 422, "unknown_event", "that event is not part of this case's process",
+                                  "type");
     ehc_role role = ehc_api_acting_role(ehc_workflow_event(wf, ev), held);
     if (!role)
-        return fail_one(it, 403, "role_forbidden", "none of your roles for this case may record it", "type");
+        return ehc_api_batch_fail(it, 403, "role_forbidden", "none of your roles for this case may record it",
+                                  "type");
     ehc_store_record_cmd cmd = {
         .authority_id = authority_id,
         .case_id = it->case_id,
@@ -204,19 +140,11 @@ static void on_case_header(void *data, int status, PGresult *res, const char *me
                   .access_resource = "bulk event",
                   .request_id = ehc_http_req_id(b->req)},
     };
-    int rc = ehc_store_record_event(b->app->store, &cmd, on_recorded, it);
+    int rc = ehc_store_record_event(b->app->store, &cmd, ehc_api_batch_recorded, it);
     if (rc) {
         ehc_store_result r = {.status = rc, .current_version = -1};
-        on_recorded(it, &r);
+        ehc_api_batch_recorded(it, &r);
     }
-}
-
-static int64_t member_id(const cJSON *v)
-{
-    if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 1e15 ||
-        v->valuedouble != (double)(int64_t)v->valuedouble)
-        return 0;
-    return (int64_t)v->valuedouble;
 }
 
 static void bulk_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *who, void *data)
@@ -237,14 +165,13 @@ static void bulk_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *wh
             ok = strcmp(it->string, known[i]) == 0;
         if (!ok) field = it->string, why = "unknown field";
     }
-    cJSON *ids = cJSON_GetObjectItemCaseSensitive(b->body, "case_ids");
     cJSON *type = cJSON_GetObjectItemCaseSensitive(b->body, "type");
     cJSON *on = cJSON_GetObjectItemCaseSensitive(b->body, "effective_on");
     cJSON *fields = cJSON_GetObjectItemCaseSensitive(b->body, "fields");
-    int n = cJSON_GetArraySize(ids);
     if (field) {
-    } else if (!cJSON_IsArray(ids) || n < 1 || n > MAX_CASES) {
-        field = "case_ids", why = "case_ids must list 1 to 200 case ids";
+    } else if ((why = ehc_api_batch_cases(&b->batch, req, "recorded",
+                                          cJSON_GetObjectItemCaseSensitive(b->body, "case_ids"))) != NULL) {
+        field = "case_ids";
     } else if (!cJSON_IsString(type) || !*type->valuestring || strlen(type->valuestring) > 63) {
         field = "type", why = "type is required: the event's id in the workflow";
     } else if (on ? !cJSON_IsString(on) || ehc_date_parse_iso(on->valuestring, &b->effective_on)
@@ -252,19 +179,6 @@ static void bulk_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *wh
         field = "effective_on", why = "effective_on must be a real date written YYYY-MM-DD";
     } else if (fields && !cJSON_IsObject(fields)) {
         field = "fields", why = "fields must be an object";
-    }
-    if (!field) {
-        b->items = ehc_calloc((size_t)n, sizeof *b->items);
-        for (cJSON *v = ids->child; v && !field; v = v->next) {
-            int64_t id = member_id(v);
-            bool repeated = false;
-            for (size_t i = 0; i < b->count && !repeated; i++)
-                repeated = b->items[i].case_id == id;
-            if (!id || repeated)
-                field = "case_ids", why = id ? "case_ids lists a case twice" : "case_ids must be case ids";
-            else
-                b->items[b->count++] = (bulk_item){.parent = b, .case_id = id};
-        }
     }
     if (field) {
         char msg[160];
@@ -274,18 +188,8 @@ static void bulk_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *wh
     }
     b->type = type->valuestring;
     if (fields) b->fields_json = cJSON_PrintUnformatted(fields);
-    /* the last answer frees b: nothing of it is read after the last item's query is sent */
-    const size_t count = b->count;
-    b->pending = count;
-    for (size_t i = 0; i < count; i++) {
-        bulk_item *it = &b->items[i];
-        char id[24];
-        snprintf(id, sizeof id, "%" PRId64, it->case_id);
-        const char *params[2] = {b->authority_ids, id};
-        if (ehc_pg_query(app->pg, "SELECT * FROM ehc_case_header($1, $2::bigint)", 2, params, READ_TIMEOUT_MS,
-                         on_case_header, it) != 0)
-            fail_one(it, 503, "unavailable", "the database could not be reached", NULL);
-    }
+    b->batch.done = batch_done;
+    ehc_api_batch_start(&b->batch, app, b->authority_ids, on_case_header);
 }
 
 static void on_bulk(ehc_http_req *req, void *ctx)

@@ -100,6 +100,49 @@ int ehc_api_query_next(const char **q, char *name, size_t name_size, char *value
  * route does not take (!known), or a value it cannot take; naming the parameter. */
 void ehc_api_reply_bad_query(ehc_http_req *req, int more, const char *name, bool known);
 
+/* --- one request, many cases (api/batch.c): allocation, bulk events --- */
+
+typedef struct ehc_api_batch ehc_api_batch;
+
+typedef struct ehc_api_batch_item {
+    ehc_api_batch *batch;
+    int64_t case_id;
+    int status; /* HTTP-like outcome of this case */
+    int32_t version;
+    char code[40];
+    char message[200];
+    char field[64];
+} ehc_api_batch_item;
+
+struct ehc_api_batch {
+    ehc_http_req *req;
+    const char *count_name;         /* the answer's member counting the cases written */
+    void (*done)(ehc_api_batch *b); /* after the answer: frees whatever holds the batch */
+    ehc_api_batch_item *items;
+    size_t count, pending, written;
+};
+
+#define EHC_API_BATCH_MAX 200
+
+/* A JSON member that is a row id (a positive whole number), or 0. */
+int64_t ehc_api_json_id(const cJSON *v);
+/* Room for `capacity` cases; set b->done before the batch starts. */
+void ehc_api_batch_init(ehc_api_batch *b, ehc_http_req *req, const char *count_name, size_t capacity);
+/* The batch of a request's "case_ids" (1 to EHC_API_BATCH_MAX distinct ids): NULL, or why not (for
+ * a 422 naming case_ids; b->items may then be allocated, and is freed by the caller). */
+const char *ehc_api_batch_cases(ehc_api_batch *b, ehc_http_req *req, const char *count_name,
+                                const cJSON *ids);
+/* Reads every case's header (ehc_case_header, bound to authority_ids), each answer to on_header with
+ * its item as data; each item must end in exactly one of the three calls below. */
+void ehc_api_batch_start(ehc_api_batch *b, ehc_app *app, const char *authority_ids,
+                         ehc_pg_query_cb on_header);
+void ehc_api_batch_ok(ehc_api_batch_item *it, int status, int32_t version);
+void ehc_api_batch_fail(ehc_api_batch_item *it, int status, const char *code, const char *message,
+                        const char *field);
+/* A store callback (data: the item): the write's outcome, as the case's own request would answer. */
+struct ehc_store_result;
+void ehc_api_batch_recorded(void *data, const struct ehc_store_result *r);
+
 /* One CSV cell (api/csv.c): a number as it is, text quoted only when it must be (a comma, quote
  * or line break) or would start a spreadsheet formula; nothing for a missing value. */
 void ehc_api_csv_cell(char **buf, size_t *len, size_t *cap, const cJSON *v);
