@@ -57,7 +57,12 @@ static void test_plan_due_8_june_14_weeks_after_the_decision_of_2_march_and_9_ju
     /* 2 months from 8 June is Saturday 8 August: the appeal window runs to Tuesday 1 September 2026
      * (Monday 31 August is the summer bank holiday). */
     law_assert_due(f, "appeal_window_plan", "", "2026-09-01");
+    /* "review_handover_not_before" follows the window: not on the day of issue, nor on its last day. */
+    law_assert_due(f, "review_handover_not_before", "", "2026-09-01");
+    LAW_REFUSED(f, EHC_ESTATE, EHC_MACHINE_E_TOO_EARLY, "handed_to_review", "manager", "2026-06-08");
+    LAW_REFUSED(f, EHC_ESTATE, EHC_MACHINE_E_TOO_EARLY, "handed_to_review", "manager", "2026-09-01");
     LAW_OK(f, "handed_to_review", "manager", "2026-09-02");
+    law_assert_status(f, "review_handover_not_before", "", EHC_DEADLINE_MET);
     assert_string_equal(law_stage(f), "review_cycle");
     law_assert_status(f, "appeal_window_plan", "", EHC_DEADLINE_CANCELLED);
     law_fixture_restart(f);
@@ -240,8 +245,21 @@ static void test_refusal_to_reassess_opens_a_2_month_window_2_may_on_time_and_3_
     LAW_OK(f, "mediation_certificate_issued", "officer", NULL, "issued_on", "2026-03-10");
     law_assert_status(f, "certificate_after_decline_due", "", EHC_DEADLINE_MET);
     law_assert_due(f, "appeal_window_refusal", "", "2026-05-02");
+    /* "refusal_final_not_before": the refusal cannot stand while the family may still appeal. */
+    law_assert_due(f, "refusal_final_not_before", "", "2026-05-02");
+    LAW_REFUSED(f, EHC_ESTATE, EHC_MACHINE_E_TOO_EARLY, "refusal_stands", "manager", "2026-05-02");
     LAW_OK(f, "appeal_registered", "officer", "2026-05-02", "matter", "refusal_to_reassess");
     law_assert_status(f, "appeal_window_refusal", "", EHC_DEADLINE_MET);
+    /* An appeal registered lifts the wait: the refusal stands when the appeal is dismissed. */
+    law_assert_status(f, "refusal_final_not_before", "", EHC_DEADLINE_CANCELLED);
+    law_fixture_restart(f);
+    requested(f);
+    LAW_OK(f, "reassessment_decision_notified", "manager", "2026-03-02", "decision", "no", "refusal_ground",
+           "not_necessary");
+    LAW_REFUSED(f, EHC_ESTATE, EHC_MACHINE_E_TOO_EARLY, "refusal_stands", "manager", "2026-05-02");
+    LAW_OK(f, "refusal_stands", "manager", "2026-05-03");
+    law_assert_status(f, "refusal_final_not_before", "", EHC_DEADLINE_MET);
+    assert_string_equal(law_stage(f), "closed_refused");
     law_fixture_restart(f);
     requested(f);
     LAW_OK(f, "reassessment_decision_notified", "manager", "2026-03-02", "decision", "no", "refusal_ground",
@@ -299,8 +317,23 @@ static void test_deciding_not_to_amend_ends_the_14_weeks_and_a_certificate_exten
     law_assert_status(f, "certificate_after_mediation_due", "", EHC_DEADLINE_MET);
     /* A month after the certificate, 16 July, is later than 4 July. */
     law_assert_due(f, "appeal_window_no_change", "", "2026-07-16");
+    /* "no_change_final_not_before" moved with the window: the decision cannot stand on 16 July, but
+     * can from the 17th. */
+    law_assert_due(f, "no_change_final_not_before", "", "2026-07-16");
+    LAW_REFUSED(f, EHC_ESTATE, EHC_MACHINE_E_TOO_EARLY, "refusal_stands", "manager", "2026-07-04");
+    LAW_REFUSED(f, EHC_ESTATE, EHC_MACHINE_E_TOO_EARLY, "refusal_stands", "manager", "2026-07-16");
     LAW_OK(f, "appeal_registered", "officer", "2026-07-16", "matter", "no_amendment");
     law_assert_status(f, "appeal_window_no_change", "", EHC_DEADLINE_MET);
+    law_assert_status(f, "no_change_final_not_before", "", EHC_DEADLINE_CANCELLED);
+    /* Without mediation or appeal the decision stands from Sunday 5 July, the day after the window. */
+    law_fixture_restart(f);
+    reassessing(f);
+    LAW_OK(f, "reassessment_outcome_notified", "manager", "2026-05-04", "decision", "no_change");
+    law_assert_due(f, "no_change_final_not_before", "", "2026-07-04");
+    LAW_REFUSED(f, EHC_ESTATE, EHC_MACHINE_E_TOO_EARLY, "refusal_stands", "manager", "2026-07-04");
+    LAW_OK(f, "refusal_stands", "manager", "2026-07-05");
+    law_assert_status(f, "no_change_final_not_before", "", EHC_DEADLINE_MET);
+    assert_string_equal(law_stage(f), "closed_refused");
 }
 
 /* --- withdrawal, death, moving away ------------------------------------------------------------------- */
