@@ -257,12 +257,22 @@ static int cmd_timeline(const ehc_config *cfg, int argc, char **argv)
     return rc;
 }
 
+/* Keeps the loaded versions in the database and loads the older ones it holds (docs/adr/0001). */
+static int sync_definitions(PGconn *conn, ehc_definitions *defs)
+{
+    ehc_load_error err;
+    if (ehc_definitions_sync(defs, conn, &err) == 0) return 0;
+    ehc_log(EHC_LOG_ERROR, "definition_versions_failed", NULL, "%s: %s", err.file, err.reason);
+    return 1;
+}
+
 static int cmd_verify(const ehc_config *cfg)
 {
     ehc_definitions *defs;
     if (load_definitions(cfg, &defs)) return 2;
     PGconn *conn = connect_blocking(cfg, 0);
-    if (!conn) {
+    if (!conn || sync_definitions(conn, defs)) {
+        PQfinish(conn);
         ehc_definitions_free(defs);
         return 2;
     }
@@ -357,6 +367,11 @@ int main(int argc, char **argv)
         if (load_definitions(&cfg, &defs)) return 2;
         const char *wait = getenv("EHCD_DB_WAIT_S");
         int rc = run_migrations(&cfg, wait ? atoi(wait) : 30);
+        if (rc == 0) {
+            PGconn *conn = connect_blocking(&cfg, 0);
+            rc = !conn || sync_definitions(conn, defs);
+            PQfinish(conn);
+        }
         if (rc == 0) rc = ehc_app_serve(&cfg, defs);
         ehc_definitions_free(defs);
         return rc;

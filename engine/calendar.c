@@ -46,6 +46,7 @@ struct ehc_calendar_set {
     size_t calendar_count;
     ehc_setting_calendar **settings; /* sorted by id */
     size_t setting_count;
+    bool borrowed; /* ehc_calendar_set_with: the calendars belong to another set */
 };
 
 /* ------------------------------------------------------------------------------------------------
@@ -704,9 +705,9 @@ int ehc_setting_calendar_in_closure_window(const ehc_setting_calendar *setting, 
 void ehc_calendar_set_free(ehc_calendar_set *set)
 {
     if (!set) return;
-    for (size_t i = 0; i < set->calendar_count; i++)
+    for (size_t i = 0; !set->borrowed && i < set->calendar_count; i++)
         ehc_calendar_free(set->calendars[i]);
-    for (size_t i = 0; i < set->setting_count; i++)
+    for (size_t i = 0; !set->borrowed && i < set->setting_count; i++)
         ehc_setting_calendar_free(set->settings[i]);
     free(set->calendars);
     free(set->settings);
@@ -850,6 +851,29 @@ int ehc_calendar_set_load_dir(const char *dir, ehc_calendar_set **out, ehc_load_
         qsort(set->settings, set->setting_count, sizeof *set->settings, compare_setting_ids);
     *out = set;
     return 0;
+}
+
+ehc_calendar_set *ehc_calendar_set_with(const ehc_calendar_set *base, const ehc_calendar *cal)
+{
+    ehc_calendar_set *set = ehc_calloc(1, sizeof *set);
+    set->borrowed = true;
+    set->calendars = ehc_calloc(base->calendar_count + 1, sizeof *set->calendars);
+    bool replaced = false;
+    for (size_t i = 0; i < base->calendar_count; i++) {
+        bool same = strcmp(base->calendars[i]->id, cal->id) == 0;
+        replaced |= same;
+        set->calendars[set->calendar_count++] = same ? (ehc_calendar *)cal : base->calendars[i];
+    }
+    if (!replaced) {
+        set->calendars[set->calendar_count++] = (ehc_calendar *)cal;
+        qsort(set->calendars, set->calendar_count, sizeof *set->calendars, compare_calendar_ids);
+    }
+    if (base->setting_count) {
+        set->settings = ehc_calloc(base->setting_count, sizeof *set->settings);
+        memcpy(set->settings, base->settings, base->setting_count * sizeof *set->settings);
+        set->setting_count = base->setting_count;
+    }
+    return set;
 }
 
 int ehc_calendar_set_find(const ehc_calendar_set *set, const char *id, const ehc_calendar **out)

@@ -1463,6 +1463,11 @@ static int apply_definitions_updated(const ehc_machine_env *env, const ehc_case_
     if (!state->opened) {
         return refuse(err, EHC_MACHINE_E_NOT_OPENED, "", "", "the case is not open: nothing to recompute");
     }
+    if (env->replay) {
+        ehc_case_state_copy(state, next);
+        append_native_record(next, EHC_MACHINE_DEFINITIONS_UPDATED, in);
+        return 0;
+    }
     const ehc_workflow *prev = env->previous_workflow ? env->previous_workflow : env->workflow;
     if (strcmp(ehc_workflow_content_hash(prev), state->workflow_hash) != 0) {
         return refuse(err, EHC_MACHINE_E_DEFINITIONS_MISMATCH, "", "",

@@ -201,8 +201,8 @@ static void arm(ehc_scheduler *s)
 static char *plans_json(ehc_scheduler *s, const PGresult *res)
 {
     cJSON *plans = cJSON_CreateArray();
-    const ehc_calendar_set *cals = ehc_definitions_calendars(s->defs);
     for (int i = 0; i < PQntuples(res); i++) {
+        const ehc_calendar_set *cals = NULL;
         int64_t id = parse_i64(res, i, 0);
         const ehc_workflow *wf;
         ehc_deadline_instance in;
@@ -210,7 +210,7 @@ static char *plans_json(ehc_scheduler *s, const PGresult *res)
         in.status = EHC_DEADLINE_OPEN;
         in.exception = EHC_WF_NONE;
         const char *why = NULL;
-        if (ehc_definitions_find_hash(s->defs, PQgetvalue(res, i, 1), &wf) != 0)
+        if (ehc_definitions_pinned(s->defs, PQgetvalue(res, i, 1), PQgetvalue(res, i, 6), &wf, &cals) != 0)
             why = "workflow version not loaded";
         else if (ehc_workflow_find_deadline(wf, PQgetvalue(res, i, 2), &in.deadline) != 0)
             why = "unknown deadline";
@@ -267,7 +267,7 @@ static void apply_instants(ehc_scheduler *s, const PGresult *res)
 }
 
 static const char SQL_UNPLANNED[] =
-    "SELECT id, workflow_sha256, deadline_key, instance_key, origin_on, due_on "
+    "SELECT id, workflow_sha256, deadline_key, instance_key, origin_on, due_on, calendar_sha256 "
     "FROM ehc_scheduler_unplanned($1::bigint, $2::integer, $3::bigint)";
 static const char SQL_PLAN[] = "SELECT id, fire_us FROM ehc_scheduler_plan($1::jsonb)";
 

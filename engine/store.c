@@ -25,7 +25,8 @@ typedef struct store_cmd {
     char *json;                /* the command for ehc_apply_batch, once the machine accepted it */
     ehc_case_state next_state; /* the state after this command, cached if it commits */
     bool has_next;
-    const ehc_workflow *wf; /* the workflow `next` belongs to */
+    const ehc_workflow *wf;       /* the workflow `next` belongs to */
+    const ehc_calendar_set *cals; /* and the calendars (the versions the case pinned) */
     int64_t authority_id;
     /* inputs kept until the snapshot arrives (record) */
     ehc_store_record_cmd record;
@@ -50,6 +51,7 @@ typedef struct cache_entry {
     int64_t authority_id;
     int32_t version;
     const ehc_workflow *wf;
+    const ehc_calendar_set *cals;
     ehc_case_state state;
 } cache_entry;
 
@@ -97,7 +99,7 @@ static void cache_forget(ehc_store *store, int64_t case_id)
 
 /* Takes ownership of *state. */
 static void cache_put(ehc_store *store, int64_t case_id, int64_t authority_id, int32_t version,
-                      const ehc_workflow *wf, ehc_case_state *state)
+                      const ehc_workflow *wf, const ehc_calendar_set *cals, ehc_case_state *state)
 {
     cache_entry *e = cache_slot(store, case_id);
     if (e->case_id) ehc_case_state_free(&e->state);
@@ -105,6 +107,7 @@ static void cache_put(ehc_store *store, int64_t case_id, int64_t authority_id, i
     e->authority_id = authority_id;
     e->version = version;
     e->wf = wf;
+    e->cals = cals;
     e->state = *state;
     memset(state, 0, sizeof *state);
 }
@@ -237,7 +240,7 @@ int ehc_store_replay(const ehc_workflow *wf, const ehc_calendar_set *calendars, 
         const char *role = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "role"));
         const char *on = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "effective_on"));
         const char *recorded = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "recorded_on"));
-        ehc_machine_env env = {.workflow = wf, .calendars = calendars};
+        ehc_machine_env env = {.workflow = wf, .calendars = calendars, .replay = true};
         ehc_event_input in = {.type = type, .actor_role = role};
         if (!type || !role || !on || !recorded || ehc_date_parse_iso(on, &in.effective_on) ||
             ehc_date_parse_iso(recorded, &env.today)) {
@@ -412,10 +415,52 @@ static cJSON *exception_rows(const ehc_workflow *wf, const ehc_case_state *s)
     return rows;
 }
 
-/* The projection changes of one accepted event, as the JSON ehc__apply_command reads. */
-static cJSON *build_changes(const ehc_workflow *wf, const ehc_case_state *prev, const ehc_case_state *next,
-                            const ehc_effects *effects)
+static cJSON *deadline_row(const ehc_workflow *wf, const ehc_deadline_instance *n)
 {
+    const ehc_wf_deadline *d = ehc_workflow_deadline(wf, n->deadline);
+    cJSON *row = cJSON_CreateObject();
+    cJSON_AddStringToObject(row, "deadline_key", d->id);
+    cJSON_AddStringToObject(row, "instance_key", n->key);
+    cJSON_AddStringToObject(row, "kind", ehc_deadline_kind_name(d->kind));
+    if (d->basis)
+        cJSON_AddStringToObject(row, "basis", d->basis);
+    else
+        cJSON_AddNullToObject(row, "basis");
+    cJSON_AddStringToObject(row, "direction", d->earliest ? "earliest" : "latest");
+    add_date(row, "origin_on", n->started_on);
+    add_date(row, "due_on", n->due_on);
+    cJSON_AddStringToObject(row, "status", ehc_deadline_status_name(n->status));
+    if (n->status == EHC_DEADLINE_OPEN) {
+        cJSON_AddNullToObject(row, "settled_on");
+        cJSON_AddNullToObject(row, "settled_by_seq");
+    } else {
+        add_date(row, "settled_on", n->settled_on);
+        cJSON_AddNumberToObject(row, "settled_by_seq", n->settled_by_seq);
+    }
+    cJSON_AddBoolToObject(row, "exception_applies", n->exception != EHC_WF_NONE);
+    cJSON_AddNumberToObject(row, "set_by_seq", n->started_by_seq);
+    return row;
+}
+
+/* Whether `next` still has the instance of `prev_wf`'s deadline `p` (matched by id and key). */
+static bool still_has(const ehc_workflow *wf, const ehc_case_state *next, const ehc_workflow *prev_wf,
+                      const ehc_deadline_instance *p)
+{
+    const char *id = ehc_workflow_deadline(prev_wf, p->deadline)->id;
+    for (size_t i = 0; i < next->deadline_count; i++)
+        if (strcmp(ehc_workflow_deadline(wf, next->deadlines[i].deadline)->id, id) == 0 &&
+            strcmp(next->deadlines[i].key, p->key) == 0)
+            return true;
+    return false;
+}
+
+/* The projection changes of one accepted event, as the JSON ehc__apply_command reads. `prev` is in
+ * prev_wf's numbering: after definitions_updated (another version) every deadline is written again,
+ * and one the new version no longer has is kept, cancelled, with its alerts resolved. */
+static cJSON *build_changes(const ehc_workflow *wf, const ehc_workflow *prev_wf, const ehc_case_state *prev,
+                            const ehc_case_state *next, const ehc_effects *effects)
+{
+    bool moved = prev_wf != wf;
     cJSON *root = cJSON_CreateObject();
     const ehc_wf_stage *stage = ehc_workflow_stage(wf, next->stage);
     const ehc_case_event *last = &next->events[next->event_count - 1];
@@ -430,33 +475,27 @@ static cJSON *build_changes(const ehc_workflow *wf, const ehc_case_state *prev, 
     cJSON *dl = cJSON_AddArrayToObject(root, "deadlines");
     for (size_t i = 0; i < next->deadline_count; i++) {
         const ehc_deadline_instance *n = &next->deadlines[i];
-        if (i < prev->deadline_count && !instance_changed(&prev->deadlines[i], n)) continue;
-        const ehc_wf_deadline *d = ehc_workflow_deadline(wf, n->deadline);
-        cJSON *row = cJSON_CreateObject();
-        cJSON_AddStringToObject(row, "deadline_key", d->id);
-        cJSON_AddStringToObject(row, "instance_key", n->key);
-        cJSON_AddStringToObject(row, "kind", ehc_deadline_kind_name(d->kind));
-        if (d->basis)
-            cJSON_AddStringToObject(row, "basis", d->basis);
-        else
-            cJSON_AddNullToObject(row, "basis");
-        cJSON_AddStringToObject(row, "direction", d->earliest ? "earliest" : "latest");
-        add_date(row, "origin_on", n->started_on);
-        add_date(row, "due_on", n->due_on);
-        cJSON_AddStringToObject(row, "status", ehc_deadline_status_name(n->status));
-        if (n->status == EHC_DEADLINE_OPEN) {
-            cJSON_AddNullToObject(row, "settled_on");
-            cJSON_AddNullToObject(row, "settled_by_seq");
-        } else {
-            add_date(row, "settled_on", n->settled_on);
-            cJSON_AddNumberToObject(row, "settled_by_seq", n->settled_by_seq);
+        if (!moved && i < prev->deadline_count && !instance_changed(&prev->deadlines[i], n)) continue;
+        cJSON_AddItemToArray(dl, deadline_row(wf, n));
+    }
+    cJSON *resolve = cJSON_AddArrayToObject(root, "resolve_alerts");
+    for (size_t i = 0; moved && i < prev->deadline_count; i++) {
+        const ehc_deadline_instance *p = &prev->deadlines[i];
+        if (still_has(wf, next, prev_wf, p)) continue;
+        ehc_deadline_instance gone = *p;
+        if (gone.status == EHC_DEADLINE_OPEN) {
+            gone.status = EHC_DEADLINE_CANCELLED;
+            gone.settled_on = last->effective_on;
+            gone.settled_by_seq = last->seq;
         }
-        cJSON_AddBoolToObject(row, "exception_applies", n->exception != EHC_WF_NONE);
-        cJSON_AddNumberToObject(row, "set_by_seq", n->started_by_seq);
-        cJSON_AddItemToArray(dl, row);
+        cJSON_AddItemToArray(dl, deadline_row(prev_wf, &gone));
+        cJSON *row = cJSON_CreateObject();
+        cJSON_AddStringToObject(row, "deadline_key", ehc_workflow_deadline(prev_wf, p->deadline)->id);
+        cJSON_AddStringToObject(row, "instance_key", p->key);
+        cJSON_AddStringToObject(row, "resolution", ehc_deadline_status_name(gone.status));
+        cJSON_AddItemToArray(resolve, row);
     }
 
-    cJSON *resolve = cJSON_AddArrayToObject(root, "resolve_alerts");
     for (size_t i = 0; i < effects->count; i++) {
         const ehc_effect *e = &effects->items[i];
         if (e->kind != EHC_EFFECT_ALERTS_RESOLVE) continue;
@@ -491,11 +530,25 @@ static cJSON *build_changes(const ehc_workflow *wf, const ehc_case_state *prev, 
 
 /* Applies the command's event to `prev` and, when accepted, fills c->json. Returns 0, or the
  * machine's refusal (c->result.machine_error says why). */
-static int run_machine(store_cmd *c, const ehc_workflow *wf, const ehc_case_state *prev, cJSON *cmd_root,
-                       const ehc_store_event *ev)
+static int run_machine(store_cmd *c, const ehc_workflow *wf, const ehc_calendar_set *cals,
+                       const ehc_case_state *prev, cJSON *cmd_root, const ehc_store_event *ev)
 {
     ehc_store *store = c->store;
-    ehc_machine_env env = {.workflow = wf, .calendars = ehc_definitions_calendars(store->defs)};
+    ehc_machine_env env = {.workflow = wf, .calendars = cals};
+    const ehc_workflow *prev_wf = wf;
+    if (strcmp(ev->type, EHC_MACHINE_DEFINITIONS_UPDATED) == 0) {
+        /* the move from the versions the case pinned to the ones loaded now */
+        const ehc_workflow *current;
+        if (ehc_definitions_find(store->defs, ehc_workflow_id(wf), &current) != 0) {
+            c->result.machine_error.code = EHC_MACHINE_E_DEFINITIONS_MISMATCH;
+            snprintf(c->result.machine_error.message, sizeof c->result.machine_error.message,
+                     "no workflow '%s' is loaded to move the case to", ehc_workflow_id(wf));
+            return EHC_ESTATE;
+        }
+        env.previous_workflow = wf;
+        env.workflow = wf = current;
+        env.calendars = cals = ehc_definitions_calendars(store->defs);
+    }
     if (ehc_clock_today(&store->clock, &env.today)) return EHC_ERANGE;
     cJSON *fields = ev->fields_json ? cJSON_Parse(ev->fields_json) : NULL;
     if (ev->fields_json && !fields) {
@@ -513,7 +566,7 @@ static int run_machine(store_cmd *c, const ehc_workflow *wf, const ehc_case_stat
     ehc_effects effects;
     if (rc == 0) rc = ehc_machine_apply(&env, prev, &in, &next, &effects, &c->result.machine_error);
     if (rc == 0) {
-        cJSON *changes = build_changes(wf, prev, &next, &effects);
+        cJSON *changes = build_changes(wf, prev_wf, prev, &next, &effects);
         for (cJSON *it = changes->child; it;) {
             cJSON *nx = it->next;
             cJSON_AddItemToObject(cmd_root, it->string, cJSON_DetachItemViaPointer(changes, it));
@@ -541,6 +594,7 @@ static int run_machine(store_cmd *c, const ehc_workflow *wf, const ehc_case_stat
         c->next_state = next;
         c->has_next = true;
         c->wf = wf;
+        c->cals = cals;
     }
     field_list_free(&values);
     cJSON_Delete(fields);
@@ -591,7 +645,7 @@ static void on_batch(void *data, int status, PGresult *res, const char *message)
             if (!c->result.replayed && store->commit_hook)
                 store->commit_hook(store->commit_hook_data, c->result.case_id);
             if (c->has_next && !c->result.replayed) {
-                cache_put(store, c->result.case_id, c->authority_id, c->result.version, c->wf,
+                cache_put(store, c->result.case_id, c->authority_id, c->result.version, c->wf, c->cals,
                           &c->next_state);
                 c->has_next = false;
             } else {
@@ -758,7 +812,7 @@ int ehc_store_open_case(ehc_store *store, const ehc_store_open_cmd *cmd, ehc_sto
 
     ehc_case_state empty;
     ehc_case_state_init(wf, &empty);
-    int rc = run_machine(c, wf, &empty, root, &cmd->event);
+    int rc = run_machine(c, wf, ehc_definitions_calendars(store->defs), &empty, root, &cmd->event);
     ehc_case_state_free(&empty);
     cJSON_Delete(root);
     if (rc)
@@ -768,7 +822,8 @@ int ehc_store_open_case(ehc_store *store, const ehc_store_open_cmd *cmd, ehc_sto
     return 0;
 }
 
-static void record_on_state(store_cmd *c, const ehc_workflow *wf, const ehc_case_state *state);
+static void record_on_state(store_cmd *c, const ehc_workflow *wf, const ehc_calendar_set *cals,
+                            const ehc_case_state *state);
 
 static void on_snapshot(void *data, int status, PGresult *res, const char *message)
 {
@@ -800,34 +855,35 @@ static void on_snapshot(void *data, int status, PGresult *res, const char *messa
         return;
     }
     const ehc_workflow *wf;
-    if (ehc_definitions_find_hash(store->defs, wf_hash, &wf) != 0 ||
-        strcmp(ehc_definitions_calendar_hash(store->defs, wf), cal_hash) != 0) {
+    const ehc_calendar_set *cals;
+    if (ehc_definitions_pinned(store->defs, wf_hash, cal_hash, &wf, &cals) != 0) {
+        /* a version no ehcd ever stored (the database was restored without it, say) */
         finish(c, EHC_ESTATE,
-               "the case runs under workflow %.12s and calendar %.12s, which this ehcd has not "
-               "loaded: record definitions_updated to move it to the current versions",
+               "the case runs under workflow %.12s and calendar %.12s, which this ehcd does not hold "
+               "(not in ehc_definition_versions)",
                wf_hash, cal_hash);
         return;
     }
     ehc_case_state state;
-    int rc = ehc_store_replay(wf, ehc_definitions_calendars(store->defs), PQgetvalue(res, 0, 6), &state,
-                              &c->result.machine_error);
+    int rc = ehc_store_replay(wf, cals, PQgetvalue(res, 0, 6), &state, &c->result.machine_error);
     if (rc) {
         ehc_log(EHC_LOG_ERROR, "store_replay_failed", NULL, "case %" PRId64 ": %s", c->record.case_id,
                 c->result.machine_error.message);
         finish(c, EHC_ESTATE, "%s", c->result.machine_error.message);
         return;
     }
-    record_on_state(c, wf, &state);
+    record_on_state(c, wf, cals, &state);
     ehc_case_state_free(&state);
 }
 
 /* Runs the machine on a case state and queues the command, or finishes it with the refusal. */
-static void record_on_state(store_cmd *c, const ehc_workflow *wf, const ehc_case_state *state)
+static void record_on_state(store_cmd *c, const ehc_workflow *wf, const ehc_calendar_set *cals,
+                            const ehc_case_state *state)
 {
     cJSON *root = command_root("record", c->record.authority_id);
     cJSON_AddNumberToObject(root, "case_id", (double)c->record.case_id);
     cJSON_AddNumberToObject(root, "expected_version", c->record.expected_version);
-    int rc = run_machine(c, wf, state, root, &c->record.event);
+    int rc = run_machine(c, wf, cals, state, root, &c->record.event);
     cJSON_Delete(root);
     if (rc)
         finish(c, rc, "%s", c->result.machine_error.message);
@@ -855,7 +911,7 @@ int ehc_store_record_event(ehc_store *store, const ehc_store_record_cmd *cmd, eh
         c->idempotency_key ? NULL : cache_get(store, cmd->case_id, cmd->authority_id, cmd->expected_version);
     if (hit) {
         store->cache_hits++;
-        record_on_state(c, hit->wf, &hit->state);
+        record_on_state(c, hit->wf, hit->cals, &hit->state);
         return 0;
     }
     store->cache_misses++;

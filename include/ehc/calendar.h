@@ -168,6 +168,11 @@ typedef struct ehc_calendar_set ehc_calendar_set;
 EHC_MUST_USE int ehc_calendar_set_load_dir(const char *dir, ehc_calendar_set **out, ehc_load_error *err);
 void ehc_calendar_set_free(ehc_calendar_set *set);
 
+/* A set like `base` in which `cal` stands for the bank-holiday calendar of the same id (added when
+ * base has none): an older version a case pinned. It borrows every calendar (base's and `cal`), so
+ * base and cal must outlive it; freeing it frees only its own lists. */
+ehc_calendar_set *ehc_calendar_set_with(const ehc_calendar_set *base, const ehc_calendar *cal);
+
 /* EHC_ENOENT when no calendar of that kind has the id. */
 EHC_MUST_USE int ehc_calendar_set_find(const ehc_calendar_set *set, const char *id, const ehc_calendar **out);
 EHC_MUST_USE int ehc_calendar_set_find_setting(const ehc_calendar_set *set, const char *id,

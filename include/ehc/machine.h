@@ -148,6 +148,10 @@ typedef struct ehc_machine_env {
     const ehc_local_override *overrides;
     size_t override_count;
     ehc_date today;
+    /* Replaying a stored log under the versions the case is pinned to now: a definitions_updated
+     * record in it is history (every event is replayed under these versions, as the move itself
+     * rebuilt them) and is kept as it is. */
+    bool replay;
 } ehc_machine_env;
 
 /* --- output -------------------------------------------------------------------------------------- */
