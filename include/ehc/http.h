@@ -16,11 +16,11 @@ typedef struct ehc_http_req ehc_http_req;
 typedef void (*ehc_http_handler)(ehc_http_req *req, void *ctx);
 
 typedef struct ehc_http_options {
-    const char *host;       /* numeric address */
-    int port;               /* 0 picks a free port (tests) */
-    size_t max_body_bytes;  /* larger bodies get 413 (routes registered with ehc_http_route) */
+    const char *host;            /* numeric address */
+    int port;                    /* 0 picks a free port (tests) */
+    size_t max_body_bytes;       /* larger bodies get 413 (routes registered with ehc_http_route) */
     size_t max_large_body_bytes; /* the largest body any route takes (ehc_http_route_large); 0: none */
-    int request_timeout_ms; /* idle and header time limit per connection */
+    int request_timeout_ms;      /* idle and header time limit per connection */
 } ehc_http_options;
 
 EHC_MUST_USE int ehc_http_server_new(uv_loop_t *loop, const ehc_http_options *opts, ehc_http_server **out);

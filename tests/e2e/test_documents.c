@@ -81,13 +81,16 @@ static int teardown(void **state)
 
 typedef struct bytes {
     char *p;
-    size_t n;
+    size_t n, cap;
 } bytes;
 
 static size_t on_data(char *ptr, size_t size, size_t n, void *data)
 {
     bytes *b = data;
-    b->p = realloc(b->p, b->n + size * n + 1);
+    if (b->n + size * n + 1 > b->cap) {
+        b->cap = (b->n + size * n + 1) * 2;
+        b->p = realloc(b->p, b->cap);
+    }
     memcpy(b->p + b->n, ptr, size * n);
     b->n += size * n;
     b->p[b->n] = '\0';
