@@ -178,6 +178,9 @@ int ehc_app_serve(const ehc_config *cfg, const ehc_definitions *defs)
         .host = app.cfg.listen_host,
         .port = app.cfg.listen_port,
         .max_body_bytes = EHC_MAX_BODY_BYTES,
+        /* a document upload's limit, with 64 KiB to spare so that a body a little over it gets our
+         * JSON 413 naming the field; far over it, h2o refuses on the declared length unread */
+        .max_large_body_bytes = app.cfg.max_document_bytes + 64 * 1024,
         .request_timeout_ms = app.cfg.request_timeout_ms,
     };
     app.clock = ehc_clock_real();
@@ -228,6 +231,7 @@ int ehc_app_serve(const ehc_config *cfg, const ehc_definitions *defs)
     ehc_api_deliveries_register(&app);
     ehc_api_children_register(&app);
     ehc_api_advice_register(&app);
+    ehc_api_documents_register(&app);
     ehc_api_allocation_register(&app);
     ehc_api_reports_register(&app);
     ehc_api_sen2_register(&app);

@@ -33,6 +33,7 @@ typedef struct route_entry {
     char *path;
     size_t path_len;
     int prefix;
+    size_t max_body; /* larger bodies get 413 before the handler runs */
     ehc_http_handler handler;
     void *ctx;
 } route_entry;
@@ -232,7 +233,12 @@ static int on_dispatch(h2o_handler_t *self, h2o_req_t *h2o)
 
     int path_known;
     const route_entry *r = find_route(srv, req->method, req->path, &path_known);
-    if (r) {
+    if (r && h2o->entity.base && h2o->entity.len > r->max_body) {
+        /* h2o's own limit is the largest any route takes (an upload's); this route takes less */
+        req->route = r;
+        ehc_http_reply_error(req, 413, "payload_too_large",
+                             "the request body is larger than this route accepts", "body");
+    } else if (r) {
         req->route = r;
         r->handler(req, r->ctx);
     } else if (path_known) {
@@ -316,7 +322,12 @@ int ehc_http_server_new(uv_loop_t *loop, const ehc_http_options *opts, ehc_http_
 
     h2o_config_init(&srv->config);
     srv->config.server_name = h2o_iovec_init(H2O_STRLIT("ehcd"));
-    srv->config.max_request_entity_size = opts->max_body_bytes;
+    /* h2o 2.2.5 reads a request's whole body into memory before any handler runs, and refuses a
+     * body whose declared length is over this limit before reading it. The limit is therefore the
+     * largest body any route accepts (a document upload's, with a little room for its 413 to come
+     * from us, naming the field); each route then refuses what is over its own limit. */
+    srv->config.max_request_entity_size =
+        opts->max_large_body_bytes > opts->max_body_bytes ? opts->max_large_body_bytes : opts->max_body_bytes;
     srv->config.http1.req_timeout = (uint64_t)opts->request_timeout_ms;
     srv->config.http1.upgrade_to_http2 = 0;
     srv->config.http2.idle_timeout = (uint64_t)opts->request_timeout_ms;
@@ -333,6 +344,12 @@ int ehc_http_server_new(uv_loop_t *loop, const ehc_http_options *opts, ehc_http_
 int ehc_http_route(ehc_http_server *srv, const char *method, const char *path, ehc_http_handler handler,
                    void *ctx)
 {
+    return ehc_http_route_large(srv, method, path, srv->opts.max_body_bytes, handler, ctx);
+}
+
+int ehc_http_route_large(ehc_http_server *srv, const char *method, const char *path, size_t max_body,
+                         ehc_http_handler handler, void *ctx)
+{
     size_t len = strlen(path);
     if (len == 0 || path[0] != '/') return EHC_EINVAL;
     srv->routes = ehc_realloc(srv->routes, (srv->nroutes + 1) * sizeof *srv->routes);
@@ -342,6 +359,7 @@ int ehc_http_route(ehc_http_server *srv, const char *method, const char *path, e
     r->prefix = path[len - 1] == '*';
     r->path = ehc_strndup(path, r->prefix ? len - 1 : len);
     r->path_len = strlen(r->path);
+    r->max_body = max_body;
     r->handler = handler;
     r->ctx = ctx;
     return 0;
@@ -619,6 +637,7 @@ static const char *reason_phrase(int status)
     case 405: return "Method Not Allowed";
     case 409: return "Conflict";
     case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
     case 422: return "Unprocessable Content";
     case 429: return "Too Many Requests";
     case 500: return "Internal Server Error";
@@ -627,7 +646,16 @@ static const char *reason_phrase(int status)
     }
 }
 
+static void reply(ehc_http_req *req, int status, const char *content_type, const char *body, size_t len,
+                  int copy);
+
 void ehc_http_reply(ehc_http_req *req, int status, const char *content_type, const char *body, size_t len)
+{
+    reply(req, status, content_type, body, len, 1);
+}
+
+static void reply(ehc_http_req *req, int status, const char *content_type, const char *body, size_t len,
+                  int copy)
 {
     assert(!req->replied);
     if (req->replied) return;
@@ -664,7 +692,33 @@ void ehc_http_reply(ehc_http_req *req, int status, const char *content_type, con
         h2o_iovec_t ct = h2o_strdup(&h2o->pool, content_type, SIZE_MAX);
         h2o_add_header(&h2o->pool, &h2o->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, ct.base, ct.len);
     }
-    h2o_send_inline(h2o, body, len);
+    if (copy) {
+        h2o_send_inline(h2o, body, len);
+    } else {
+        static h2o_generator_t generator = {NULL, NULL};
+        h2o_iovec_t buf = h2o_iovec_init(body, len);
+        h2o_start_response(h2o, &generator);
+        h2o_send(h2o, &buf, 1, H2O_SEND_STATE_FINAL);
+    }
+}
+
+static void free_owned(void *p)
+{
+    free(*(void **)p);
+}
+
+void ehc_http_reply_owned(ehc_http_req *req, int status, const char *content_type, char *body, size_t len)
+{
+    if (!req->h2o) {
+        ehc_http_reply(req, status, content_type, "", 0); /* counts it; nothing to send to */
+        free(body);
+        return;
+    }
+    /* h2o frees its request's memory pool once the reply has gone (or the client has): the body
+     * goes with it, without a copy into the pool */
+    void **holder = h2o_mem_alloc_shared(&req->h2o->pool, sizeof *holder, free_owned);
+    *holder = body;
+    reply(req, status, content_type, body, len, 0);
 }
 
 /* The stream is over for a reason other than ehc_http_stream_end: tell the owner once, and count

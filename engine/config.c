@@ -23,6 +23,7 @@ void ehc_config_defaults(ehc_config *cfg)
     cfg->shutdown_grace_ms = 10000;
     cfg->request_timeout_ms = 10000;
     cfg->webhook_max_attempts = 8;
+    cfg->max_document_bytes = 20 * 1024 * 1024;
     snprintf(cfg->mail_from, sizeof cfg->mail_from, "ehcd@localhost");
     snprintf(cfg->workflows_dir, sizeof cfg->workflows_dir, "%s/workflows", EHC_SOURCE_DIR);
     snprintf(cfg->web_root, sizeof cfg->web_root, "%s/api/web", EHC_SOURCE_DIR);
@@ -112,6 +113,14 @@ int ehc_config_set(ehc_config *cfg, const char *key, const char *value, const ch
             return 0;
         }
         ehc_load_error_set(err, source, key, "must be from 100 to 600000; got \"%s\"", value);
+    } else if (strcmp(key, "max_document_bytes") == 0) {
+        /* at least 1 KiB; at most 256 MiB, a bound on what one upload can hold in memory */
+        if (parse_int(value, 1024, 256L * 1024 * 1024, &n) == 0) {
+            cfg->max_document_bytes = (size_t)n;
+            return 0;
+        }
+        ehc_load_error_set(err, source, key, "must be a number of bytes from 1024 to 268435456; got \"%s\"",
+                           value);
     } else if (strcmp(key, "workflows_dir") == 0) {
         if (*value && copy_string(cfg->workflows_dir, sizeof cfg->workflows_dir, value) == 0) return 0;
         ehc_load_error_set(err, source, key, "must be a directory path under 512 bytes");
@@ -225,6 +234,7 @@ int ehc_config_load_env(ehc_config *cfg, ehc_load_error *err)
         {"EHCD_SMTP_PASSWORD", "smtp_password"},
         {"EHCD_MAIL_FROM", "mail_from"},
         {"EHCD_WEBHOOK_MAX_ATTEMPTS", "webhook_max_attempts"},
+        {"EHCD_MAX_DOCUMENT_BYTES", "max_document_bytes"},
     };
     for (size_t i = 0; i < EHC_ARRAY_SIZE(map); i++) {
         const char *v = getenv(map[i].env);

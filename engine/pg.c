@@ -24,7 +24,10 @@ struct ehc__pg_query {
     ehc__pg_query *next;
     const char *sql;
     const char *const *params;
+    const int *lengths; /* NULL: every parameter is NUL-terminated text */
+    const int *formats; /* NULL: every parameter is text */
     int nparams;
+    int result_format; /* 0 text, 1 binary */
     int timeout_ms;
     uint64_t deadline_at_ms; /* loop time (uv_now) */
     ehc_pg_query_cb cb;
@@ -163,25 +166,38 @@ static ehc__pg_query *list_pop_head(ehc__pg_list *l)
 
 /* ---- queries ---- */
 
-static ehc__pg_query *query_new(const char *sql, int nparams, const char *const *params)
+/* lengths NULL: every parameter is NUL-terminated text; otherwise lengths[i] bytes, and formats[i]
+ * (1: binary) tells PostgreSQL how to read them. */
+static ehc__pg_query *query_new(const char *sql, int nparams, const char *const *params, const int *lengths,
+                                const int *formats)
 {
     size_t sql_len = strlen(sql) + 1;
     size_t size = sizeof(ehc__pg_query) + (size_t)nparams * sizeof(char *) + sql_len;
+    if (lengths) size += 2 * (size_t)nparams * sizeof(int);
     for (int i = 0; i < nparams; i++)
-        if (params[i]) size += strlen(params[i]) + 1;
+        if (params[i]) size += (lengths ? (size_t)lengths[i] : strlen(params[i])) + 1;
     ehc__pg_query *q = ehc_calloc(1, size);
-    /* sizeof(ehc__pg_query) is a multiple of its alignment, which covers a pointer */
+    /* sizeof(ehc__pg_query) is a multiple of its alignment, which covers a pointer and an int */
     char **param_copies = (char **)(q + 1);
     char *text = (char *)(param_copies + nparams);
+    if (lengths) {
+        int *lens = (int *)text, *fmts = lens + nparams;
+        memcpy(lens, lengths, (size_t)nparams * sizeof(int));
+        if (formats) memcpy(fmts, formats, (size_t)nparams * sizeof(int));
+        q->lengths = lens;
+        q->formats = fmts;
+        text = (char *)(fmts + nparams);
+    }
     memcpy(text, sql, sql_len);
     q->sql = text;
     text += sql_len;
     for (int i = 0; i < nparams; i++) {
         if (!params[i]) continue;
-        size_t len = strlen(params[i]) + 1;
+        size_t len = lengths ? (size_t)lengths[i] : strlen(params[i]);
         memcpy(text, params[i], len);
+        text[len] = '\0';
         param_copies[i] = text;
-        text += len;
+        text += len + 1;
     }
     q->params = (const char *const *)param_copies;
     q->nparams = nparams;
@@ -622,7 +638,8 @@ static void conn_send(ehc__pg_conn *c, ehc__pg_query *q)
         query_finish(pool, q, EHC_ETIMEDOUT, NULL, msg);
         return;
     }
-    if (!PQsendQueryParams(c->pg, q->sql, q->nparams, NULL, q->params, NULL, NULL, 0)) {
+    if (!PQsendQueryParams(c->pg, q->sql, q->nparams, NULL, q->params, q->lengths, q->formats,
+                           q->result_format)) {
         /* nothing was sent: the query keeps its place for another connection */
         pool_set_error(pool, "connection lost", PQerrorMessage(c->pg));
         pool_enqueue(pool, q, true);
@@ -931,15 +948,19 @@ int ehc_pg_pool_start(ehc_pg_pool *pool)
     return 0;
 }
 
-int ehc_pg_query(ehc_pg_pool *pool, const char *sql, int nparams, const char *const *params, int timeout_ms,
-                 ehc_pg_query_cb cb, void *data)
+static int enqueue(ehc_pg_pool *pool, const char *sql, int nparams, const char *const *params,
+                   const int *lengths, const int *formats, int result_format, int timeout_ms,
+                   ehc_pg_query_cb cb, void *data)
 {
     if (!pool || !sql || !cb || nparams < 0 || nparams > EHC_PG_MAX_PARAMS || (nparams > 0 && !params))
         return EHC_EINVAL;
+    for (int i = 0; lengths && i < nparams; i++)
+        if (lengths[i] < 0) return EHC_EINVAL;
     if (pool->closing) return EHC_ECLOSED;
     if (ehc_pg_pool_connected(pool) == 0) return EHC_EUNAVAILABLE;
     if (pool->queue.count >= pool->opts.max_queued && !pool_idle_conn(pool)) return EHC_EUNAVAILABLE;
-    ehc__pg_query *q = query_new(sql, nparams, params);
+    ehc__pg_query *q = query_new(sql, nparams, params, lengths, formats);
+    q->result_format = result_format ? 1 : 0;
     q->cb = cb;
     q->data = data;
     q->timeout_ms = timeout_ms > 0 ? timeout_ms : pool->opts.query_timeout_ms;
@@ -947,6 +968,20 @@ int ehc_pg_query(ehc_pg_pool *pool, const char *sql, int nparams, const char *co
     pool_enqueue(pool, q, false);
     pool_dispatch(pool);
     return 0;
+}
+
+int ehc_pg_query(ehc_pg_pool *pool, const char *sql, int nparams, const char *const *params, int timeout_ms,
+                 ehc_pg_query_cb cb, void *data)
+{
+    return enqueue(pool, sql, nparams, params, NULL, NULL, 0, timeout_ms, cb, data);
+}
+
+int ehc_pg_query_binary(ehc_pg_pool *pool, const char *sql, int nparams, const char *const *params,
+                        const int *lengths, const int *formats, int result_format, int timeout_ms,
+                        ehc_pg_query_cb cb, void *data)
+{
+    if (!lengths || !formats) return EHC_EINVAL;
+    return enqueue(pool, sql, nparams, params, lengths, formats, result_format, timeout_ms, cb, data);
 }
 
 int ehc_pg_pool_connected(const ehc_pg_pool *pool)

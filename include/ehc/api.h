@@ -147,6 +147,16 @@ void ehc_api_batch_recorded(void *data, const struct ehc_store_result *r);
  * or line break) or would start a spreadsheet formula; nothing for a missing value. */
 void ehc_api_csv_cell(char **buf, size_t *len, size_t *cap, const cJSON *v);
 
+/* --- documents (api/documents.c) --- */
+
+/* The media type a file's first bytes say it is, of those a case may hold (PDF, DOCX, ODT, PNG, JPEG,
+ * UTF-8 plain text), or NULL. */
+const char *ehc_document_sniff(const char *buf, size_t len);
+/* A client's file name made safe to store and to send back in Content-Disposition: its last path
+ * segment, control characters and \"/:*?<>|; as '_', no leading dots or spaces; 0, or EHC_EINVAL when
+ * nothing is left or it is over 200 bytes (or over size). */
+int ehc_document_file_name(const char *in, char *out, size_t size);
+
 /* Route registration, one per resource file. */
 void ehc_api_session_register(ehc_app *app);
 void ehc_api_cases_register(ehc_app *app);
@@ -156,6 +166,7 @@ void ehc_api_metrics_register(ehc_app *app);
 void ehc_api_deliveries_register(ehc_app *app);
 void ehc_api_children_register(ehc_app *app);
 void ehc_api_advice_register(ehc_app *app);
+void ehc_api_documents_register(ehc_app *app);
 void ehc_api_allocation_register(ehc_app *app);
 void ehc_api_reports_register(ehc_app *app);
 void ehc_api_sen2_register(ehc_app *app);

@@ -28,6 +28,7 @@ typedef struct ehc_config {
     int webhook_max_attempts;   /* a webhook or email is dead-lettered after this many failed tries */
     bool sim_clock;             /* serve --sim-clock: "now" comes from POST /admin/clock (tests only) */
     int64_t sim_clock_start_us; /* --sim-clock=INSTANT: where a fresh database's clock starts (0: now) */
+    size_t max_document_bytes;  /* the largest document a case can hold (an upload's body); default 20 MiB */
     bool cookie_secure;         /* mark the session cookie Secure: set when served behind TLS */
 } ehc_config;
 

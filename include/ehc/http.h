@@ -16,10 +16,11 @@ typedef struct ehc_http_req ehc_http_req;
 typedef void (*ehc_http_handler)(ehc_http_req *req, void *ctx);
 
 typedef struct ehc_http_options {
-    const char *host;       /* numeric address */
-    int port;               /* 0 picks a free port (tests) */
-    size_t max_body_bytes;  /* larger bodies get 413 */
-    int request_timeout_ms; /* idle and header time limit per connection */
+    const char *host;            /* numeric address */
+    int port;                    /* 0 picks a free port (tests) */
+    size_t max_body_bytes;       /* larger bodies get 413 (routes registered with ehc_http_route) */
+    size_t max_large_body_bytes; /* the largest body any route takes (ehc_http_route_large); 0: none */
+    int request_timeout_ms;      /* idle and header time limit per connection */
 } ehc_http_options;
 
 EHC_MUST_USE int ehc_http_server_new(uv_loop_t *loop, const ehc_http_options *opts, ehc_http_server **out);
@@ -28,6 +29,12 @@ EHC_MUST_USE int ehc_http_server_new(uv_loop_t *loop, const ehc_http_options *op
  * non-empty segment ("/api/v1/cases/{id}/events"); or, for a path ending in '*', by prefix. */
 EHC_MUST_USE int ehc_http_route(ehc_http_server *srv, const char *method, const char *path,
                                 ehc_http_handler handler, void *ctx);
+
+/* As ehc_http_route, for a route that takes bodies of up to max_body bytes (uploads). The body is
+ * still read whole into memory before the handler runs (h2o 2.2.5 does not stream request bodies):
+ * max_body bounds what one request can hold. */
+EHC_MUST_USE int ehc_http_route_large(ehc_http_server *srv, const char *method, const char *path,
+                                      size_t max_body, ehc_http_handler handler, void *ctx);
 
 /* The routes registered, in order (for the OpenAPI self-check). */
 size_t ehc_http_route_count(const ehc_http_server *srv);
@@ -65,6 +72,9 @@ void ehc_http_res_header_set(ehc_http_req *req, const char *name, const char *va
 
 /* Sends the whole reply and ends the request. Exactly one reply per request. */
 void ehc_http_reply(ehc_http_req *req, int status, const char *content_type, const char *body, size_t len);
+/* As ehc_http_reply, taking the malloc'd body without copying it; it is freed once sent (or at once
+ * when the client has gone). For large bodies (a document download). */
+void ehc_http_reply_owned(ehc_http_req *req, int status, const char *content_type, char *body, size_t len);
 /* Streamed replies (Server-Sent Events): start sends the status line and headers (200, the content
  * type, chunked); write queues bytes, sent as soon as the previous write has gone; end sends the
  * last chunk and ends the request. on_gone(data) is called once if the stream ends for any other

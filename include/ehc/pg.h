@@ -74,6 +74,14 @@ EHC_MUST_USE int ehc_pg_pool_start(ehc_pg_pool *pool);
 EHC_MUST_USE int ehc_pg_query(ehc_pg_pool *pool, const char *sql, int nparams, const char *const *params,
                               int timeout_ms, ehc_pg_query_cb cb, void *data);
 
+/* As ehc_pg_query, for bytes that are not text (a document's content): parameter i is lengths[i]
+ * bytes, read as binary when formats[i] is 1 (bytea: the raw bytes) and as text when 0; every
+ * column of the result comes in binary when result_format is 1 (PQgetlength gives each length). The
+ * bytes are copied once, into the queued statement. */
+EHC_MUST_USE int ehc_pg_query_binary(ehc_pg_pool *pool, const char *sql, int nparams,
+                                     const char *const *params, const int *lengths, const int *formats,
+                                     int result_format, int timeout_ms, ehc_pg_query_cb cb, void *data);
+
 /* How many connections are up and usable now. */
 int ehc_pg_pool_connected(const ehc_pg_pool *pool);
 

@@ -122,7 +122,7 @@ static long call(int p, const char *method, const char *path, const char *body, 
 
 /* ---- the objects of authority A the table refers to ------------------------------------------------ */
 
-static long case_a, advice_a, alert_a, dead_a, north, other_health, child_a, child_a2;
+static long case_a, advice_a, alert_a, dead_a, north, other_health, child_a, child_a2, document_a;
 static const char *secret = "Zebedee"; /* the surname of A's child */
 static char case_a_reference[40];
 
@@ -214,6 +214,18 @@ static int setup(void **state)
         "'Zebedee-Twice', '2017-02-03' FROM children WHERE id = %ld",
         child_a);
     child_a2 = scalar("SELECT max(id) FROM children");
+    /* a document of A's case, uploaded by A's officer */
+    exec_ok(
+        "INSERT INTO case_documents (authority_id, case_id, kind, file_name, media_type, size_bytes, sha256, "
+        "uploaded_by, uploaded_role) SELECT c.authority_id, c.id, 'other', 'Zebedee notes.txt', "
+        "'text/plain', "
+        "5, encode(sha256('notes'::bytea), 'hex'), u.id, 'officer' FROM cases c, users u WHERE c.id = %ld "
+        "AND u.username = 'officera'",
+        case_a);
+    document_a = scalar("SELECT max(id) FROM case_documents");
+    exec_ok("INSERT INTO case_document_contents SELECT id, authority_id, 'notes'::bytea FROM case_documents "
+            "WHERE id = %ld",
+            document_a);
     return 0;
 }
 
@@ -316,6 +328,17 @@ static void build_table(void)
     r = add("POST", "/api/v1/advice-requests/{id}/nil-return", OBJECT, BIT(P_DCO_A) | BIT(P_OFFICER_A));
     snprintf(r->path, sizeof r->path, "/api/v1/advice-requests/%ld/nil-return", advice_a);
     snprintf(r->body, sizeof r->body, "{\"effective_on\": \"2026-03-02\", \"reason\": \"other\"}");
+    r = add("POST", "/api/v1/advice-requests/{id}/documents", OBJECT,
+            BIT(P_DCO_A) | BIT(P_OFFICER_A) | BIT(P_MANAGER_A));
+    snprintf(r->path, sizeof r->path, "/api/v1/advice-requests/%ld/documents?name=report.txt", advice_a);
+    snprintf(r->body, sizeof r->body, "{\"not\": \"a report\"}");
+    r = add("GET", "/api/v1/cases/{id}/documents", OBJECT, case_a_team | BIT(P_DCO_A));
+    snprintf(r->path, sizeof r->path, "/api/v1/cases/%ld/documents", case_a);
+    r = add("POST", "/api/v1/cases/{id}/documents", OBJECT, BIT(P_OFFICER_A) | BIT(P_MANAGER_A));
+    snprintf(r->path, sizeof r->path, "/api/v1/cases/%ld/documents?kind=other&name=notes.txt", case_a);
+    snprintf(r->body, sizeof r->body, "{\"not\": \"a document\"}");
+    r = add("GET", "/api/v1/cases/{id}/documents/{document_id}", OBJECT, case_a_team);
+    snprintf(r->path, sizeof r->path, "/api/v1/cases/%ld/documents/%ld", case_a, document_a);
     r = add("GET", "/api/v1/children", COLLECTION, ~0u);
     snprintf(r->path, sizeof r->path, "/api/v1/children?surname=%s", secret);
     r->sees = case_a_team | BIT(P_OFFICER_A2); /* a child is found across the authority */
@@ -433,7 +456,8 @@ static char *state_of_everything(void)
                       "(SELECT count(*) FROM user_sessions WHERE ended_at IS NULL), (SELECT count(*) FROM "
                       "child_merges), (SELECT count(*) FROM admin_audit), (SELECT "
                       "string_agg(coalesce(disabled_at::text, '-') || coalesce(locked_until::text, '-') || "
-                      "coalesce(password_hash, '-'), ',' ORDER BY id) FROM users))");
+                      "coalesce(password_hash, '-'), ',' ORDER BY id) FROM users), (SELECT count(*) FROM "
+                      "case_documents))");
     assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
     char *s = strdup(PQgetvalue(r, 0, 0));
     PQclear(r);
@@ -559,6 +583,8 @@ static void test_the_allowed_principal_can_make_each_write(void **state)
         {"/api/v1/cases/{id}/events", P_OFFICER_A},
         {"/api/v1/cases/{id}/exceptions", P_MANAGER_A},
         {"/api/v1/advice-requests/{id}/forward", P_DCO_A},
+        {"/api/v1/advice-requests/{id}/documents", P_DCO_A},
+        {"/api/v1/cases/{id}/documents", P_OFFICER_A},
         {"/api/v1/alerts/{id}/acknowledge", P_MANAGER_A},
         {"/api/v1/admin/dead-letters/{id}/requeue", P_ADMIN_A},
     };
