@@ -453,6 +453,8 @@ BEGIN
         LEFT JOIN act ON act.case_id = k.case_id
         LEFT JOIN pd ON pd.case_id = k.case_id
         LEFT JOIN nd ON nd.case_id = k.case_id
+    ), person_requests AS (
+        SELECT req.child_id, string_agg(req.x, '' ORDER BY req.case_id) AS x FROM req GROUP BY req.child_id
     ), logged AS (
         INSERT INTO access_log (authority_id, user_id, case_id, action, resource, request_id)
         SELECT c.authority_id, p_user_id, c.id, 'export', 'SEN2 ' || p_census_year || ' xml', p_request_id
@@ -471,9 +473,9 @@ BEGIN
     UNION ALL
     SELECT row_number() OVER (ORDER BY per.child_id),
            '<Person>' || ehc_sen2_xml_items(per.item, 'person', ARRAY[]::text[]) || '<Requests>'
-           || (SELECT string_agg(req.x, '' ORDER BY req.case_id) FROM req WHERE req.child_id = per.child_id)
-           || '</Requests></Person>'
+           || coalesce(pr.x, '') || '</Requests></Person>'
     FROM per
+    LEFT JOIN person_requests pr ON pr.child_id = per.child_id
     ORDER BY 1;
 END
 $$;
