@@ -1,5 +1,9 @@
-/* The SEN2 person-level return through the API (sql/0026_sen2.sql, statute.md §7):
- *   GET /api/v1/reports/sen2?year=&module=person|requests|assessments|plans|placements&format=json|csv
+/* The SEN2 person-level return through the API (sql/0026_sen2.sql, 0028, statute.md §7):
+ *   GET /api/v1/reports/sen2?year=&module=person|requests|assessments|plans|placements|active_plans|
+ *       placement_detail|sen_need&format=json|csv
+ *   GET /api/v1/reports/sen2?year=&format=xml   the whole return as one XML document, streamed person
+ *       by person (Header, then Persons: each Person's Requests, each Request's Assessment, NamedPlan
+ *       and PlanDetail, ActivePlans with PlacementDetail and SENneed)
  *   GET /api/v1/reports/sen2/validation?year=
  * The authority's return, for service managers only (team managers and everyone else: 403). A module
  * holds children's personal data: every case it tells of is recorded in the access log as exported,
@@ -15,6 +19,7 @@
 typedef struct sen2_ctx {
     ehc_http_req *req;
     bool csv;
+    bool xml;
     const char *module; /* one of modules[] below, or NULL */
 } sen2_ctx;
 
@@ -67,7 +72,8 @@ static void on_return(void *data, int status, PGresult *res, const char *message
  * Answers 400 itself and returns false on anything else. */
 static bool read_query(ehc_http_req *req, sen2_ctx *r, bool validation, char year[8])
 {
-    static const char *const modules[] = {"person", "requests", "assessments", "plans", "placements"};
+    static const char *const modules[] = {"person",     "requests",     "assessments",      "plans",
+                                          "placements", "active_plans", "placement_detail", "sen_need"};
     const char *q = ehc_http_req_query(req);
     char name[32], value[64];
     int more;
@@ -86,8 +92,9 @@ static bool read_query(ehc_http_req *req, sen2_ctx *r, bool validation, char yea
                 if (strcmp(value, modules[i]) == 0) r->module = modules[i];
             bad = !r->module;
         } else if (!validation && strcmp(name, "format") == 0) {
-            bad = strcmp(value, "json") && strcmp(value, "csv");
+            bad = strcmp(value, "json") && strcmp(value, "csv") && strcmp(value, "xml");
             r->csv = !bad && strcmp(value, "csv") == 0;
+            r->xml = !bad && strcmp(value, "xml") == 0;
         } else {
             known = false;
         }
@@ -100,13 +107,48 @@ static bool read_query(ehc_http_req *req, sen2_ctx *r, bool validation, char yea
         ehc_http_reply_error(req, 400, "invalid_query", "the census year is required (year=2026)", "year");
         return false;
     }
-    if (!validation && !r->module) {
-        ehc_http_reply_error(req, 400, "invalid_query",
-                             "the module is required: person, requests, assessments, plans or placements",
+    if (!validation && r->xml && r->module) {
+        ehc_http_reply_error(req, 400, "invalid_query", "format=xml is the whole return: give no module",
                              "module");
         return false;
     }
+    if (!validation && !r->xml && !r->module) {
+        ehc_http_reply_error(
+            req, 400, "invalid_query",
+            "the module is required: person, requests, assessments, plans, placements, "
+            "active_plans, placement_detail or sen_need (or format=xml for the whole return)",
+            "module");
+        return false;
+    }
     return true;
+}
+
+static void on_stream_gone(void *data)
+{
+    (void)data;
+}
+
+/* The XML return: the pieces ehc_sen2_xml gave, in order, written as they are (each already escaped),
+ * then the closing tags. */
+static void on_xml(void *data, int status, PGresult *res, const char *message)
+{
+    (void)message;
+    sen2_ctx *r = data;
+    if (status != 0 || PQntuples(res) < 1) {
+        ehc_api_reply_unavailable(r->req);
+        free(r);
+        return;
+    }
+    ehc_http_res_header(r->req, "cache-control", "no-store");
+    ehc_http_res_header(r->req, "content-disposition", "attachment; filename=\"sen2.xml\"");
+    if (ehc_http_stream_start(r->req, "application/xml; charset=utf-8", on_stream_gone, r) == 0) {
+        for (int i = 0; i < PQntuples(res); i++)
+            ehc_http_stream_write(r->req, PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1));
+        static const char end[] = "</Persons></Message>\n";
+        ehc_http_stream_write(r->req, end, sizeof end - 1);
+        ehc_http_stream_end(r->req);
+    }
+    free(r);
 }
 
 static bool authorities_of(ehc_http_req *req, const ehc_principal *who, char *out, size_t size)
@@ -126,6 +168,15 @@ static void return_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *
         return;
     }
     snprintf(user, sizeof user, "%lld", (long long)who->user_id);
+    if (r->xml) {
+        const char *params[4] = {authorities, year, user, ehc_http_req_id(req)};
+        if (ehc_pg_query(app->pg, "SELECT n, fragment FROM ehc_sen2_xml($1, $2::int, $3::bigint, $4)", 4,
+                         params, SEN2_TIMEOUT_MS, on_xml, r)) {
+            ehc_api_reply_unavailable(req);
+            free(r);
+        }
+        return;
+    }
     const char *params[5] = {authorities, year, r->module, user, ehc_http_req_id(req)};
     if (ehc_pg_query(app->pg, "SELECT ehc_sen2_export($1, $2::int, $3, $4::bigint, $5)", 5, params,
                      SEN2_TIMEOUT_MS, on_return, r)) {

@@ -4,8 +4,9 @@
 # (one function call, bound to the authority, as the application role under row-level security):
 #   timeliness for the year, by authority and by month (sql/0022_timeliness.sql)
 #   the breach forecast for every open request (sql/0025_breach_forecast.sql)
-#   the SEN2 return's requests module and its validation for the census of the following January
-#   (sql/0026_sen2.sql)
+#   the SEN2 return's requests module, its active plans (5a), placement detail (5b) and SEN need
+#   modules, its validation, and the whole return as one XML document, for the census of the following
+#   January (sql/0026_sen2.sql, 0028), each plan issued with its plan record, placement and needs
 # against a baseline from the same run: a plain SELECT reading the same deadline rows the reports
 # read (joined to their cases), so the ratio says what the report costs beyond reading its data.
 # Run: ./ehc bench reports
@@ -74,6 +75,16 @@ INSERT INTO case_events (authority_id, case_id, seq, type, actor_role, effective
                                (5, 'final_plan_issued', m.decided + m.assessed + m.drafted + m.finalised, '{}'::jsonb))
          AS s (seq, type, day, payload)
   WHERE (s.seq <= 2 OR NOT m.refused) AND m.received + s.day <= date '2025-12-31';
+-- each plan issued in the year with its SEN2 records, as the store projects them from the events
+INSERT INTO plans (authority_id, case_id, start_on, personal_budget, recorded_seq)
+  SELECT 1, m.id, m.received + m.decided + m.assessed + m.drafted + m.finalised, m.n % 4 = 0, 6 FROM made m
+  WHERE NOT m.refused AND m.received + m.decided + m.assessed + m.drafted + m.finalised <= date '2025-12-31';
+INSERT INTO placements (authority_id, case_id, placement_key, rank, urn, sen_setting, start_on, recorded_seq)
+  SELECT 1, p.case_id, 'main', 1, CASE WHEN p.case_id % 10 <> 0 THEN (100000 + p.case_id % 900000)::text END,
+         CASE WHEN p.case_id % 10 = 0 THEN 'EHE' END, p.start_on, 7 FROM plans p;
+INSERT INTO child_needs (authority_id, child_id, rank, sen_type, case_id)
+  SELECT 1, c.child_id, r, (ARRAY['ASD', 'SLCN', 'SEMH', 'MLD', 'SPLD'])[1 + (c.id + r) % 5], c.id
+  FROM plans p JOIN cases c ON c.id = p.case_id, generate_series(1, 2) r WHERE r = 1 OR c.id % 3 = 0;
 ANALYZE;
 SQL
 authority=$(psql "$url" -tA -c "SELECT id FROM local_authorities")
@@ -97,13 +108,19 @@ t_year=$(time_ms "SELECT length(ehc_timeliness('$authority', '{\"from\": \"2025-
 t_month=$(time_ms "SELECT length(ehc_timeliness('$authority', '{\"from\": \"2025-01-01\", \"to\": \"2025-12-31\", \"by\": \"month\"}')::text);")
 t_fore=$(time_ms "SELECT length(ehc_breach_forecast('$authority', '{\"today\": \"2025-12-31\", \"limit\": 5000}')::text);")
 t_sen2=$(time_ms "SELECT count(*) FROM ehc_sen2_return('$authority', 2026, 'requests');")
+t_active=$(time_ms "SELECT count(*) FROM ehc_sen2_return('$authority', 2026, 'active_plans');")
+t_detail=$(time_ms "SELECT count(*) FROM ehc_sen2_return('$authority', 2026, 'placement_detail');")
+t_need=$(time_ms "SELECT count(*) FROM ehc_sen2_return('$authority', 2026, 'sen_need');")
 t_valid=$(time_ms "SELECT length(ehc_sen2_validation('$authority', 2026)::text);")
+t_xml=$(time_ms "SELECT count(*), sum(length(fragment)) FROM ehc_sen2_xml('$authority', 2026, NULL, 'bench');")
 open_n=$(psql "$url" -tA -c "SELECT count(*) FROM deadlines WHERE deadline_key = 'final_plan_due' AND status = 'open'")
 printf '\n| %s requests of one year, median of %s runs | ms | ratio to baseline |\n|---|---|---|\n' "$CASES" "$RUNS"
 printf '| baseline: SELECT of the deadline rows the reports read, joined to their cases | %s | 1 |\n' "$base"
 for row in "timeliness for the year, by authority:$t_year" "timeliness for the year, by month:$t_month" \
            "breach forecast for $open_n open requests:$t_fore" "SEN2 census 2026, module 2 (requests):$t_sen2" \
-           "SEN2 census 2026, validation:$t_valid"; do
+           "SEN2 census 2026, module 5a (active plans):$t_active" \
+           "SEN2 census 2026, module 5b (placement detail):$t_detail" "SEN2 census 2026, SEN need:$t_need" \
+           "SEN2 census 2026, validation:$t_valid" "SEN2 census 2026, the whole return as XML:$t_xml"; do
   name=${row%:*} ms=${row##*:}
   printf '| %s | %s | %s |\n' "$name" "$ms" "$(awk -v a="$ms" -v b="$base" 'BEGIN {printf "%.1f", a / b}')"
 done

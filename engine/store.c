@@ -415,6 +415,95 @@ static cJSON *exception_rows(const ehc_workflow *wf, const ehc_case_state *s)
     return rows;
 }
 
+/* A SEN2 code field (a workflow's enum value, lower case) as SEN2 writes it: upper case. */
+static void add_code(cJSON *obj, const char *name, const char *value)
+{
+    if (!value) {
+        cJSON_AddNullToObject(obj, name);
+        return;
+    }
+    char code[16];
+    size_t i = 0;
+    for (; value[i] && i + 1 < sizeof code; i++)
+        code[i] = (char)((value[i] >= 'a' && value[i] <= 'z') ? value[i] - 'a' + 'A' : value[i]);
+    code[i] = '\0';
+    cJSON_AddStringToObject(obj, name, code);
+}
+
+/* A SEN2 record's field as the store keeps it: bools as JSON booleans, the rest as text or null. */
+static void add_flag(cJSON *obj, const char *name, const ehc_case_event *r)
+{
+    const char *v = record_field(r, name);
+    cJSON_AddBoolToObject(obj, name, v && strcmp(v, "true") == 0);
+}
+
+/* The case's SEN2 records (statute.md §7, 4a, 4b and SEN need), whole, from the standing events that
+ * carry a "sen2_record": the last plan event, the last placement event of each key and the last need
+ * event. A plan's start is its start_on field, else the StartDate the final plan set, else its date. */
+static void add_sen2_records(cJSON *root, const ehc_workflow *wf, const ehc_case_state *s)
+{
+    const ehc_case_event *plan = NULL, *need = NULL;
+    cJSON *placements = cJSON_CreateArray();
+    for (size_t i = 0; i < s->event_count; i++) {
+        const ehc_case_event *r = &s->events[i];
+        if (r->event == EHC_WF_NONE || r->superseded_by_seq != 0) continue;
+        const ehc_wf_event *ev = ehc_workflow_event(wf, r->event);
+        if (ev->sen2_record == EHC_WF_SEN2_PLAN) plan = r;
+        if (ev->sen2_record == EHC_WF_SEN2_NEED) need = r;
+        if (ev->sen2_record != EHC_WF_SEN2_PLACEMENT || !r->key[0]) continue;
+        cJSON *row = NULL;
+        for (cJSON *p = placements->child; p && !row; p = p->next)
+            if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "placement_key")), r->key) ==
+                0)
+                row = p;
+        if (row) cJSON_Delete(cJSON_DetachItemViaPointer(placements, row));
+        row = cJSON_CreateObject();
+        char iso[EHC_DATE_ISO_SIZE];
+        ehc_date_format_iso(r->effective_on, iso);
+        cJSON_AddStringToObject(row, "placement_key", r->key);
+        cJSON_AddStringToObject(row, "rank", record_field(r, "rank") ? record_field(r, "rank") : "1");
+        add_text_or_null(row, "urn", record_field(r, "urn"));
+        add_text_or_null(row, "ukprn", record_field(r, "ukprn"));
+        add_code(row, "sen_setting", record_field(r, "sen_setting"));
+        add_flag(row, "sen_unit", r);
+        add_flag(row, "resourced_provision", r);
+        cJSON_AddStringToObject(row, "start_on",
+                                record_field(r, "start_on") ? record_field(r, "start_on") : iso);
+        add_text_or_null(row, "end_on", record_field(r, "end_on"));
+        cJSON_AddNumberToObject(row, "recorded_seq", r->seq);
+        cJSON_AddItemToArray(placements, row);
+    }
+    cJSON_AddItemToObject(root, "sen2_placements", placements);
+    if (plan) {
+        cJSON *row = cJSON_AddObjectToObject(root, "sen2_plan");
+        const char *start = record_field(plan, "start_on");
+        for (size_t i = 0; i < s->report_count && !start; i++)
+            if (strcmp(s->reports[i].item, "StartDate") == 0) start = s->reports[i].value;
+        char iso[EHC_DATE_ISO_SIZE];
+        ehc_date_format_iso(plan->effective_on, iso);
+        cJSON_AddStringToObject(row, "start_on", start ? start : iso);
+        add_flag(row, "residential", plan);
+        add_flag(row, "work_based", plan);
+        add_flag(row, "personal_budget", plan);
+        add_flag(row, "organised_arrangements", plan);
+        add_flag(row, "direct_payments", plan);
+        add_text_or_null(row, "cease_on", record_field(plan, "cease_on"));
+        add_text_or_null(row, "cease_reason", record_field(plan, "cease_reason"));
+        cJSON_AddNumberToObject(row, "recorded_seq", plan->seq);
+    } else {
+        cJSON_AddNullToObject(root, "sen2_plan");
+    }
+    cJSON *needs = cJSON_AddArrayToObject(root, "sen2_needs");
+    static const char *const ranked[] = {"primary_need", "secondary_need"};
+    for (size_t i = 0; need && i < EHC_ARRAY_SIZE(ranked); i++) {
+        if (!record_field(need, ranked[i])) continue;
+        cJSON *row = cJSON_CreateObject();
+        cJSON_AddNumberToObject(row, "rank", (double)(i + 1));
+        add_code(row, "sen_type", record_field(need, ranked[i]));
+        cJSON_AddItemToArray(needs, row);
+    }
+}
+
 static cJSON *deadline_row(const ehc_workflow *wf, const ehc_deadline_instance *n)
 {
     const ehc_wf_deadline *d = ehc_workflow_deadline(wf, n->deadline);
@@ -525,6 +614,7 @@ static cJSON *build_changes(const ehc_workflow *wf, const ehc_workflow *prev_wf,
     const ehc_wf_event *ev = last->event == EHC_WF_NONE ? NULL : ehc_workflow_event(wf, last->event);
     if (ev && ev->advice != EHC_WF_ADVICE_NONE) cJSON_AddItemToObject(root, "advice", advice_rows(wf, next));
     if (ev && ev->records_exception) cJSON_AddItemToObject(root, "exceptions", exception_rows(wf, next));
+    if (ev && ev->sen2_record != EHC_WF_SEN2_NONE) add_sen2_records(root, wf, next);
     return root;
 }
 

@@ -801,6 +801,97 @@ static int load_advice(const loader *ld, const cJSON *obj, const char *path, ehc
     }
 }
 
+static const char *const sen2_record_names[] = {NULL, "plan", "placement", "need"};
+
+const char *ehc_wf_sen2_record_name(ehc_wf_sen2_record record)
+{
+    return (size_t)record < EHC_ARRAY_SIZE(sen2_record_names) ? sen2_record_names[record] : NULL;
+}
+
+/* A field a SEN2 record reads: when present (or when `required`), of this type, and required when
+ * `required`; an enum's values all among `codes` (SEN2 codes in lower case), an int's range within [lo, hi],
+ * so that whatever the machine accepts the store can keep. */
+typedef struct sen2_rule {
+    const char *name;
+    ehc_field_type type;
+    bool required;
+    const char *const *codes;
+    int64_t lo, hi;
+} sen2_rule;
+
+static int sen2_field(const loader *ld, const char *path, const ehc_wf_event *ev, const sen2_rule *r)
+{
+    const size_t i = find_field(ev, r->name);
+    if (i == EHC_WF_NONE && !r->required) return 0;
+    if (i == EHC_WF_NONE) return refuse(ld, path, "event '%s' has no field '%s'", ev->id, r->name);
+    const ehc_wf_field *f = &ev->fields[i];
+    if (f->type != r->type || (r->required && !f->required)) {
+        return refuse(ld, path, "field '%s' must be a%s %s field", r->name, r->required ? " required" : "n",
+                      ehc_field_type_name(r->type));
+    }
+    for (size_t v = 0; r->codes && v < f->value_count; v++) {
+        bool known = false;
+        for (const char *const *c = r->codes; *c && !known; c++)
+            known = strcmp(*c, f->values[v]) == 0;
+        if (!known)
+            return refuse(ld, path, "value '%s' of field '%s' is not a SEN2 code", f->values[v], r->name);
+    }
+    if (r->type == EHC_FIELD_INT && (f->min < r->lo || f->max > r->hi)) {
+        return refuse(ld, path, "field '%s' needs \"min\" and \"max\" within %lld to %lld", r->name,
+                      (long long)r->lo, (long long)r->hi);
+    }
+    return 0;
+}
+
+/* "sen2_record": what the event records for the SEN2 return, and the fields that kind reads. */
+static int load_sen2_record(const loader *ld, const cJSON *obj, const char *path, ehc_wf_event *ev)
+{
+    /* the SEN2 codes, as a workflow's enum values are written (lower case) */
+    static const char *const settings[] = {"ola", "opa", "ehe", "eyp", "oth", "neet", "niec", "nieo", NULL};
+    static const char *const needs[] = {"spld", "mld", "sld", "pmld", "semh", "slcn", "hi",
+                                        "vi",   "msi", "pd",  "asd",  "ds",   "oth",  NULL};
+    static const sen2_rule plan[] = {
+        {"residential", EHC_FIELD_BOOL, false, NULL, 0, 0},
+        {"work_based", EHC_FIELD_BOOL, false, NULL, 0, 0},
+        {"personal_budget", EHC_FIELD_BOOL, false, NULL, 0, 0},
+        {"organised_arrangements", EHC_FIELD_BOOL, false, NULL, 0, 0},
+        {"direct_payments", EHC_FIELD_BOOL, false, NULL, 0, 0},
+        {"start_on", EHC_FIELD_DATE, false, NULL, 0, 0},
+        {"cease_on", EHC_FIELD_DATE, false, NULL, 0, 0},
+        {"cease_reason", EHC_FIELD_INT, false, NULL, 1, 9},
+        {NULL, 0, false, NULL, 0, 0},
+    };
+    static const sen2_rule placement[] = {
+        {"rank", EHC_FIELD_INT, true, NULL, 1, 99},
+        {"urn", EHC_FIELD_INT, false, NULL, 100000, 999999},
+        {"ukprn", EHC_FIELD_INT, false, NULL, 10000000, 19999999},
+        {"sen_setting", EHC_FIELD_ENUM, false, settings, 0, 0},
+        {"sen_unit", EHC_FIELD_BOOL, false, NULL, 0, 0},
+        {"resourced_provision", EHC_FIELD_BOOL, false, NULL, 0, 0},
+        {"start_on", EHC_FIELD_DATE, false, NULL, 0, 0},
+        {"end_on", EHC_FIELD_DATE, false, NULL, 0, 0},
+        {NULL, 0, false, NULL, 0, 0},
+    };
+    static const sen2_rule need[] = {
+        {"primary_need", EHC_FIELD_ENUM, true, needs, 0, 0},
+        {"secondary_need", EHC_FIELD_ENUM, false, needs, 0, 0},
+        {NULL, 0, false, NULL, 0, 0},
+    };
+    static const sen2_rule *const rules[] = {NULL, plan, placement, need};
+    const char *name = NULL;
+    int rc = get_text(ld, obj, path, "sen2_record", false, &name);
+    if (rc || !name) return rc;
+    const path_buf at = path_key(path, "sen2_record");
+    for (size_t i = 1; i < EHC_ARRAY_SIZE(sen2_record_names) && !ev->sen2_record; i++)
+        if (strcmp(name, sen2_record_names[i]) == 0) ev->sen2_record = (ehc_wf_sen2_record)i;
+    if (!ev->sen2_record) return refuse(ld, at.s, "unknown SEN2 record '%s' (plan, placement, need)", name);
+    if (ev->sen2_record == EHC_WF_SEN2_PLACEMENT && ev->key_field == EHC_WF_NONE)
+        return refuse(ld, at.s, "a placement event needs a \"key\": the placement's");
+    for (const sen2_rule *r = rules[ev->sen2_record]; r->name; r++)
+        if ((rc = sen2_field(ld, at.s, ev, r))) return rc;
+    return 0;
+}
+
 static int load_event(const loader *ld, const cJSON *obj, size_t index)
 {
     static const char *const allowed[] = {"id",
@@ -819,6 +910,7 @@ static int load_event(const loader *ld, const cJSON *obj, size_t index)
                                           "stops_letters",
                                           "deemed_receipt",
                                           "advice",
+                                          "sen2_record",
                                           NULL};
     static const char *const required[] = {"id", "title", "roles", NULL};
     ehc_workflow *wf = ld->wf;
@@ -887,6 +979,7 @@ static int load_event(const loader *ld, const cJSON *obj, size_t index)
     }
     if ((rc = load_depends_on(ld, obj, at.s, index, ev))) return rc;
     if ((rc = load_advice(ld, obj, at.s, ev))) return rc;
+    if ((rc = load_sen2_record(ld, obj, at.s, ev))) return rc;
     return load_reports(ld, obj, at.s, ev);
 }
 

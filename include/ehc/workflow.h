@@ -115,6 +115,23 @@ typedef enum ehc_wf_advice {
 /* "requested", "forwarded", ...; NULL for NONE. */
 const char *ehc_wf_advice_name(ehc_wf_advice advice);
 
+/* What an event records for the SEN2 return (statute.md §7), the "sen2_record" attribute. The store
+ * keeps the case's plan, placements and the child's needs as the standing events of this kind say. */
+typedef enum ehc_wf_sen2_record {
+    EHC_WF_SEN2_NONE,
+    /* 4a: optional bools residential, work_based, personal_budget, organised_arrangements,
+     * direct_payments; optional dates start_on, cease_on; optional int cease_reason (1-9) */
+    EHC_WF_SEN2_PLAN,
+    /* 4b, one per key: required int rank; optional ints urn, ukprn; optional enum sen_setting (SEN2
+     * codes); optional bools sen_unit, resourced_provision; optional dates start_on, end_on */
+    EHC_WF_SEN2_PLACEMENT,
+    /* SEN need: required enum primary_need, optional enum secondary_need (SEN2 SENtype codes) */
+    EHC_WF_SEN2_NEED,
+} ehc_wf_sen2_record;
+
+/* "plan", "placement", "need"; NULL for NONE. */
+const char *ehc_wf_sen2_record_name(ehc_wf_sen2_record record);
+
 typedef struct ehc_wf_event {
     const char *id;
     const char *title;
@@ -140,7 +157,8 @@ typedef struct ehc_wf_event {
     bool deemed_receipt;
     size_t receipt_channel_field;
     size_t receipt_at_field;
-    ehc_wf_advice advice; /* needs a key; see ehc_wf_advice for the fields each action needs */
+    ehc_wf_advice advice;           /* needs a key; see ehc_wf_advice for the fields each action needs */
+    ehc_wf_sen2_record sen2_record; /* see ehc_wf_sen2_record for the fields each kind needs */
 } ehc_wf_event;
 
 typedef enum ehc_deadline_kind {

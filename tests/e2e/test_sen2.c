@@ -1,13 +1,16 @@
 /* The SEN2 person-level return on a generated caseload: requests received in 2026, taken through the
  * law over the API on a simulated clock (refused, withdrawn before the decision and during the
  * assessment, no plan, plans issued with and without an exception, early and late) and one request
- * still undecided at the year's end; plan and placement records as an officer would complete them.
- * The test works out each module's rows and items of the 2027 return from what it generated, and the
- * API must agree item by item, in JSON and CSV; the clean caseload passes the return's own validation,
- * a record broken in SQL is named by it, a team manager is refused, and every export is in the access
- * log. */
+ * still undecided at the year's end; the plan's details, its placement and the child's needs recorded
+ * by an officer as events over the API, as the case page does. The test works out each module's rows
+ * and items of the 2027 return from what it generated, and the API must agree item by item, in JSON,
+ * CSV and in the one XML document of the whole return (read back with libxml2); the clean caseload
+ * passes the return's own validation, a record broken in SQL is named by it, a team manager is
+ * refused, and every export is in the access log. */
 #include <cJSON.h>
 #include <libpq-fe.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +87,7 @@ typedef struct gen_case {
     /* the plan record and its placement */
     bool res, wbp, pb, oa, dp, unit, resourced, ceased;
     const char *urn, *setting; /* one of them */
+    const char *need1, *need2; /* SENtype rank 1 and 2 (or NULL), as SEN2 writes them */
     /* worked out while generating */
     int32_t request_outcome_on, assessment_outcome_on, start_on;
     long id, child_id;
@@ -110,7 +114,8 @@ typedef enum {
     EXCEPTION,
     DRAFT,
     PLACE,
-    FINAL
+    FINAL,
+    RECORD /* the plan's details, placement and needs */
 } step_kind;
 
 typedef struct step {
@@ -170,6 +175,9 @@ static void generate(step *steps, size_t *n)
         g->urn = i % 4 == 3 ? NULL : "105432";
         g->setting = i % 4 == 3 ? "EHE" : NULL;
         g->ceased = i == 7; /* a plan that ended within the year: still in the return, with its reason */
+        static const char *const needs[] = {"ASD", "SLCN", "SEMH", "MLD", "SPLD"};
+        g->need1 = needs[i % 5];
+        g->need2 = i % 2 ? NULL : needs[(i + 2) % 5];
         int32_t dday = g->r + g->decision_delay;
         steps[(*n)++] = (step){g->r, seq++, i, OPEN};
         if (g->fate == PENDING) {
@@ -204,6 +212,7 @@ static void generate(step *steps, size_t *n)
         g->start_on = g->assessment_outcome_on = sday + 15 + g->plan_extra;
         steps[(*n)++] = (step){g->start_on, seq++, i, PLACE};
         steps[(*n)++] = (step){g->start_on, seq++, i, FINAL};
+        steps[(*n)++] = (step){g->ceased ? day_of("2026-12-15") : g->start_on, seq++, i, RECORD};
     }
     qsort(steps, *n, sizeof *steps, by_date);
 }
@@ -289,39 +298,52 @@ static void take(const step *s)
         break;
     case PLACE: event(g, manager, "placement_decided", on, NULL); break;
     case FINAL: event(g, manager, "final_plan_issued", on, NULL); break;
-    }
-}
-
-/* The plan details and placement an officer records for each plan issued (no API writes them yet). */
-static void record_plans(void)
-{
-    for (int i = 0; i < CASES; i++) {
-        const gen_case *g = &cases[i];
-        if (g->fate != ISSUED) continue;
-        char start[EHC_DATE_ISO_SIZE], cease[EHC_DATE_ISO_SIZE];
+    case RECORD: {
+        char start[EHC_DATE_ISO_SIZE];
         iso(g->start_on, start);
-        iso(day_of("2026-12-15"), cease);
-        ehc_test_exec(admin,
-                      "INSERT INTO plans (authority_id, case_id, start_on, residential, work_based, "
-                      "personal_budget, organised_arrangements, direct_payments, cease_on, cease_reason) "
-                      "SELECT authority_id, id, '%s', %s, %s, %s, %s, %s, %s, %s FROM cases WHERE id = %ld",
-                      start, g->res ? "true" : "false", g->wbp ? "true" : "false", g->pb ? "true" : "false",
-                      g->oa ? "true" : "false", g->dp ? "true" : "false", g->ceased ? "'2026-12-15'" : "NULL",
-                      g->ceased ? "2" : "NULL", g->id);
-        ehc_test_exec(
-            admin,
-            "INSERT INTO placements (authority_id, case_id, rank, urn, sen_setting, sen_unit, "
-            "resourced_provision, start_on, end_on) SELECT authority_id, id, 1, %s, %s, %s, %s, '%s', "
-            "%s FROM cases WHERE id = %ld",
-            g->urn ? "'105432'" : "NULL", g->setting ? "'EHE'" : "NULL", g->unit ? "true" : "false",
-            g->resourced ? "true" : "false", start, g->ceased ? "'2026-12-15'" : "NULL", g->id);
+        snprintf(fields, sizeof fields,
+                 "{\"residential\": %s, \"work_based\": %s, \"personal_budget\": %s, "
+                 "\"organised_arrangements\": %s, \"direct_payments\": %s%s}",
+                 g->res ? "true" : "false", g->wbp ? "true" : "false", g->pb ? "true" : "false",
+                 g->oa ? "true" : "false", g->dp ? "true" : "false",
+                 g->ceased ? ", \"cease_on\": \"2026-12-15\", \"cease_reason\": 2" : "");
+        event(g, officer, "plan_details_recorded", on, fields);
+        char where[48];
+        if (g->urn)
+            snprintf(where, sizeof where, "\"urn\": %s", g->urn);
+        else
+            snprintf(where, sizeof where, "\"sen_setting\": \"ehe\"");
+        snprintf(fields, sizeof fields,
+                 "{\"placement_key\": \"main\", \"rank\": 1, %s, \"sen_unit\": %s, \"resourced_provision\": "
+                 "%s, \"start_on\": \"%s\"%s}",
+                 where, g->unit ? "true" : "false", g->resourced ? "true" : "false", start,
+                 g->ceased ? ", \"end_on\": \"2026-12-15\"" : "");
+        event(g, officer, "placement_recorded", on, fields);
+        char need2[40] = "";
+        if (g->need2) {
+            char lower[8];
+            size_t k = 0;
+            for (; g->need2[k] && k + 1 < sizeof lower; k++)
+                lower[k] = (char)(g->need2[k] - 'A' + 'a');
+            lower[k] = '\0';
+            snprintf(need2, sizeof need2, ", \"secondary_need\": \"%s\"", lower);
+        }
+        char lower1[8];
+        size_t k = 0;
+        for (; g->need1[k] && k + 1 < sizeof lower1; k++)
+            lower1[k] = (char)(g->need1[k] - 'A' + 'a');
+        lower1[k] = '\0';
+        snprintf(fields, sizeof fields, "{\"primary_need\": \"%s\"%s}", lower1, need2);
+        event(g, officer, "sen_need_recorded", on, fields);
+        break;
+    }
     }
 }
 
 static void test_generated_caseload_is_taken_through_the_law_over_the_api(void **state)
 {
     (void)state;
-    static step steps[CASES * 12];
+    static step steps[CASES * 13];
     size_t n;
     generate(steps, &n);
     int32_t clock = 0;
@@ -335,7 +357,6 @@ static void test_generated_caseload_is_taken_through_the_law_over_the_api(void *
         }
         take(&steps[i]);
     }
-    record_plans();
     /* every fate was generated, and every plan was issued within the year */
     int seen[PENDING + 1] = {0};
     for (int i = 0; i < CASES; i++) {
@@ -349,7 +370,8 @@ static void test_generated_caseload_is_taken_through_the_law_over_the_api(void *
 /* ---- expected rows, from the generated inputs alone ------------------------------------------------- */
 
 typedef struct expected_row {
-    const char *key; /* RequestID (or PersonID) */
+    const char *key;  /* RequestID (or PersonID) */
+    const char *rank; /* SENtypeRank too, for the SEN need module; else NULL */
     const char *items[12][2];
 } expected_row;
 
@@ -456,6 +478,48 @@ static size_t expected(const char *module, expected_row *rows)
                 set(e, &k, "EntryDate", date_or_null(g->start_on, buf));
                 set(e, &k, "LeavingDate", g->ceased ? "2026-12-15" : NULL);
             }
+        } else if (strcmp(module, "active_plans") == 0 || strcmp(module, "placement_detail") == 0) {
+            /* the plans not ceased by the reference date, with their current placement; no review
+             * of this caseload has been held yet */
+            if (g->fate != ISSUED || g->ceased) continue;
+            e->key = strdup(g->reference);
+            set(e, &k, "RequestID", g->reference);
+            if (strcmp(module, "active_plans") == 0) {
+                static const char *const none[] = {"TransferLA",
+                                                   "ReviewMeeting",
+                                                   "ReviewOutcome",
+                                                   "ReviewDecisionDate",
+                                                   "DraftAmendedPlanDate",
+                                                   "PhaseTransferDueDate",
+                                                   "PhaseTransferFinalDate"};
+                for (size_t x = 0; x < sizeof none / sizeof *none; x++)
+                    set(e, &k, none[x], NULL);
+            } else {
+                set(e, &k, "URN", g->urn);
+                set(e, &k, "UKPRN", NULL);
+                set(e, &k, "SENsetting", g->setting);
+                set(e, &k, "PlacementRank", "1");
+                set(e, &k, "SENUnitIndicator", g->unit ? "1" : "0");
+                set(e, &k, "ResourcedProvisionIndicator", g->resourced ? "1" : "0");
+                set(e, &k, "EntryDate", date_or_null(g->start_on, buf));
+            }
+        } else if (strcmp(module, "sen_need") == 0) {
+            if (g->fate != ISSUED || g->ceased) continue;
+            for (int rank = 1; rank <= 2; rank++) {
+                const char *need = rank == 1 ? g->need1 : g->need2;
+                if (!need) continue;
+                e = &rows[n];
+                memset(e, 0, sizeof *e);
+                k = 0;
+                e->key = strdup(g->reference);
+                e->rank = rank == 1 ? "1" : "2";
+                set(e, &k, "PersonID", id);
+                set(e, &k, "RequestID", g->reference);
+                set(e, &k, "SENtype", need);
+                set(e, &k, "SENtypeRank", e->rank);
+                n++;
+            }
+            continue;
         }
         n++;
     }
@@ -485,10 +549,11 @@ static cJSON *sen2(const char *token, const char *query, long want)
 static void test_each_module_has_the_rows_and_items_worked_out_independently(void **state)
 {
     (void)state;
-    static const char *const modules[] = {"person", "requests", "assessments", "plans", "placements"};
-    static expected_row rows[CASES];
+    static const char *const modules[] = {"person",     "requests",     "assessments",      "plans",
+                                          "placements", "active_plans", "placement_detail", "sen_need"};
+    static expected_row rows[CASES * 2];
     int wrong = 0;
-    for (size_t m = 0; m < 5; m++) {
+    for (size_t m = 0; m < sizeof modules / sizeof *modules; m++) {
         char query[96];
         snprintf(query, sizeof query, "?year=2027&module=%s", modules[m]);
         cJSON *doc = sen2(EHC_TEST_TOKEN("svc"), query, 200);
@@ -517,7 +582,10 @@ static void test_each_module_has_the_rows_and_items_worked_out_independently(voi
             cJSON_ArrayForEach(r, got)
             {
                 const char *key = cJSON_GetStringValue(cJSON_GetObjectItem(r, key_item));
-                if (key && strcmp(key, rows[i].key) == 0) row = r;
+                const char *rank = cJSON_GetStringValue(cJSON_GetObjectItem(r, "SENtypeRank"));
+                if (key && strcmp(key, rows[i].key) == 0 &&
+                    (!rows[i].rank || (rank && strcmp(rank, rows[i].rank) == 0)))
+                    row = r;
             }
             if (!row) {
                 fprintf(stderr, "%s: no row for %s\n", modules[m], rows[i].key);
@@ -584,6 +652,160 @@ static void test_csv_has_the_item_names_and_one_line_per_row(void **state)
     free(out);
     ehc_test_exec(admin, "UPDATE children SET surname = 'Sen0', forename = 'Gen' WHERE id = %ld",
                   cases[0].child_id);
+}
+
+/* ---- the whole return as one XML document ----------------------------------------------------------- */
+
+static xmlNode *child(const xmlNode *parent, const char *name)
+{
+    for (xmlNode *n = parent ? parent->children : NULL; n; n = n->next)
+        if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0) return n;
+    return NULL;
+}
+
+static size_t count_children(const xmlNode *parent, const char *name)
+{
+    size_t n = 0;
+    for (xmlNode *c = parent ? parent->children : NULL; c; c = c->next)
+        n += c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, name) == 0;
+    return n;
+}
+
+/* The text of parent's child element `name`, or NULL when there is none (freed by the caller). */
+static char *text_of(const xmlNode *parent, const char *name)
+{
+    xmlNode *n = child(parent, name);
+    if (!n) return NULL;
+    xmlChar *t = xmlNodeGetContent(n);
+    char *out = strdup((const char *)t);
+    xmlFree(t);
+    return out;
+}
+
+static bool has_text(const xmlNode *parent, const char *name, const char *want)
+{
+    char *t = text_of(parent, name);
+    bool same = t && strcmp(t, want) == 0;
+    free(t);
+    return same;
+}
+
+static xmlDoc *sen2_xml(void)
+{
+    ehc_test_response r;
+    assert_int_equal(ehc_test_call(d.port, "GET", "/api/v1/reports/sen2?year=2027&format=xml",
+                                   EHC_TEST_TOKEN("svc"), NULL, &r),
+                     200);
+    xmlDoc *doc = xmlReadMemory(r.body, (int)strlen(r.body), "sen2.xml", NULL, XML_PARSE_NONET);
+    if (!doc) fail_msg("the SEN2 XML does not parse:\n%.2000s", r.body);
+    ehc_test_response_free(&r);
+    return doc;
+}
+
+/* The element of the XML a module's expected row is, by the nesting of the return. */
+static const xmlNode *element_of(const xmlNode *persons, const char *module, const expected_row *e)
+{
+    for (xmlNode *p = persons->children; p; p = p->next) {
+        if (p->type != XML_ELEMENT_NODE) continue;
+        if (strcmp(module, "person") == 0) {
+            if (has_text(p, "PersonID", e->key)) return p;
+            continue;
+        }
+        for (xmlNode *q = child(p, "Requests") ? child(p, "Requests")->children : NULL; q; q = q->next) {
+            if (q->type != XML_ELEMENT_NODE || !has_text(q, "RequestID", e->key)) continue;
+            if (strcmp(module, "requests") == 0) return q;
+            if (strcmp(module, "assessments") == 0) return child(q, "Assessment");
+            if (strcmp(module, "plans") == 0) return child(child(q, "Assessment"), "NamedPlan");
+            if (strcmp(module, "placements") == 0)
+                return child(child(child(q, "Assessment"), "NamedPlan"), "PlanDetail");
+            if (strcmp(module, "active_plans") == 0) return child(q, "ActivePlans");
+            if (strcmp(module, "placement_detail") == 0)
+                return child(child(q, "ActivePlans"), "PlacementDetail");
+            for (xmlNode *n = child(q, "ActivePlans") ? child(q, "ActivePlans")->children : NULL; n;
+                 n = n->next)
+                if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, "SENneed") == 0 &&
+                    has_text(n, "SENtypeRank", e->rank))
+                    return n;
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+static void test_whole_return_as_one_xml_document_holds_every_modules_items(void **state)
+{
+    (void)state;
+    xmlDoc *doc = sen2_xml();
+    const xmlNode *root = xmlDocGetRootElement(doc);
+    assert_string_equal((const char *)root->name, "Message");
+    const xmlNode *header = child(root, "Header");
+    assert_true(has_text(child(header, "CollectionDetails"), "Collection", "SEN2"));
+    assert_true(has_text(child(header, "CollectionDetails"), "Year", "2027"));
+    assert_true(has_text(child(header, "CollectionDetails"), "ReferenceDate", "2027-01-18"));
+    assert_true(has_text(child(header, "Source"), "LEA", "353"));
+    const xmlNode *persons = child(root, "Persons");
+    assert_non_null(persons);
+    static const char *const modules[] = {"person",     "requests",     "assessments",      "plans",
+                                          "placements", "active_plans", "placement_detail", "sen_need"};
+    static const char *const nested_keys[] = {"PersonID", "RequestID"}; /* said by the nesting */
+    static expected_row rows[CASES * 2];
+    int wrong = 0;
+    for (size_t m = 0; m < sizeof modules / sizeof *modules; m++) {
+        size_t n = expected(modules[m], rows);
+        for (size_t i = 0; i < n; i++) {
+            const xmlNode *el = element_of(persons, modules[m], &rows[i]);
+            if (!el) {
+                fprintf(stderr, "xml %s: no element for %s\n", modules[m], rows[i].key);
+                wrong++;
+                continue;
+            }
+            for (size_t k = 0; k < 12 && rows[i].items[k][0]; k++) {
+                const char *item = rows[i].items[k][0], *want = rows[i].items[k][1];
+                bool nested = strcmp(modules[m], "person") != 0 &&
+                              (strcmp(item, nested_keys[0]) == 0 ||
+                               (strcmp(item, nested_keys[1]) == 0 && strcmp(modules[m], "requests") != 0));
+                if (nested) continue;
+                char *have = text_of(el, item);
+                bool same = want ? have && strcmp(have, want) == 0 : !have;
+                if (!same) {
+                    fprintf(stderr, "xml %s %s %s: %s, expected %s\n", modules[m], rows[i].key, item,
+                            have ? have : "(absent)", want ? want : "(absent)");
+                    wrong++;
+                }
+                free(have);
+            }
+        }
+        /* no more elements than rows: one Person per child, one Request per request or plan */
+        if (strcmp(modules[m], "person") == 0) assert_int_equal(count_children(persons, "Person"), n);
+        if (strcmp(modules[m], "requests") == 0) {
+            size_t requests = 0;
+            for (xmlNode *p = persons->children; p; p = p->next)
+                requests += count_children(child(p, "Requests"), "Request");
+            assert_int_equal(requests, n);
+        }
+        free_expected(rows, n);
+    }
+    xmlFreeDoc(doc);
+    assert_int_equal(wrong, 0);
+    /* text that is markup in XML comes back as the same text */
+    ehc_test_exec(admin, "UPDATE children SET surname = '<Sen&\"0\">' WHERE id = %ld", cases[0].child_id);
+    doc = sen2_xml();
+    char id[24];
+    snprintf(id, sizeof id, "%ld", cases[0].child_id);
+    expected_row who = {.key = id};
+    const xmlNode *p = element_of(child(xmlDocGetRootElement(doc), "Persons"), "person", &who);
+    assert_non_null(p);
+    assert_true(has_text(p, "Surname", "<Sen&\"0\">"));
+    xmlFreeDoc(doc);
+    ehc_test_exec(admin, "UPDATE children SET surname = 'Sen0' WHERE id = %ld", cases[0].child_id);
+    /* every case of the return is in the access log as exported in XML */
+    assert_int_equal(ehc_test_scalar(admin, "SELECT count(DISTINCT case_id) FROM access_log WHERE action = "
+                                            "'export' AND resource = 'SEN2 2027 xml'"),
+                     CASES);
+    /* the XML is the whole return: no module with it */
+    assert_int_equal(call("GET", "/api/v1/reports/sen2?year=2027&format=xml&module=person",
+                          EHC_TEST_TOKEN("svc"), NULL, NULL),
+                     400);
 }
 
 static void test_clean_caseload_passes_validation_and_a_broken_record_is_named(void **state)
@@ -723,6 +945,7 @@ int main(void)
         cmocka_unit_test(test_generated_caseload_is_taken_through_the_law_over_the_api),
         cmocka_unit_test(test_each_module_has_the_rows_and_items_worked_out_independently),
         cmocka_unit_test(test_csv_has_the_item_names_and_one_line_per_row),
+        cmocka_unit_test(test_whole_return_as_one_xml_document_holds_every_modules_items),
         cmocka_unit_test(test_clean_caseload_passes_validation_and_a_broken_record_is_named),
         cmocka_unit_test(test_only_service_managers_export_and_each_export_is_logged),
         cmocka_unit_test(test_daemon_stops_cleanly_after_all_of_the_above),

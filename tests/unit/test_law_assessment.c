@@ -553,6 +553,42 @@ static void test_conceded_appeal_4_weeks_or_2_weeks_for_section_i(void **state)
     law_assert_status(f, "reg45_section_i_due", "", EHC_DEADLINE_MET_LATE);
 }
 
+/* --- SEN2 records of the plan (statute.md §7, modules 4a, 4b and SEN need) ------------------------- */
+
+static void test_plan_placement_and_need_are_recorded_only_once_the_plan_is_issued(void **state)
+{
+    law_fixture *f = *state;
+    to_finalising(f);
+    /* nothing to record about a plan not yet made */
+    LAW_REFUSED(f, EHC_ESTATE, EHC_MACHINE_E_NOT_ALLOWED, "plan_details_recorded", "officer", "2026-05-01",
+                "personal_budget", "true");
+    LAW_REFUSED(f, EHC_ESTATE, EHC_MACHINE_E_NOT_ALLOWED, "placement_recorded", "officer", "2026-05-01",
+                "placement_key", "p1", "rank", "1", "urn", "105432");
+    LAW_OK(f, "final_plan_issued", "manager", "2026-05-20");
+    LAW_OK(f, "plan_details_recorded", "officer", "2026-05-21", "personal_budget", "true", "direct_payments",
+           "true");
+    LAW_OK(f, "placement_recorded", "officer", "2026-05-21", "placement_key", "p1", "rank", "1", "urn",
+           "105432", "sen_unit", "true");
+    LAW_OK(f, "sen_need_recorded", "officer", "2026-05-21", "primary_need", "asd", "secondary_need", "slcn");
+    /* codes out of SEN2's ranges are refused, naming the field */
+    LAW_REFUSED(f, EHC_EINVAL, EHC_MACHINE_E_FIELD_INVALID, "plan_details_recorded", "officer", "2026-05-22",
+                "cease_reason", "10");
+    assert_string_equal(f->err.field, "cease_reason");
+    LAW_REFUSED(f, EHC_EINVAL, EHC_MACHINE_E_FIELD_INVALID, "placement_recorded", "officer", "2026-05-22",
+                "placement_key", "p2", "rank", "1", "urn", "10543");
+    LAW_REFUSED(f, EHC_EINVAL, EHC_MACHINE_E_FIELD_INVALID, "sen_need_recorded", "officer", "2026-05-22",
+                "primary_need", "dyslexia");
+    LAW_REFUSED(f, EHC_EINVAL, EHC_MACHINE_E_FIELD_MISSING, "sen_need_recorded", "officer", "2026-05-22",
+                "secondary_need", "hi");
+    /* the records change nothing in the law: the stage and the review hand-over clock stand */
+    assert_string_equal(law_stage(f), "issued");
+    law_assert_due(f, "review_handover_not_before", "", "2026-07-20");
+    LAW_OK(f, "handed_to_review", "manager", "2026-07-21");
+    /* after the hand-over to the review cycle, the records can still be kept up to date */
+    LAW_OK(f, "placement_recorded", "officer", "2026-09-01", "placement_key", "p1", "rank", "1", "urn",
+           "105432", "end_on", "2026-08-31");
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, law_fixture_teardown)
 
 int main(void)
@@ -585,6 +621,7 @@ int main(void)
         T(test_mediation_agreement_to_issue_reopens_a_no_plan_decision_under_reg_44),
         T(test_tribunal_order_on_contents_5_weeks_and_on_section_i_2_weeks),
         T(test_conceded_appeal_4_weeks_or_2_weeks_for_section_i),
+        T(test_plan_placement_and_need_are_recorded_only_once_the_plan_is_issued),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -212,6 +212,16 @@ static void test_refuses_advice_request_without_an_adviser_field(void **state)
                    "event 'asked' has no field 'adviser'");
 }
 
+static void test_refuses_sen2_records_the_store_could_not_keep(void **state)
+{
+    expect_refusal(state, "invalid-sen2-placement-without-key.json", "$.events[2].sen2_record",
+                   "a placement event needs a \"key\"");
+    expect_refusal(state, "invalid-sen2-need-not-a-code.json", "$.events[2].sen2_record",
+                   "value 'dyslexia' of field 'primary_need' is not a SEN2 code");
+    expect_refusal(state, "invalid-sen2-cease-reason-range.json", "$.events[2].sen2_record",
+                   "field 'cease_reason' needs \"min\" and \"max\" within 1 to 9");
+}
+
 static void test_refuses_non_final_stage_with_no_way_out(void **state)
 {
     expect_refusal(state, "invalid-dead-end-stage.json", "$.stages[1]",
@@ -383,6 +393,7 @@ int main(void)
         cmocka_unit_test(test_refuses_advice_action_on_an_event_without_a_key),
         cmocka_unit_test(test_refuses_unknown_advice_action),
         cmocka_unit_test(test_refuses_advice_request_without_an_adviser_field),
+        cmocka_unit_test(test_refuses_sen2_records_the_store_could_not_keep),
         cmocka_unit_test(test_refuses_per_that_is_not_the_origin_event_key),
         cmocka_unit_test(test_refuses_unknown_sen2_code),
         cmocka_unit_test(test_refuses_exception_without_basis),
