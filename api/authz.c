@@ -2,6 +2,7 @@
  * row-level security there: an officer or manager through a grant for the case's team, a service
  * manager through one for its authority. Also the one mapping from store outcomes to HTTP. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ehc/api.h"
@@ -95,4 +96,35 @@ void ehc_api_reply_store_error(ehc_http_req *req, const ehc_store_result *r)
     }
     cJSON_AddStringToObject(err, "request_id", ehc_http_req_id(req));
     ehc_api_reply_json(req, status, body);
+}
+
+int ehc_api_event_role(const ehc_app *app, const char *workflow_id, const char *type, unsigned held,
+                       ehc_role *role, char **fields_json)
+{
+    *role = 0;
+    const ehc_workflow *wf;
+    if (ehc_definitions_find(app->defs, workflow_id, &wf) != 0) return EHC_ENOENT;
+    if (strcmp(type, EHC_MACHINE_DEFINITIONS_UPDATED) != 0) {
+        size_t ev;
+        if (ehc_workflow_find_event(wf, type, &ev) != 0) return EHC_ENOENT;
+        *role = ehc_api_acting_role(ehc_workflow_event(wf, ev), held);
+        return 0;
+    }
+    /* a manager moves the case; the machine checks any hashes given are the loaded ones */
+    *role = (held & EHC_ROLE_MANAGER)           ? EHC_ROLE_MANAGER
+            : (held & EHC_ROLE_SERVICE_MANAGER) ? EHC_ROLE_SERVICE_MANAGER
+                                                : 0;
+    cJSON *fields = *fields_json ? cJSON_Parse(*fields_json) : cJSON_CreateObject();
+    if (!cJSON_IsObject(fields)) {
+        cJSON_Delete(fields);
+        return 0;
+    }
+    if (!cJSON_HasObjectItem(fields, "workflow_hash"))
+        cJSON_AddStringToObject(fields, "workflow_hash", ehc_workflow_content_hash(wf));
+    if (!cJSON_HasObjectItem(fields, "calendar_hash"))
+        cJSON_AddStringToObject(fields, "calendar_hash", ehc_definitions_calendar_hash(app->defs, wf));
+    free(*fields_json);
+    *fields_json = cJSON_PrintUnformatted(fields);
+    cJSON_Delete(fields);
+    return 0;
 }

@@ -499,37 +499,21 @@ static void record_event(case_ctx *c, int64_t authority_id, unsigned held, const
                           "expected_version");
         return case_free(c);
     }
-    const ehc_workflow *wf;
-    size_t ev;
-    ehc_role role = 0;
-    if (strcmp(type->valuestring, EHC_MACHINE_DEFINITIONS_UPDATED) == 0 &&
-        ehc_definitions_find(c->app->defs, workflow_id, &wf) == 0) {
-        /* a manager moves the case to the workflow and calendar versions loaded now; the hashes
-         * default to those, and when given must be those (the machine checks) */
-        role = (held & EHC_ROLE_MANAGER)           ? EHC_ROLE_MANAGER
-               : (held & EHC_ROLE_SERVICE_MANAGER) ? EHC_ROLE_SERVICE_MANAGER
-                                                   : 0;
-        cJSON *given = cJSON_GetObjectItemCaseSensitive(c->body, "fields");
-        if (!given) given = cJSON_AddObjectToObject(c->body, "fields");
-        if (cJSON_IsObject(given) && !cJSON_HasObjectItem(given, "workflow_hash"))
-            cJSON_AddStringToObject(given, "workflow_hash", ehc_workflow_content_hash(wf));
-        if (cJSON_IsObject(given) && !cJSON_HasObjectItem(given, "calendar_hash"))
-            cJSON_AddStringToObject(given, "calendar_hash", ehc_definitions_calendar_hash(c->app->defs, wf));
-    } else if (ehc_definitions_find(c->app->defs, workflow_id, &wf) != 0 ||
-               ehc_workflow_find_event(wf, type->valuestring, &ev) != 0) {
+    cJSON *fields = cJSON_GetObjectItemCaseSensitive(c->body, "fields");
+    char *fields_json = fields ? cJSON_PrintUnformatted(fields) : NULL;
+    ehc_role role;
+    if (ehc_api_event_role(c->app, workflow_id, type->valuestring, held, &role, &fields_json) != 0) {
+        free(fields_json);
         reply_field_error(req, 422, "type", "'%s' is not an event of this case's workflow",
                           type->valuestring);
         return case_free(c);
-    } else {
-        role = ehc_api_acting_role(ehc_workflow_event(wf, ev), held);
     }
     if (!role) {
+        free(fields_json);
         ehc_http_reply_error(req, 403, "role_forbidden",
                              "none of your roles for this case may record that event", "type");
         return case_free(c);
     }
-    cJSON *fields = cJSON_GetObjectItemCaseSensitive(c->body, "fields");
-    char *fields_json = fields ? cJSON_PrintUnformatted(fields) : NULL;
     const char *idem;
     if (ehc_api_idempotency_key(req, &idem)) {
         free(fields_json);

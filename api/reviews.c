@@ -118,16 +118,19 @@ static void on_case_header(void *data, int status, PGresult *res, const char *me
     if (!held)
         return ehc_api_batch_fail(it, 403, "forbidden", "this case belongs to a team you do not work in",
                                   NULL);
-    const ehc_workflow *wf;
-    size_t ev;
-    if (ehc_definitions_find(b->app->defs, PQgetvalue(res, 0, 4), &wf) != 0 ||
-        ehc_workflow_find_event(wf, b->type, &ev) != 0)
+    /* each case's own copy: a move (definitions_updated) names the versions of the case's workflow */
+    char *fields_json = b->fields_json ? ehc_strdup(b->fields_json) : NULL;
+    ehc_role role;
+    if (ehc_api_event_role(b->app, PQgetvalue(res, 0, 4), b->type, held, &role, &fields_json) != 0) {
+        free(fields_json);
         return ehc_api_batch_fail(it, 422, "unknown_event", "that event is not part of this case's process",
                                   "type");
-    ehc_role role = ehc_api_acting_role(ehc_workflow_event(wf, ev), held);
-    if (!role)
+    }
+    if (!role) {
+        free(fields_json);
         return ehc_api_batch_fail(it, 403, "role_forbidden", "none of your roles for this case may record it",
                                   "type");
+    }
     ehc_store_record_cmd cmd = {
         .authority_id = authority_id,
         .case_id = it->case_id,
@@ -136,11 +139,12 @@ static void on_case_header(void *data, int status, PGresult *res, const char *me
                   .actor_role = ehc_role_name(role),
                   .actor_id = b->who.user_id,
                   .effective_on = b->effective_on,
-                  .fields_json = b->fields_json,
+                  .fields_json = fields_json,
                   .access_resource = "bulk event",
                   .request_id = ehc_http_req_id(b->req)},
     };
     int rc = ehc_store_record_event(b->app->store, &cmd, ehc_api_batch_recorded, it);
+    free(fields_json);
     if (rc) {
         ehc_store_result r = {.status = rc, .current_version = -1};
         ehc_api_batch_recorded(it, &r);

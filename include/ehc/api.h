@@ -88,6 +88,14 @@ cJSON *ehc_api_team_scope(const ehc_principal *who);
  * the case, preferring officer, then manager, then service_manager; 0 when none. */
 ehc_role ehc_api_acting_role(const ehc_wf_event *event, unsigned held);
 
+/* An event of the case's workflow `workflow_id` (or definitions_updated, the move to the versions
+ * loaded now) and the role the principal records it in: 0 with *role set, EHC_ENOENT when the type
+ * is not one the case's process knows (*role is then 0 when the principal may not record it).
+ * For definitions_updated, *fields_json (a malloc'd copy, or NULL when there were no fields) gains
+ * the loaded workflow_hash and calendar_hash when the caller did not name them. */
+EHC_MUST_USE int ehc_api_event_role(const ehc_app *app, const char *workflow_id, const char *type,
+                                    unsigned held, ehc_role *role, char **fields_json);
+
 /* Replies for a store outcome that is not success: 409 with the current version, 404, 422/403 with
  * the machine's reason, 503 with Retry-After. */
 struct ehc_store_result;

@@ -173,13 +173,14 @@ static void test_a_case_keeps_its_version_until_a_manager_moves_it(void **state)
     char due[11];
     int version;
     long old_case = open_case("Ada", "2018-03-11");
+    long batch[2] = {open_case("Cora", "2019-01-30"), open_case("Dan", "2016-12-01")};
     decision_due(old_case, due, &version);
     assert_string_equal(due, "2026-07-20");
     assert_int_equal(ehc_test_scalar(admin, NA_HASH_SQL), 1);
     long old_hash_cases = ehc_test_scalar(
         admin, "SELECT count(*) FROM cases c JOIN ehc_definition_versions v ON v.sha256 = c.workflow_sha256 "
                "AND v.kind = 'workflow'");
-    assert_int_equal(old_hash_cases, 1);
+    assert_int_equal(old_hash_cases, 3);
 
     /* The workflow file changes; ehcd restarts on it and keeps both versions. */
     ehc_test_daemon_stop_clean(&d);
@@ -214,6 +215,27 @@ static void test_a_case_keeps_its_version_until_a_manager_moves_it(void **state)
     decision_due(old_case, due, &version);
     assert_string_equal(due, "2026-07-27");
     assert_int_equal(version, 3);
+    assert_int_equal(ehc_test_scalar(admin, "SELECT count(DISTINCT workflow_sha256) FROM cases"), 2);
+
+    /* After a change to the law, a manager moves many cases at once: each is recomputed. */
+    char body[160];
+    snprintf(body, sizeof body, "{\"case_ids\": [%ld, %ld], \"type\": \"definitions_updated\"}", batch[0],
+             batch[1]);
+    assert_int_equal(ehc_test_call(d.port, "POST", "/api/v1/bulk-events", OFFICER, body, &r), 200);
+    assert_non_null(strstr(r.body, "\"status\":403"));
+    ehc_test_response_free(&r);
+    if (ehc_test_call(d.port, "POST", "/api/v1/bulk-events", MANAGER, body, &r) != 200 ||
+        strstr(r.body, "\"status\":201") == NULL || strstr(r.body, "\"error\"") != NULL) {
+        fprintf(stderr, "bulk definitions_updated -> %ld %s\n", r.status, r.body);
+        fail();
+    }
+    ehc_test_response_free(&r);
+    for (int i = 0; i < 2; i++) {
+        int v;
+        decision_due(batch[i], due, &v);
+        assert_string_equal(due, "2026-07-27");
+        assert_int_equal(v, 2);
+    }
     assert_int_equal(ehc_test_scalar(admin, "SELECT count(DISTINCT workflow_sha256) FROM cases"), 1);
     /* Moving again to the same versions is refused, and changes nothing. */
     assert_int_equal(record(old_case, MANAGER, version, "definitions_updated", NULL, &r), 422);
