@@ -32,7 +32,7 @@ if [ "$(cat "$peer/node_modules/.ehc-installed" 2>/dev/null || true)" != "$lock"
   echo "$lock" >"$peer/node_modules/.ehc-installed"
 fi
 
-psql() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$EHC_TEST_DATABASE_URL" "$@"; }
+psql() { PGOPTIONS="-c client_min_messages=warning" "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$EHC_TEST_DATABASE_URL" "$@"; }
 conn() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$EHC_TEST_DATABASE_URL"; }
 psql -c "DROP DATABASE IF EXISTS ehc_bench_peer" -c "CREATE DATABASE ehc_bench_peer" \
   -c "DROP DATABASE IF EXISTS pgboss_bench_peer" -c "CREATE DATABASE pgboss_bench_peer"
