@@ -132,6 +132,14 @@ commit=$(cat "$work/commit")
   echo "Load average (1, 5, 15 min) before and after each benchmark is given with it. The machine has"
   echo "$(nproc) cores; a load well above that means other work shared the machine and the absolute figures"
   echo "(and, less so, the ratios) are lower than on a quiet one."
+  peak=$(for b in "${benches[@]}"; do cat "$work/${b%%|*}.meta"; done | awk -F'|' '{split($1, b, " "); split($2, a, " "); if (b[2] > m) m = b[2]; if (a[1] > m) m = a[1]} END {print m + 0}')
+  if awk -v p="$peak" -v n="$(nproc)" 'BEGIN {exit !(p > n)}'; then
+    echo
+    echo "**This run shared the machine with other work**: the 1-minute load average reached $peak on"
+    echo "$(nproc) cores. Work queued for the CPU stretches every latency here, and hits the benchmark"
+    echo "with more round trips in sequence harder than its baseline; run \`./ehc bench all\` on a quiet"
+    echo "machine for figures to compare with another machine's."
+  fi
   echo
   echo "## Summary"
   echo
@@ -161,6 +169,15 @@ commit=$(cat "$work/commit")
       echo '```'
     fi
     to_markdown <"$work/$name.out"
+    if [ "$name" = peer ]; then
+      echo "How the two fire: ehcd's scheduler holds every instant in memory and, when one comes due, runs"
+      echo "one firing transaction at a time (batches of up to 256 rows, \`ehc_scheduler_fire\`, which"
+      echo "inserts each alert and its outbox row and moves the deadline on row by row in PL/pgSQL under"
+      echo "row-level security); pg-boss's workers poll every 100 ms, claim up to 500 due jobs in one"
+      echo "statement and complete them in another. The lag is from the due instant to the firing's commit"
+      echo "on both sides; the CPU is the driver process's and the whole cluster's while the jobs fire."
+      echo "Details in [bench/README.md](../bench/README.md#peer)."
+    fi
   done
 } >"$doc.tmp"
 mv "$doc.tmp" "$doc"
