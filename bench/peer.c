@@ -321,7 +321,7 @@ int main(int argc, char **argv)
     int64_t until_due_ms = base_ms - sched_end_us / 1000;
     uv_timer_start(&due_timer, on_due, until_due_ms > 0 ? (uint64_t)until_due_ms : 0, 0);
     uint64_t wait_from = uv_hrtime();
-    uint64_t limit_ns = (uint64_t)(lead_ms + spread_ms + 120000) * 1000000;
+    uint64_t limit_ns = (uint64_t)(lead_ms + spread_ms + 600000) * 1000000;
     while ((b.fired < b.target || !b.at_due_sampled) && uv_hrtime() - wait_from < limit_ns)
         uv_run(&b.loop, UV_RUN_ONCE);
     double self2 = cpu_self(), pg2 = cpu_cluster();

@@ -128,7 +128,7 @@ async function main () {
     atDue = { self: cpuSelf(), pg: cpuCluster() }
     resolve()
   }, Math.max(0, base - schedEnd)))
-  const giveUp = new Promise(resolve => setTimeout(resolve, leadMs + spreadMs + 120000).unref())
+  const giveUp = new Promise(resolve => setTimeout(resolve, leadMs + spreadMs + 600000).unref())
   await Promise.race([Promise.all([dueTimer, allDone]), giveUp])
   const self2 = cpuSelf(); const pg2 = cpuCluster()
   await boss.stop({ graceful: false, wait: true, timeout: 5000 })
