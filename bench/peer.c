@@ -1,7 +1,7 @@
 /* The ehcd side of the peer benchmark (bench/peer.sh, against pg-boss in bench/peer/pgboss.js).
  *
  * One process holds the real scheduler (engine/scheduler.c) over a pool of 4 connections, started on
- * an empty deadlines table. For each shape it schedules N deadlines durably (multi-row INSERTs of
+ * an empty deadlines table. It schedules N deadlines (one shape) durably (multi-row INSERTs of
  * BATCH rows into the store's deadlines table, each its own committed transaction, then the store's
  * hook ehc_scheduler_deadline_changed puts each returned id in the heap), and waits for every one
  * to fire: a firing is the scheduler's transaction that claims the row, inserts its alert and outbox

@@ -1,8 +1,8 @@
 // The pg-boss side of the peer benchmark (bench/peer.sh; the ehcd side is bench/peer.c).
 //
 // pg-boss 9.0.3 (package-lock.json), at the settings that make it fire soonest and cheapest:
-//   - workers: WORKERS boss.work() loops on the queue (default 2, one per core), each with
-//     batchSize BATCH_FETCH (default 500): one fetch statement claims up to that many due jobs, the
+//   - workers: PGBOSS_WORKERS boss.work() loops on the queue (default 2, one per core), each with
+//     batchSize PGBOSS_BATCH_FETCH (default 500): one fetch statement claims up to that many due jobs, the
 //     handler gets them as an array, one statement completes them all;
 //   - newJobCheckInterval 100 ms, the least pg-boss 9 accepts (a worker that found nothing, or
 //     finished early, fetches again after at most 100 ms);
