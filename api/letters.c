@@ -4,6 +4,7 @@
  *   GET  /api/v1/cases/{id}/letters                    the case's letters, each with its sendings
  *   GET  /api/v1/cases/{id}/letters/{letter_id}/pdf    the PDF (its download in the access log)
  *   POST /api/v1/cases/{id}/letters/{letter_id}/sent   record its sending: an event on the case
+ *   GET  /api/v1/notices                               the templates (any signed-in user)
  * Officers, managers and service managers of the case's team/authority only; another authority's
  * case answers 404, another team's 403, as for the case itself. Rendering runs on libuv's thread pool
  * so a letter never holds the loop. */
@@ -766,6 +767,22 @@ static void on_route(ehc_http_req *req, void *ctx)
     ehc_api_authenticate(ctx, req, on_authed, c);
 }
 
+/* GET /api/v1/notices: the letter templates as loaded (any signed-in user; no personal data). */
+static void notices_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *who, void *data)
+{
+    cJSON *list = cJSON_CreateArray();
+    for (size_t i = 0; app->notices && i < ehc_notices_count(app->notices); i++) {
+        const ehc_notice *n = ehc_notices_at(app->notices, i);
+        if (!ehc_notice_is_part(n)) cJSON_AddItemToArray(list, ehc_notice_describe(app->notices, n));
+    }
+    ehc_api_reply_json(req, 200, list);
+}
+
+static void on_notices(ehc_http_req *req, void *ctx)
+{
+    ehc_api_authenticate(ctx, req, notices_authed, NULL);
+}
+
 void ehc_api_letters_register(ehc_app *app)
 {
     ehc_load_error err = {0};
@@ -777,7 +794,8 @@ void ehc_api_letters_register(ehc_app *app)
     if (ehc_http_route(app->http, "POST", "/api/v1/cases/{id}/letters", on_route, app) ||
         ehc_http_route(app->http, "GET", "/api/v1/cases/{id}/letters", on_route, app) ||
         ehc_http_route(app->http, "GET", "/api/v1/cases/{id}/letters/{letter_id}/pdf", on_route, app) ||
-        ehc_http_route(app->http, "POST", "/api/v1/cases/{id}/letters/{letter_id}/sent", on_route, app))
+        ehc_http_route(app->http, "POST", "/api/v1/cases/{id}/letters/{letter_id}/sent", on_route, app) ||
+        ehc_http_route(app->http, "GET", "/api/v1/notices", on_notices, app))
         abort();
 }
 
@@ -785,4 +803,5 @@ void ehc_api_letters_close(ehc_app *app)
 {
     ehc_notices_free(app->notices);
     app->notices = NULL;
+    ehc_pdf_shutdown();
 }

@@ -20,7 +20,7 @@ struct ehc_notice {
     char *title, *basis, *serves;
     bool part, per_advice;
     char sha256[65];
-    char **workflows, **recipients, **include, **requires, **body;
+    char **workflows, **recipients, **include, **requires, **require_basis, **body;
     size_t workflow_count, recipient_count, include_count, require_count, body_count;
     cJSON *text; /* statement id -> text */
     char *bytes; /* the file, until the version hash is made */
@@ -78,6 +78,7 @@ static void notice_free(ehc_notice *n)
     free_list(n->recipients, n->recipient_count);
     free_list(n->include, n->include_count);
     free_list(n->requires, n->require_count);
+    free_list(n->require_basis, n->require_count);
     free_list(n->body, n->body_count);
     cJSON_Delete(n->text);
     free(n->bytes);
@@ -216,6 +217,7 @@ static int load_one(const char *file, char *bytes, size_t len, ehc_notice **out,
         goto out;
     }
     n->requires = ehc_calloc((size_t)cJSON_GetArraySize(requires), sizeof *n->requires);
+    n->require_basis = ehc_calloc((size_t)cJSON_GetArraySize(requires), sizeof *n->require_basis);
     const cJSON *r;
     cJSON_ArrayForEach(r, requires)
     {
@@ -233,6 +235,7 @@ static int load_one(const char *file, char *bytes, size_t len, ehc_notice **out,
                                    n->require_count, item->valuestring);
                 goto out;
             }
+        n->require_basis[n->require_count] = ehc_strdup(rb->valuestring);
         n->requires[n->require_count++] = ehc_strdup(item->valuestring);
     }
     n->text = cJSON_CreateObject();
@@ -402,6 +405,41 @@ bool ehc_notice_for_workflow(const ehc_notice *n, const char *workflow_id)
 bool ehc_notice_for_recipient(const ehc_notice *n, const char *recipient_role)
 {
     return in_list(n->recipients, n->recipient_count, recipient_role);
+}
+
+static cJSON *string_array(char *const *list, size_t n)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(a, cJSON_CreateString(list[i]));
+    return a;
+}
+
+cJSON *ehc_notice_describe(const ehc_notices *set, const ehc_notice *n)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", n->id);
+    cJSON_AddStringToObject(o, "title", n->title);
+    cJSON_AddStringToObject(o, "basis", n->basis);
+    cJSON_AddStringToObject(o, "template_sha256", n->sha256);
+    cJSON_AddItemToObject(o, "workflows", string_array(n->workflows, n->workflow_count));
+    cJSON_AddItemToObject(o, "recipients", string_array(n->recipients, n->recipient_count));
+    cJSON_AddBoolToObject(o, "per_advice_request", n->per_advice);
+    if (n->serves) cJSON_AddStringToObject(o, "serves", n->serves);
+    cJSON *req = cJSON_AddArrayToObject(o, "requires");
+    const ehc_notice *parts[8] = {n};
+    size_t count = 1;
+    for (size_t i = 0; i < n->include_count && count < 8; i++)
+        if ((parts[count] = find_any(set, n->include[i]))) count++;
+    for (size_t p = 0; p < count; p++) {
+        for (size_t i = 0; i < parts[p]->require_count; i++) {
+            cJSON *r = cJSON_CreateObject();
+            cJSON_AddStringToObject(r, "item", parts[p]->requires[i]);
+            cJSON_AddStringToObject(r, "basis", parts[p]->require_basis[i]);
+            cJSON_AddItemToArray(req, r);
+        }
+    }
+    return o;
 }
 
 /* ---- filling -------------------------------------------------------------------------------------- */

@@ -1,6 +1,7 @@
 /* Letters to PDF with Pango (layout) on a cairo PDF surface (include/ehc/pdf.h). */
 #include <cairo-pdf.h>
 #include <pango/pangocairo.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,14 +87,30 @@ static void flow(pager *p, const char *text, const PangoFontDescription *font)
     p->y += PARA_GAP;
 }
 
+/* One font map for every letter, made on first use: building one reads the system's font list
+ * (about 150 ms), which a letter should not pay each time. Pango's font maps are not for sharing
+ * between threads, so renders take turns; a letter is rare next to everything else the loop does. */
+static pthread_mutex_t fonts_lock = PTHREAD_MUTEX_INITIALIZER;
+static PangoFontMap *fonts;
+
+void ehc_pdf_shutdown(void)
+{
+    pthread_mutex_lock(&fonts_lock);
+    if (fonts) g_object_unref(fonts);
+    fonts = NULL;
+    pthread_mutex_unlock(&fonts_lock);
+}
+
 int ehc_pdf_render(const char *title, const char *const *paragraphs, size_t count, char **pdf, size_t *len)
 {
+    pthread_mutex_lock(&fonts_lock);
+    if (!fonts) fonts = pango_cairo_font_map_new();
     sink s = {0};
     cairo_surface_t *surface = cairo_pdf_surface_create_for_stream(write_sink, &s, PAGE_W, PAGE_H);
     cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_TITLE, title);
     cairo_pdf_surface_set_metadata(surface, CAIRO_PDF_METADATA_CREATOR, "ehcd");
     pager p = {.cr = cairo_create(surface), .page = 1, .y = MARGIN};
-    p.fonts = pango_cairo_font_map_new();
+    p.fonts = fonts;
     p.ctx = pango_font_map_create_context(p.fonts);
     pango_cairo_update_context(p.cr, p.ctx);
     p.body_font = pango_font_description_from_string("DejaVu Sans 10.5");
@@ -112,7 +129,7 @@ int ehc_pdf_render(const char *title, const char *const *paragraphs, size_t coun
     cairo_surface_finish(surface);
     cairo_status_t st = cairo_surface_status(surface);
     cairo_surface_destroy(surface);
-    g_object_unref(p.fonts);
+    pthread_mutex_unlock(&fonts_lock);
     if (st != CAIRO_STATUS_SUCCESS) {
         free(s.buf);
         return EHC_EINVAL;

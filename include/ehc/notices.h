@@ -40,6 +40,10 @@ const char *ehc_notice_serves(const ehc_notice *n);
 /* Whether the letter concerns one advice request (request_key required). */
 bool ehc_notice_per_advice_request(const ehc_notice *n);
 
+/* The notice as JSON for readers (no personal data): id, title, basis, template_sha256, workflows,
+ * recipients, per_advice_request, serves, and requires ([{item, basis}], its parts' included). */
+cJSON *ehc_notice_describe(const ehc_notices *set, const ehc_notice *n);
+
 /* A filled letter: its title and paragraphs; or, when `missing_count` > 0, the items that stop it. */
 typedef struct ehc_letter_text {
     char *title;

@@ -213,6 +213,26 @@ static void test_each_notice_carries_every_item_the_law_requires(void **state)
     cJSON_Delete(opened);
     ehc_test_response_free(&r);
 
+    /* the templates as loaded, for the interface: each with the items the law requires and why */
+    assert_int_equal(ehc_test_call(d.port, "GET", "/api/v1/notices", OFFICER, NULL, &r), 200);
+    cJSON *notices = cJSON_Parse(r.body);
+    ehc_test_response_free(&r);
+    assert_int_equal(cJSON_GetArraySize(notices), 9);
+    bool reg32 = false;
+    const cJSON *n, *req;
+    cJSON_ArrayForEach(n, notices)
+    {
+        if (strcmp(cJSON_GetObjectItem(n, "id")->valuestring, "decision_not_to_assess") != 0) continue;
+        cJSON_ArrayForEach(req, cJSON_GetObjectItem(n, "requires"))
+        {
+            reg32 |=
+                strcmp(cJSON_GetObjectItem(req, "item")->valuestring, "mediation_adviser_contact") == 0 &&
+                strstr(cJSON_GetObjectItem(req, "basis")->valuestring, "reg 32(2)(b)") != NULL;
+        }
+    }
+    cJSON_Delete(notices);
+    assert_true(reg32);
+
     double ms = 0;
     /* Reg 4(2): to the ICB */
     make_letter(case_a,

@@ -310,6 +310,7 @@ static void build_table(void)
         "{\"deadline\": \"decision_due\", \"exception\": \"reg_5_4_c\", \"applies_from\": \"2026-03-02\", "
         "\"evidence\": \"exceptional personal circumstances\", \"family_told_on\": \"2026-03-02\", "
         "\"expected_version\": 2}");
+    add("GET", "/api/v1/notices", ANY_USER, 0); /* the templates: no personal data */
     r = add("POST", "/api/v1/cases/{id}/letters", OBJECT, case_a_team);
     snprintf(r->path, sizeof r->path, "/api/v1/cases/%ld/letters", case_a);
     snprintf(r->body, sizeof r->body,

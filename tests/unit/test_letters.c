@@ -196,7 +196,7 @@ static void test_letter_sent_is_a_native_event_with_the_deemed_date(void **state
            "served_on", "2026-06-15");
     assert_int_equal(f->state.deadline_count, clocks);
     assert_string_equal(f->state.events[f->state.event_count - 1].type, "letter_sent");
-    /* first-class post on Thursday 27 August 2026: next working day is Friday 28 August */
+    /* first-class post on Friday 26 June 2026: the next working day is Monday 29 June */
     LAW_OK(f, EHC_MACHINE_LETTER_SENT, "manager", "2026-06-26", "letter_id", "8", "notice",
            "decision_to_assess", "recipient", "parent", "method", "first_class_post", "sent_at",
            "2026-06-26T10:00", "served_on", "2026-06-29");
