@@ -47,6 +47,11 @@ typedef struct letter_ctx {
     /* recording a sending */
     char method[32], sent_at[32];
     int32_t expected_version;
+    const char *event_type; /* what the sending records: letter_sent, or the serving event */
+    char *fields_json;
+    ehc_date effective_on;
+    ehc_role acting;
+    char notifies[64], sent_iso[EHC_DATE_ISO_SIZE];
 } letter_ctx;
 
 static void ctx_free(letter_ctx *c)
@@ -54,6 +59,7 @@ static void ctx_free(letter_ctx *c)
     cJSON_Delete(c->body);
     ehc_letter_text_free(&c->text);
     free(c->pdf);
+    free(c->fields_json);
     free(c);
 }
 
@@ -520,6 +526,66 @@ static void on_sent(void *data, const ehc_store_result *r)
     ctx_free(c);
 }
 
+static void store_sending(letter_ctx *c)
+{
+    const char *idem;
+    if (ehc_api_idempotency_key(c->req, &idem)) return ctx_free(c);
+    ehc_store_record_cmd cmd = {
+        .authority_id = c->authority_id,
+        .case_id = c->case_id,
+        .expected_version = c->expected_version,
+        .event = {.type = c->event_type,
+                  .actor_role = ehc_role_name(c->acting),
+                  .actor_id = c->who.user_id,
+                  .effective_on = c->effective_on,
+                  .fields_json = c->fields_json,
+                  .idempotency_key = idem,
+                  .access_resource = "letter sent",
+                  .request_id = ehc_http_req_id(c->req)},
+    };
+    int rc = ehc_store_record_event(c->app->store, &cmd, on_sent, c);
+    if (rc) {
+        ehc_store_result r = {.status = rc, .current_version = -1};
+        snprintf(r.message, sizeof r.message, "%s", ehc_strerror(rc));
+        on_sent(c, &r);
+    }
+}
+
+/* The decision this notice gives, as recorded on the case: its latest standing event of that type
+ * must be dated the day the notice is sent (when there is one). */
+static void on_notified_context(void *data, int status, PGresult *res, const char *message)
+{
+    letter_ctx *c = data;
+    if (status != 0 || PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+        ehc_api_reply_unavailable(c->req);
+        return ctx_free(c);
+    }
+    cJSON *ctx = cJSON_Parse(PQgetvalue(res, 0, 0));
+    const cJSON *e, *last = NULL;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(ctx, "events"))
+    {
+        const char *type = json_str(e, "type");
+        if (type && strcmp(type, c->notifies) == 0) last = e;
+    }
+    const char *on = last ? json_str(last, "effective_on") : NULL;
+    if (on && strcmp(on, c->sent_iso) != 0) {
+        char msg[512];
+        snprintf(
+            msg, sizeof msg,
+            "'%s' (event %d) is recorded as notified on %s, but this notice was sent on %s: the appeal "
+            "window and the time limit run from the day the notice is sent (HESC Rules 2008 r20; SEND "
+            "Regulations 2014, reg 33), so correct the decision's date first (a manager records it again "
+            "with supersedes_seq %d), then record the sending",
+            c->notifies, (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(last, "seq")), on,
+            c->sent_iso, (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(last, "seq")));
+        cJSON_Delete(ctx);
+        ehc_http_reply_error(c->req, 409, "notice_date_mismatch", msg, "sent_at");
+        return ctx_free(c);
+    }
+    cJSON_Delete(ctx);
+    store_sending(c);
+}
+
 static void on_letter_for_sending(void *data, int status, PGresult *res, const char *message)
 {
     letter_ctx *c = data;
@@ -591,33 +657,31 @@ static void on_letter_for_sending(void *data, int status, PGresult *res, const c
     }
     cJSON_AddStringToObject(c->body, "recorded_event", type);
     cJSON_AddStringToObject(c->body, "served_on", served_iso);
-    char *fields_json = cJSON_PrintUnformatted(fields);
+    c->event_type = type;
+    c->fields_json = cJSON_PrintUnformatted(fields);
     cJSON_Delete(fields);
-    const char *idem;
-    if (ehc_api_idempotency_key(c->req, &idem)) {
-        free(fields_json);
-        return ctx_free(c);
+    c->effective_on = effective_on;
+    c->acting = acting;
+    snprintf(c->sent_iso, sizeof c->sent_iso, "%s", sent_iso);
+    /* A decision's written notice to the family: the decision is dated the day its notice is sent,
+     * because the appeal window (HESC Rules r20, Reg 33) and the time limit for notifying it run
+     * from that day. A notice sent on another day than the decision's date is refused until the
+     * decision's date is corrected. */
+    const char *notifies = n ? ehc_notice_notifies(n) : NULL;
+    size_t notified;
+    if (notifies && to_family && ehc_workflow_find_event(wf, notifies, &notified) == 0) {
+        snprintf(c->notifies, sizeof c->notifies, "%s", notifies);
+        char kase[24];
+        snprintf(kase, sizeof kase, "%" PRId64, c->case_id);
+        const char *params[2] = {c->authority_ids, kase};
+        if (ehc_pg_query(c->app->pg, "SELECT ehc_letter_context($1, $2::bigint)", 2, params, TIMEOUT_MS,
+                         on_notified_context, c) != 0) {
+            ehc_api_reply_unavailable(c->req);
+            ctx_free(c);
+        }
+        return;
     }
-    ehc_store_record_cmd cmd = {
-        .authority_id = c->authority_id,
-        .case_id = c->case_id,
-        .expected_version = c->expected_version,
-        .event = {.type = type,
-                  .actor_role = ehc_role_name(acting),
-                  .actor_id = c->who.user_id,
-                  .effective_on = effective_on,
-                  .fields_json = fields_json,
-                  .idempotency_key = idem,
-                  .access_resource = "letter sent",
-                  .request_id = ehc_http_req_id(c->req)},
-    };
-    int rc = ehc_store_record_event(c->app->store, &cmd, on_sent, c);
-    free(fields_json);
-    if (rc) {
-        ehc_store_result r = {.status = rc, .current_version = -1};
-        snprintf(r.message, sizeof r.message, "%s", ehc_strerror(rc));
-        on_sent(c, &r);
-    }
+    store_sending(c);
 }
 
 /* POST .../sent: {method, sent_at, expected_version} */

@@ -1,8 +1,8 @@
 /* Statutory notices as data (include/ehc/notices.h). A template is JSON:
  *   {"id", "title", "basis", "workflows": [...], "recipients": [...], "requires": [{"item", "basis"}],
  *    "text": {"statement_id": "text with {{item}}"}, "body": ["paragraph with {{item}}", ...],
- *    optional "include": ["mediation"], "serves": "<workflow event>", "per_advice_request": true,
- *    "part": true (a block other notices include, never sent alone), "note"}.
+ *    optional "include": ["mediation"], "serves": "<workflow event>", "notifies": "<event>",
+ *    "per_advice_request": true, "part": true (a block included by others, never sent alone), "note"}.
  * Placeholders are {{name}}, name of a-z, 0-9, '_' and ':' (due:<deadline>, event:<event>). */
 #include <ctype.h>
 #include <dirent.h>
@@ -17,7 +17,7 @@
 
 struct ehc_notice {
     char id[MAX_NAME];
-    char *title, *basis, *serves;
+    char *title, *basis, *serves, *notifies;
     bool part, per_advice;
     char sha256[65];
     char **workflows, **recipients, **include, **requires, **require_basis, **body;
@@ -74,6 +74,7 @@ static void notice_free(ehc_notice *n)
     free(n->title);
     free(n->basis);
     free(n->serves);
+    free(n->notifies);
     free_list(n->workflows, n->workflow_count);
     free_list(n->recipients, n->recipient_count);
     free_list(n->include, n->include_count);
@@ -154,11 +155,9 @@ static int load_strings(const cJSON *root, const char *key, bool required, bool 
 
 static int load_one(const char *file, char *bytes, size_t len, ehc_notice **out, ehc_load_error *err)
 {
-    static const char *const known[] = {"id",        "title",      "basis",
-                                        "workflows", "recipients", "text",
-                                        "body",      "part",       "per_advice_request",
-                                        "requires",  "note",       "include",
-                                        "serves",    NULL};
+    static const char *const known[] = {"id",   "title",   "basis",  "workflows",          "recipients",
+                                        "text", "body",    "part",   "per_advice_request", "requires",
+                                        "note", "include", "serves", "notifies",           NULL};
     cJSON *root = cJSON_ParseWithLength(bytes, len);
     ehc_notice *n = ehc_calloc(1, sizeof *n);
     n->bytes = bytes;
@@ -183,6 +182,7 @@ static int load_one(const char *file, char *bytes, size_t len, ehc_notice **out,
     const cJSON *part = cJSON_GetObjectItemCaseSensitive(root, "part");
     const cJSON *per = cJSON_GetObjectItemCaseSensitive(root, "per_advice_request");
     const cJSON *serves = cJSON_GetObjectItemCaseSensitive(root, "serves");
+    const cJSON *notifies = cJSON_GetObjectItemCaseSensitive(root, "notifies");
     const cJSON *text = cJSON_GetObjectItemCaseSensitive(root, "text");
     const cJSON *requires = cJSON_GetObjectItemCaseSensitive(root, "requires");
     if (!cJSON_IsString(id) || !id_ok(id->valuestring)) {
@@ -206,6 +206,11 @@ static int load_one(const char *file, char *bytes, size_t len, ehc_notice **out,
     n->part = cJSON_IsTrue(part);
     n->per_advice = cJSON_IsTrue(per);
     n->serves = serves ? ehc_strdup(serves->valuestring) : NULL;
+    if (notifies && (!cJSON_IsString(notifies) || !id_ok(notifies->valuestring))) {
+        ehc_load_error_set(err, file, "notifies", "\"notifies\" is the id of the event whose notice this is");
+        goto out;
+    }
+    n->notifies = notifies ? ehc_strdup(notifies->valuestring) : NULL;
     if (load_strings(root, "workflows", !n->part, true, &n->workflows, &n->workflow_count, file, err) ||
         load_strings(root, "recipients", !n->part, true, &n->recipients, &n->recipient_count, file, err) ||
         load_strings(root, "include", false, true, &n->include, &n->include_count, file, err) ||
@@ -385,6 +390,10 @@ const char *ehc_notice_serves(const ehc_notice *n)
 {
     return n->serves;
 }
+const char *ehc_notice_notifies(const ehc_notice *n)
+{
+    return n->notifies;
+}
 bool ehc_notice_per_advice_request(const ehc_notice *n)
 {
     return n->per_advice;
@@ -426,6 +435,7 @@ cJSON *ehc_notice_describe(const ehc_notices *set, const ehc_notice *n)
     cJSON_AddItemToObject(o, "recipients", string_array(n->recipients, n->recipient_count));
     cJSON_AddBoolToObject(o, "per_advice_request", n->per_advice);
     if (n->serves) cJSON_AddStringToObject(o, "serves", n->serves);
+    if (n->notifies) cJSON_AddStringToObject(o, "notifies", n->notifies);
     cJSON *req = cJSON_AddArrayToObject(o, "requires");
     const ehc_notice *parts[8] = {n};
     size_t count = 1;

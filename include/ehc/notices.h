@@ -37,6 +37,9 @@ bool ehc_notice_for_workflow(const ehc_notice *n, const char *workflow_id);
 bool ehc_notice_for_recipient(const ehc_notice *n, const char *recipient_role);
 /* The workflow event that sending this letter to the family is ("draft_served"), or NULL. */
 const char *ehc_notice_serves(const ehc_notice *n);
+/* The workflow event whose written notice to the family this letter is ("decision_to_assess"): the
+ * letter must be sent on that event's date. NULL when none. */
+const char *ehc_notice_notifies(const ehc_notice *n);
 /* Whether the letter concerns one advice request (request_key required). */
 bool ehc_notice_per_advice_request(const ehc_notice *n);
 

@@ -391,6 +391,27 @@ static void test_sending_is_an_event_and_serving_the_draft_starts_the_15_days(vo
     record(case_a, MANAGER, &version_a, "decision_to_assess", "2026-07-01", "{\"decision\": \"yes\"}");
     record(case_a, OFFICER, &version_a, "advice_complete", "2026-08-20", NULL);
     record(case_a, MANAGER, &version_a, "decision_to_issue", "2026-08-27", "{\"decision\": \"yes\"}");
+    /* the decision to assess is recorded as notified on Wednesday 1 July: its notice goes that day,
+     * since the family's time limits run from the notice being sent */
+    long decision_letter = ehc_test_scalar(
+        admin, "SELECT id FROM letters WHERE case_id = %ld AND notice = 'decision_to_assess'", case_a);
+    snprintf(path, sizeof path, "/api/v1/cases/%ld/letters/%ld/sent", case_a, decision_letter);
+    snprintf(body, sizeof body,
+             "{\"method\": \"email\", \"sent_at\": \"2026-07-02T09:00\", \"expected_version\": %d}",
+             version_a);
+    assert_int_equal(ehc_test_call(d.port, "POST", path, OFFICER, body, &r), 409);
+    assert_non_null(strstr(r.body, "\"code\":\"notice_date_mismatch\""));
+    assert_non_null(
+        strstr(r.body, "is recorded as notified on 2026-07-01, but this notice was sent on 2026-07-02"));
+    ehc_test_response_free(&r);
+    snprintf(body, sizeof body,
+             "{\"method\": \"email\", \"sent_at\": \"2026-07-01T16:00\", \"expected_version\": %d}",
+             version_a);
+    if (ehc_test_call(d.port, "POST", path, OFFICER, body, &r) != 201)
+        fail_msg("sent -> %ld %s", r.status, r.body);
+    assert_non_null(strstr(r.body, "\"served_on\":\"2026-07-01\""));
+    ehc_test_response_free(&r);
+    version_a++;
     long draft = ehc_test_scalar(
         admin, "SELECT max(id) FROM letters WHERE case_id = %ld AND notice = 'draft_plan'", case_a);
     /* posted first class on Thursday 3 September: deemed received Friday 4 September, day 1 of 15 */
@@ -438,10 +459,11 @@ static void test_sending_is_an_event_and_serving_the_draft_starts_the_15_days(vo
         {
             sendings++;
             const char *served = cJSON_GetObjectItem(s, "served_on")->valuestring;
-            assert_true(strcmp(served, "2026-06-09") == 0 || strcmp(served, "2026-09-04") == 0);
+            assert_true(strcmp(served, "2026-06-09") == 0 || strcmp(served, "2026-07-01") == 0 ||
+                        strcmp(served, "2026-09-04") == 0);
         }
     }
-    assert_int_equal(sendings, 2);
+    assert_int_equal(sendings, 3);
     cJSON_Delete(list);
 }
 

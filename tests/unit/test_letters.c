@@ -72,6 +72,8 @@ static void test_shipped_templates_load_and_fill(void **state)
     assert_false(ehc_notice_for_recipient(n, "icb"));
     assert_int_equal(strlen(ehc_notice_sha256(n)), 64);
     assert_string_equal(ehc_notice_serves(ehc_notices_find(set, "draft_plan")), "draft_served");
+    assert_string_equal(ehc_notice_notifies(ehc_notices_find(set, "no_plan")), "decision_to_issue");
+    assert_null(ehc_notice_notifies(ehc_notices_find(set, "advice_request")));
     cJSON *values = full_values();
     ehc_letter_text t;
     assert_int_equal(ehc_notice_fill(set, n, values, &t), 0);
