@@ -850,7 +850,9 @@ static void on_notices(ehc_http_req *req, void *ctx)
 void ehc_api_letters_register(ehc_app *app)
 {
     ehc_load_error err = {0};
-    if (ehc_notices_load(app->cfg.notices_dir, &app->notices, &err) != 0) {
+    if (ehc_notices_load(app->cfg.notices_dir, &app->notices, &err) != 0 ||
+        ehc_notices_check(app->notices, app->defs, &err) != 0) {
+        ehc_notices_free(app->notices);
         ehc_log(EHC_LOG_ERROR, "notices_invalid", NULL, "%s %s: %s", err.file, err.path, err.reason);
         app->notices = NULL;
         app->exit_code = 1;

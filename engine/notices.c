@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ehc/definitions.h"
 #include "ehc/notices.h"
 
 #define MAX_NOTICE_BYTES (256 * 1024)
@@ -598,4 +599,29 @@ void ehc_letter_text_free(ehc_letter_text *t)
     free_list(t->missing, t->missing_count);
     cJSON_Delete(t->items);
     memset(t, 0, sizeof *t);
+}
+
+int ehc_notices_check(const ehc_notices *set, const ehc_definitions *defs, ehc_load_error *err)
+{
+    for (size_t i = 0; i < set->count; i++) {
+        const ehc_notice *n = set->items[i];
+        const char *events[2] = {n->serves, n->notifies};
+        bool found[2] = {!n->serves, !n->notifies}, loaded = false;
+        for (size_t w = 0; w < n->workflow_count; w++) {
+            const ehc_workflow *wf;
+            if (ehc_definitions_find(defs, n->workflows[w], &wf) != 0) continue; /* not used here */
+            loaded = true;
+            size_t ev;
+            for (int k = 0; k < 2; k++)
+                found[k] |= events[k] && ehc_workflow_find_event(wf, events[k], &ev) == 0;
+        }
+        for (int k = 0; k < 2 && loaded; k++) {
+            if (!found[k]) {
+                ehc_load_error_set(err, n->id, k ? "notifies" : "serves",
+                                   "no workflow of this notice has event '%s'", events[k]);
+                return EHC_EINVAL;
+            }
+        }
+    }
+    return 0;
 }

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "ehc/common.h"
+#include "ehc/definitions.h"
 
 typedef struct ehc_notice ehc_notice;
 typedef struct ehc_notices ehc_notices;
@@ -21,6 +22,10 @@ typedef struct ehc_notices ehc_notices;
  * well formed or an include of an unknown part is refused (err names the file, path and reason). */
 EHC_MUST_USE int ehc_notices_load(const char *dir, ehc_notices **out, ehc_load_error *err);
 void ehc_notices_free(ehc_notices *set);
+/* Against the loaded workflows: a notice's "serves" and "notifies" events exist in one of its
+ * workflows that is loaded (a notice none of whose workflows is loaded is simply not used).
+ * EHC_EINVAL (err says which) otherwise. */
+EHC_MUST_USE int ehc_notices_check(const ehc_notices *set, const ehc_definitions *defs, ehc_load_error *err);
 
 size_t ehc_notices_count(const ehc_notices *set);
 const ehc_notice *ehc_notices_at(const ehc_notices *set, size_t i);

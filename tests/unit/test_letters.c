@@ -128,6 +128,25 @@ static void test_an_edited_template_that_drops_a_required_item_cannot_be_sent(vo
     ehc_letter_text_free(&t);
     cJSON_Delete(values);
     ehc_notices_free(set);
+    /* checked against the workflows: a "serves" event no workflow of the notice has is refused */
+    char wfdir[1100];
+    snprintf(wfdir, sizeof wfdir, "%s/workflows", law_source_dir());
+    ehc_definitions *defs;
+    assert_int_equal(ehc_definitions_load(wfdir, &defs, &err), 0);
+    assert_int_equal(ehc_notices_load(notices_dir, &set, &err), 0);
+    assert_int_equal(ehc_notices_check(set, defs, &err), 0); /* the shipped ones */
+    ehc_notices_free(set);
+    char draft_from[1200], draft_to[1200];
+    snprintf(draft_from, sizeof draft_from, "%s/draft_plan.json", notices_dir);
+    snprintf(draft_to, sizeof draft_to, "%s/draft_plan.json", dir);
+    copy_file(draft_from, draft_to, "\"serves\": \"draft_served\"", "\"serves\": \"draft_delivered\"");
+    assert_int_equal(ehc_notices_load(dir, &set, &err), 0);
+    assert_int_equal(ehc_notices_check(set, defs, &err), EHC_EINVAL);
+    assert_string_equal(err.path, "serves");
+    assert_non_null(strstr(err.reason, "draft_delivered"));
+    ehc_notices_free(set);
+    ehc_definitions_free(defs);
+    unlink(draft_to);
     /* a broken placeholder is refused at load, naming the file */
     copy_file(from, to, "{{reasons}}", "{{reasons}");
     assert_int_equal(ehc_notices_load(dir, &set, &err), EHC_EINVAL);

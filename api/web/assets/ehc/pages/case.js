@@ -323,7 +323,7 @@ function sentForm(c, l, label, today) {
     } catch (err) {
       submit.disabled = false;
       if (!(err instanceof ApiError)) throw err;
-      if (err.status === 409) err.message = 'Someone else has changed this case since you opened it. Reload the page to see what changed, then try again.';
+      if (err.code === 'version_conflict') err.message = 'Someone else has changed this case since you opened it. Reload the page to see what changed, then try again.';
       showApiError(err, questions, questions.method.focusId);
     }
   } },
