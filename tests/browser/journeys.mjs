@@ -188,7 +188,8 @@ async function officerJourney(browser) {
   await sent.locator('label:has-text("By hand")').click();
   await sent.locator('input[id$="-sent_at-time"]').fill('10:00');
   await sent.locator('button[type=submit]').click();
-  await officer.waitForSelector('.govuk-notification-banner--success');
+  // the page still shows the banner of the letter made until the new one comes
+  await officer.waitForSelector('.govuk-notification-banner--success:has-text("Recorded as sent")');
   await expectText(officer, '.govuk-notification-banner', 'deemed received on 11 September 2026');
   await expectText(officer, '#timeline', 'Draft plan served');
   await expectText(officer, '#letters-table', 'deemed received 11 September 2026');
