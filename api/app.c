@@ -240,11 +240,12 @@ int ehc_app_serve(const ehc_config *cfg, const ehc_definitions *defs)
     ehc_api_admin_clock_register(&app);
     ehc_api_session_register(&app);
     ehc_api_workflows_register(&app);
+    ehc_api_letters_register(&app);
     ehc_api_web_register(&app);
     char doc_err[256];
     int doc_rc = ehc_api_openapi_check(app.http, doc_err, sizeof doc_err);
     if (doc_rc) ehc_log(EHC_LOG_ERROR, "openapi_mismatch", NULL, "%s", doc_err);
-    if (doc_rc || ehc_http_server_start(app.http)) {
+    if (doc_rc || app.exit_code || ehc_http_server_start(app.http)) {
         app.exit_code = 1;
         app.stopping = 1;
         ehc_http_server_shutdown(app.http, 0, on_http_closed, &app);
@@ -263,6 +264,7 @@ int ehc_app_serve(const ehc_config *cfg, const ehc_definitions *defs)
 
     uv_run(app.loop, UV_RUN_DEFAULT);
     ehc_api_session_close(&app);
+    ehc_api_letters_close(&app);
     int rc = uv_loop_close(app.loop);
     if (rc != 0) {
         ehc_log(EHC_LOG_ERROR, "loop_close_failed", NULL, "handles still open at exit: %s", uv_strerror(rc));

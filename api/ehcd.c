@@ -17,6 +17,7 @@
 #include "ehc/erase.h"
 #include "ehc/log.h"
 #include "ehc/migrate.h"
+#include "ehc/notices.h"
 #include "ehc/timeline.h"
 #include "ehc/verify.h"
 
@@ -32,7 +33,8 @@ static void usage(FILE *out)
             "               on a fresh database at the instant given (default: the real time)\n"
             "  migrate      apply pending database migrations and exit\n"
             "  admin-init   create the first administrator (if none exists) and print its password once\n"
-            "  check        load and validate every workflow and calendar, print their versions\n"
+            "  check        load and validate every workflow, calendar and letter template, print their "
+            "versions\n"
             "  timeline WORKFLOW EVENTS [--today YYYY-MM-DD]\n"
             "               replay a case's events (a JSON file, or - for standard input) through a\n"
             "               workflow (an id from workflows_dir, or a .json file) and print every date\n"
@@ -181,6 +183,22 @@ static int cmd_check(const ehc_config *cfg)
         printf("workflow %-32s %s  %s\n", ehc_workflow_id(wf), ehc_workflow_content_hash(wf),
                ehc_workflow_file(wf));
     }
+    /* the letter templates, checked against the workflows */
+    ehc_notices *notices = NULL;
+    ehc_load_error err = {0};
+    if (ehc_notices_load(cfg->notices_dir, &notices, &err) != 0 ||
+        ehc_notices_check(notices, defs, &err) != 0) {
+        ehc_log(EHC_LOG_ERROR, "notices_invalid", NULL, "%s %s: %s", err.file, err.path, err.reason);
+        ehc_notices_free(notices);
+        ehc_definitions_free(defs);
+        return 2;
+    }
+    for (size_t i = 0; i < ehc_notices_count(notices); i++) {
+        const ehc_notice *n = ehc_notices_at(notices, i);
+        printf("notice   %-32s %s  %s%s\n", ehc_notice_id(n), ehc_notice_sha256(n), ehc_notice_title(n),
+               ehc_notice_is_part(n) ? " (a part)" : "");
+    }
+    ehc_notices_free(notices);
     ehc_definitions_free(defs);
     return 0;
 }

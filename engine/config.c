@@ -27,6 +27,7 @@ void ehc_config_defaults(ehc_config *cfg)
     snprintf(cfg->mail_from, sizeof cfg->mail_from, "ehcd@localhost");
     snprintf(cfg->workflows_dir, sizeof cfg->workflows_dir, "%s/workflows", EHC_SOURCE_DIR);
     snprintf(cfg->web_root, sizeof cfg->web_root, "%s/api/web", EHC_SOURCE_DIR);
+    snprintf(cfg->notices_dir, sizeof cfg->notices_dir, "%s/notices", EHC_SOURCE_DIR);
 }
 
 static int parse_int(const char *v, long lo, long hi, long *out)
@@ -152,6 +153,9 @@ int ehc_config_set(ehc_config *cfg, const char *key, const char *value, const ch
             return 0;
         }
         ehc_load_error_set(err, source, key, "must be true or false; got \"%s\"", value);
+    } else if (strcmp(key, "notices_dir") == 0) {
+        if (*value && copy_string(cfg->notices_dir, sizeof cfg->notices_dir, value) == 0) return 0;
+        ehc_load_error_set(err, source, key, "must be a directory path under 512 bytes");
     } else if (strcmp(key, "web_root") == 0) {
         if (*value && copy_string(cfg->web_root, sizeof cfg->web_root, value) == 0) return 0;
         ehc_load_error_set(err, source, key, "must be a directory path under 512 bytes");
@@ -228,6 +232,7 @@ int ehc_config_load_env(ehc_config *cfg, ehc_load_error *err)
         {"EHCD_REQUEST_TIMEOUT_MS", "request_timeout_ms"},
         {"EHCD_WORKFLOWS_DIR", "workflows_dir"},
         {"EHCD_WEB_ROOT", "web_root"},
+        {"EHCD_NOTICES_DIR", "notices_dir"},
         {"EHCD_COOKIE_SECURE", "cookie_secure"},
         {"EHCD_SMTP_URL", "smtp_url"},
         {"EHCD_SMTP_USERNAME", "smtp_username"},

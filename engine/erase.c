@@ -98,6 +98,11 @@ int ehc_erase_case_child(PGconn *conn, long long case_id, ehc_date today, FILE *
             1, p2, &r))
         return fail_io(conn, r, out, "erasing the family contacts");
     PQclear(r);
+    /* the letters name the child and the family: they go (their sending stays in the case's log) */
+    if (!ok(conn, "DELETE FROM letters WHERE case_id IN (SELECT id FROM cases WHERE child_id = $1::bigint)",
+            1, p2, &r))
+        return fail_io(conn, r, out, "erasing the letters");
+    PQclear(r);
     const char *p3[2] = {authority, id};
     if (!ok(conn,
             "INSERT INTO access_log (authority_id, case_id, action, resource) "

@@ -1611,6 +1611,91 @@ static int apply_allocated(const ehc_machine_env *env, const ehc_case_state *sta
     return 0;
 }
 
+/* letter_sent: a letter's sending to one recipient, in the case's log (EHC_MACHINE_LETTER_SENT). */
+static int apply_letter_sent(const ehc_machine_env *env, const ehc_case_state *state,
+                             const ehc_event_input *in, ehc_case_state *next, ehc_machine_error *err)
+{
+    static const unsigned roles = EHC_ROLE_OFFICER | EHC_ROLE_MANAGER | EHC_ROLE_SERVICE_MANAGER;
+    static const char *const names[] = {"letter_id", "notice", "recipient", "method", "sent_at", "served_on"};
+    char safe[80];
+    quote_text(safe, sizeof safe, in->actor_role);
+    if (!role_may(in->actor_role, roles)) {
+        return refuse(err, EHC_MACHINE_E_ROLE_FORBIDDEN, "", "",
+                      "role '%s' may not record '%s' (roles allowed: officer, manager, service_manager)",
+                      safe, EHC_MACHINE_LETTER_SENT);
+    }
+    if (!state->opened) {
+        return refuse(err, EHC_MACHINE_E_NOT_OPENED, "", "", "the case is not open: no letter to record");
+    }
+    if (ehc_workflow_stage(env->workflow, state->stage)->final || state->letters_stopped) {
+        return refuse(err, EHC_MACHINE_E_NOT_ALLOWED, "", "", "%s",
+                      state->letters_stopped ? "this case's letters have stopped for good"
+                                             : "the case is closed: no more letters are recorded on it");
+    }
+    const char *v[6] = {0};
+    for (size_t i = 0; i < in->field_count; i++) {
+        const char *f = in->fields[i].field ? in->fields[i].field : "";
+        size_t k = 0;
+        while (k < 6 && strcmp(names[k], f) != 0)
+            k++;
+        if (k == 6 || v[k]) {
+            quote_text(safe, sizeof safe, f);
+            return refuse(err, EHC_MACHINE_E_FIELD_UNKNOWN, safe, "",
+                          "event '%s' has no field '%s' (or it is given twice)", EHC_MACHINE_LETTER_SENT,
+                          safe);
+        }
+        v[k] = in->fields[i].value ? in->fields[i].value : "";
+    }
+    for (size_t k = 0; k < 6; k++) {
+        if (!v[k] || !*v[k])
+            return refuse(err, EHC_MACHINE_E_FIELD_MISSING, names[k], "", "'%s' needs '%s'",
+                          EHC_MACHINE_LETTER_SENT, names[k]);
+    }
+    ehc_receipt_channel channel;
+    ehc_date sent_on, served_on, deemed;
+    int minute = 0;
+    if (!is_row_id(v[0])) {
+        return refuse(err, EHC_MACHINE_E_FIELD_INVALID, "letter_id", "",
+                      "'letter_id' must be a positive whole number");
+    }
+    if (strlen(v[1]) > 63 || strlen(v[2]) > 63) {
+        return refuse(err, EHC_MACHINE_E_FIELD_INVALID, strlen(v[1]) > 63 ? "notice" : "recipient", "",
+                      "'notice' and 'recipient' are ids of at most 63 characters");
+    }
+    if (ehc_receipt_channel_parse(v[3], &channel) != 0) {
+        return refuse(err, EHC_MACHINE_E_FIELD_INVALID, "method", "",
+                      "'method' must be hand, email, first_class_post or signed_for");
+    }
+    if (ehc_date_parse_local_datetime(v[4], &sent_on, &minute) != 0) {
+        return refuse(err, EHC_MACHINE_E_FIELD_INVALID, "sent_at", "", "'sent_at' must be YYYY-MM-DDTHH:MM");
+    }
+    if (ehc_date_parse_iso(v[5], &served_on) != 0) {
+        return refuse(err, EHC_MACHINE_E_FIELD_INVALID, "served_on", "", "'served_on' must be YYYY-MM-DD");
+    }
+    if (!ehc_date_is_valid(in->effective_on) || in->effective_on.days != sent_on.days ||
+        in->effective_on.days > env->today.days || in->effective_on.days < state->origin_on.days) {
+        return refuse(err, EHC_MACHINE_E_FIELD_INVALID, "effective_on", "",
+                      "'%s' takes effect on the day the letter was sent, between the case's start and today",
+                      EHC_MACHINE_LETTER_SENT);
+    }
+    const ehc_calendar *cal = NULL;
+    int rc = find_calendar(env, env->workflow, &cal);
+    if (rc == 0) rc = ehc_calendar_deemed_receipt(cal, channel, sent_on, minute, &deemed);
+    if (rc) {
+        return refuse(err, EHC_MACHINE_E_DATE_UNCOMPUTABLE, "served_on", "",
+                      "the deemed date of receipt cannot be computed: %s", ehc_strerror(rc));
+    }
+    if (deemed.days != served_on.days) {
+        char want[EHC_DATE_ISO_SIZE];
+        ehc_date_format_iso(deemed, want);
+        return refuse(err, EHC_MACHINE_E_FIELD_INVALID, "served_on", "",
+                      "a letter sent at %s by %s is deemed received on %s", v[4], v[3], want);
+    }
+    ehc_case_state_copy(state, next);
+    append_native_record(next, EHC_MACHINE_LETTER_SENT, in);
+    return 0;
+}
+
 int ehc_machine_apply(const ehc_machine_env *env, const ehc_case_state *state, const ehc_event_input *event,
                       ehc_case_state *next, ehc_effects *effects, ehc_machine_error *err)
 {
@@ -1624,6 +1709,9 @@ int ehc_machine_apply(const ehc_machine_env *env, const ehc_case_state *state, c
     } else if (event->type && strcmp(event->type, EHC_MACHINE_CASE_ALLOCATED) == 0 &&
                event->supersedes_seq == 0) {
         rc = apply_allocated(env, state, event, next, err);
+    } else if (event->type && strcmp(event->type, EHC_MACHINE_LETTER_SENT) == 0 &&
+               event->supersedes_seq == 0) {
+        rc = apply_letter_sent(env, state, event, next, err);
     } else if ((rc = check_pins(env, state, err)) != 0) {
         return rc;
     } else if (event->supersedes_seq != 0) {
@@ -1768,6 +1856,7 @@ static void read_event_record(json_reader *jr, const ehc_workflow *wf, const cJS
     copy_text(jr, r->type, sizeof r->type, type, "event");
     r->event = EHC_WF_NONE;
     if (type && strcmp(type, EHC_MACHINE_DEFINITIONS_UPDATED) != 0 &&
+        strcmp(type, EHC_MACHINE_CASE_ALLOCATED) != 0 && strcmp(type, EHC_MACHINE_LETTER_SENT) != 0 &&
         ehc_workflow_find_event(wf, type, &r->event) != 0) {
         json_fail(jr, "unknown event '%.64s'", type);
     }

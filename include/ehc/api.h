@@ -182,6 +182,10 @@ void ehc_api_reviews_register(ehc_app *app);
 void ehc_api_admin_register(ehc_app *app);
 void ehc_api_workflows_register(ehc_app *app);
 void ehc_api_web_register(ehc_app *app);
+/* Letters (api/letters.c): loads the templates from cfg.notices_dir (an invalid one stops ehcd:
+ * exit_code set) and registers the routes; close frees the templates after the loop ends. */
+void ehc_api_letters_register(ehc_app *app);
+void ehc_api_letters_close(ehc_app *app);
 
 /* --- the browser interface's static files (api/web.c) --- */
 

@@ -34,6 +34,7 @@ typedef struct ehc_app {
     int exit_code;
     char unknown_user_hash[EHC_PASSWORD_HASH_MAX]; /* see api/session.c */
     struct ehc_principal_cache *principals;        /* api/session.c: who a credential is, for 1 s */
+    struct ehc_notices *notices;                   /* api/letters.c: the letter templates */
 } ehc_app;
 
 /* Runs ehcd until SIGINT or SIGTERM: listens, serves, then shuts down gracefully (stop accepting,

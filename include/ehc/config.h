@@ -21,6 +21,7 @@ typedef struct ehc_config {
     int request_timeout_ms; /* how long a client may take to send a request; also the keep-alive idle limit */
     char workflows_dir[512]; /* workflow definitions and calendars */
     char web_root[512];      /* the browser UI's static files */
+    char notices_dir[512];   /* the letter templates, one JSON file per notice */
     char smtp_url[256];      /* "smtp://host:port"; empty: email alerts wait undelivered */
     char smtp_username[128];
     char smtp_password[256]; /* set it in the environment (EHCD_SMTP_PASSWORD), not in a file in git */
@@ -38,8 +39,8 @@ void ehc_config_defaults(ehc_config *cfg);
 EHC_MUST_USE int ehc_config_load_file(ehc_config *cfg, const char *path, ehc_load_error *err);
 
 /* Applies EHCD_LISTEN, DATABASE_URL, EHCD_LOG_LEVEL, EHCD_TIME_ZONE, EHCD_ALERT_HOUR,
- * EHCD_DB_POOL_SIZE, EHCD_SHUTDOWN_GRACE_MS, EHCD_REQUEST_TIMEOUT_MS, EHCD_WORKFLOWS_DIR, EHCD_WEB_ROOT from
- * getenv. */
+ * EHCD_DB_POOL_SIZE, EHCD_SHUTDOWN_GRACE_MS, EHCD_REQUEST_TIMEOUT_MS, EHCD_WORKFLOWS_DIR, EHCD_WEB_ROOT,
+ * EHCD_NOTICES_DIR from getenv. */
 EHC_MUST_USE int ehc_config_load_env(ehc_config *cfg, ehc_load_error *err);
 
 /* Sets one key from text, as a file line would; source names where it came from for errors. */

@@ -26,6 +26,12 @@
 /* Who holds the case: fields team_id and officer_id (absent or "": the team's unallocated queue), and
  * an optional reason. Recorded by a manager or service manager; changes no stage and no clock. */
 #define EHC_MACHINE_CASE_ALLOCATED "case_allocated"
+/* A letter sent to one recipient (api/letters.c): fields letter_id, notice, recipient (a role such as
+ * parent or icb), method (hand, email, first_class_post, signed_for), sent_at (YYYY-MM-DDTHH:MM) and
+ * served_on, the day the letter is deemed received (checked against the workflow's calendar). Its
+ * effective date is the day it was sent. Recorded by an officer, manager or service manager on an
+ * open case whose letters have not stopped; it changes no stage and no clock. */
+#define EHC_MACHINE_LETTER_SENT "letter_sent"
 
 /* A field value held by the state (owned copies). */
 typedef struct ehc_case_field {

@@ -166,7 +166,34 @@ async function officerJourney(browser) {
   await setClock('2026-09-03');
   await record(manager, caseId, 'decision_to_issue', (f) => f.locator('label:has-text("Yes")').click());
   await setClock('2026-09-11');
-  await record(officer, caseId, 'draft_served'); // served today: the date defaults to the clock
+  // the draft's covering letter, made from the case (refused first for want of the contacts the law
+  // requires), then recorded as handed over today: that is the draft's service (Reg 13(1))
+  await officer.goto(`${base}/app/cases/${caseId}`);
+  await officer.locator('#letter-details summary').click();
+  await officer.selectOption('#letter-notice', 'draft_plan|parent');
+  await officer.fill('#letter-recipient-name', 'Ms Sam Browsertest');
+  await officer.click('#letter-form button[type=submit]');
+  await officer.waitForSelector('.govuk-error-summary');
+  await expectText(officer, '.govuk-error-summary', 'The letter needs: who to contact at the authority');
+  await expectText(officer, '.govuk-error-summary', 'The letter needs: information, advice and support service');
+  await check(officer, 'case-letter-errors');
+  await officer.fill('#letter-la_contact', 'the SEN team, Civic Centre, 0161 000 0000');
+  await officer.fill('#letter-ias_contact', 'SENDIASS, 0161 000 0001');
+  await officer.click('#letter-form button[type=submit]');
+  await officer.waitForSelector('.govuk-notification-banner--success');
+  await expectText(officer, '#letters-table', 'Not sent');
+  await check(officer, 'case-letter-made');
+  const sent = officer.locator('details[id^="letter-sent-"]').first();
+  await sent.locator('summary').click();
+  await sent.locator('label:has-text("By hand")').click();
+  await sent.locator('input[id$="-sent_at-time"]').fill('10:00');
+  await sent.locator('button[type=submit]').click();
+  // the page still shows the banner of the letter made until the new one comes
+  await officer.waitForSelector('.govuk-notification-banner--success:has-text("Recorded as sent")');
+  await expectText(officer, '.govuk-notification-banner', 'deemed received on 11 September 2026');
+  await expectText(officer, '#timeline', 'Draft plan served');
+  await expectText(officer, '#letters-table', 'deemed received 11 September 2026');
+  log('draft plan letter made and recorded as sent by hand');
   await setClock('2026-09-22');
   await record(officer, caseId, 'consultation_sent', (f) => f.locator('input[id$="-setting_key"]').fill('Oak Primary'));
   await setClock('2026-10-01');

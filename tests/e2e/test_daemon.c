@@ -291,6 +291,16 @@ static void test_check_lists_shipped_definitions_with_their_hashes(void **state)
             hash++;
         assert_true(strspn(hash, "0123456789abcdef") == 64);
     }
+    /* and the letter templates, checked against those workflows */
+    const char *notice = strstr(out, "notice   decision_not_to_assess ");
+    if (!notice) {
+        fprintf(stderr, "ehcd check does not list the letter templates:\n%s", out);
+        fail();
+    }
+    notice += strlen("notice   decision_not_to_assess ");
+    while (*notice == ' ')
+        notice++;
+    assert_true(strspn(notice, "0123456789abcdef") == 64);
 }
 
 static void test_timeline_prints_each_date_with_basis_and_status(void **state)

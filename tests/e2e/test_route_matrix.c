@@ -122,7 +122,7 @@ static long call(int p, const char *method, const char *path, const char *body, 
 
 /* ---- the objects of authority A the table refers to ------------------------------------------------ */
 
-static long case_a, advice_a, alert_a, dead_a, north, other_health, child_a, child_a2, document_a;
+static long case_a, advice_a, alert_a, dead_a, north, other_health, child_a, child_a2, document_a, letter_a;
 static const char *secret = "Zebedee"; /* the surname of A's child */
 static char case_a_reference[40];
 
@@ -226,6 +226,15 @@ static int setup(void **state)
     exec_ok("INSERT INTO case_document_contents SELECT id, authority_id, 'notes'::bytea FROM case_documents "
             "WHERE id = %ld",
             document_a);
+    /* a letter of A's case (the PDF bytes are not the point here: who may reach them is) */
+    exec_ok(
+        "INSERT INTO letters (authority_id, case_id, notice, template_sha256, recipient_role, "
+        "recipient_name, "
+        "pdf, pdf_sha256, generated_by, generated_at) SELECT authority_id, id, 'notification_considering', "
+        "repeat('a', 64), 'icb', 'The ICB', '%%PDF-1.4 Zebedee'::bytea, "
+        "encode(sha256('%%PDF-1.4 Zebedee'::bytea), 'hex'), %ld, now() FROM cases WHERE id = %ld",
+        scalar("SELECT id FROM users WHERE username = 'officera'"), case_a);
+    letter_a = scalar("SELECT max(id) FROM letters");
     return 0;
 }
 
@@ -313,6 +322,20 @@ static void build_table(void)
         "{\"deadline\": \"decision_due\", \"exception\": \"reg_5_4_c\", \"applies_from\": \"2026-03-02\", "
         "\"evidence\": \"exceptional personal circumstances\", \"family_told_on\": \"2026-03-02\", "
         "\"expected_version\": 2}");
+    add("GET", "/api/v1/notices", ANY_USER, 0); /* the templates: no personal data */
+    r = add("POST", "/api/v1/cases/{id}/letters", OBJECT, case_a_team);
+    snprintf(r->path, sizeof r->path, "/api/v1/cases/%ld/letters", case_a);
+    snprintf(r->body, sizeof r->body,
+             "{\"notice\": \"notification_considering\", \"recipient\": {\"role\": \"icb\", \"name\": \"The "
+             "ICB\"}}");
+    r = add("GET", "/api/v1/cases/{id}/letters", OBJECT, case_a_team);
+    snprintf(r->path, sizeof r->path, "/api/v1/cases/%ld/letters", case_a);
+    r = add("GET", "/api/v1/cases/{id}/letters/{letter_id}/pdf", OBJECT, case_a_team);
+    snprintf(r->path, sizeof r->path, "/api/v1/cases/%ld/letters/%ld/pdf", case_a, letter_a);
+    r = add("POST", "/api/v1/cases/{id}/letters/{letter_id}/sent", OBJECT, case_a_team);
+    snprintf(r->path, sizeof r->path, "/api/v1/cases/%ld/letters/%ld/sent", case_a, letter_a);
+    snprintf(r->body, sizeof r->body,
+             "{\"method\": \"email\", \"sent_at\": \"2026-03-02T10:00\", \"expected_version\": 2}");
     r = add("POST", "/api/v1/allocations", COLLECTION, BIT(P_MANAGER_A) | BIT(P_SVC_A));
     snprintf(r->body, sizeof r->body, "{\"case_ids\": [%ld], \"team_id\": %ld, \"officer_id\": %ld}", case_a,
              north, scalar("SELECT id FROM users WHERE username = 'officera'"));
@@ -457,7 +480,7 @@ static char *state_of_everything(void)
                       "child_merges), (SELECT count(*) FROM admin_audit), (SELECT "
                       "string_agg(coalesce(disabled_at::text, '-') || coalesce(locked_until::text, '-') || "
                       "coalesce(password_hash, '-'), ',' ORDER BY id) FROM users), (SELECT count(*) FROM "
-                      "case_documents))");
+                      "case_documents), (SELECT count(*) FROM letters))");
     assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
     char *s = strdup(PQgetvalue(r, 0, 0));
     PQclear(r);
@@ -582,6 +605,7 @@ static void test_the_allowed_principal_can_make_each_write(void **state)
     } allowed[] = {
         {"/api/v1/cases/{id}/events", P_OFFICER_A},
         {"/api/v1/cases/{id}/exceptions", P_MANAGER_A},
+        {"/api/v1/cases/{id}/letters", P_OFFICER_A},
         {"/api/v1/advice-requests/{id}/forward", P_DCO_A},
         {"/api/v1/advice-requests/{id}/documents", P_DCO_A},
         {"/api/v1/cases/{id}/documents", P_OFFICER_A},

@@ -604,7 +604,19 @@ static void test_erase_needs_closed_cases_past_retention_and_an_approval(void **
              "VALUES (%ld, %ld, %ld, 'retention period over') RETURNING id",
              auth_a, child, approver);
     scalar(sql);
+    /* a letter to the family, which names them */
+    snprintf(
+        sql, sizeof sql,
+        "INSERT INTO letters (authority_id, case_id, notice, template_sha256, recipient_role, "
+        "recipient_name, "
+        "pdf, pdf_sha256, generated_by, generated_at) VALUES (%ld, %ld, 'cease', repeat('b', 64), 'parent', "
+        "'Ms Parent', '%%PDF-1.4'::bytea, encode(sha256('%%PDF-1.4'::bytea), 'hex'), %ld, now()) RETURNING "
+        "id",
+        auth_a, id, approver);
+    scalar(sql);
     assert_int_equal(run_erase(id, out, sizeof out), 0);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM letters WHERE case_id = %ld", id);
+    assert_int_equal(scalar(sql), 0);
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM children WHERE id = %ld AND surname IS NULL AND forename IS NULL "
              "AND date_of_birth IS NULL AND nhs_number IS NULL AND birth_year = 1990 "

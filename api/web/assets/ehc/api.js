@@ -5,9 +5,10 @@
 const CSRF_KEY = 'ehc.csrf';
 
 export class ApiError extends Error {
-  constructor(status, error) {
+  constructor(status, error, body) {
     super(error?.message || `the service answered ${status}`);
     this.status = status;
+    this.body = body || null;
     this.code = error?.code || 'error';
     this.field = error?.field || null;
   }
@@ -38,7 +39,7 @@ export async function api(method, path, body, extraHeaders = {}) {
   if (r.status === 204) return null;
   let json = null;
   try { json = await r.json(); } catch { /* not JSON */ }
-  if (!r.ok) throw new ApiError(r.status, json?.error);
+  if (!r.ok) throw new ApiError(r.status, json?.error, json);
   return json;
 }
 

@@ -3,9 +3,9 @@
 // current stage allows, for which roles, with which fields), every statutory date with its legal
 // basis and status, the advice requests, exceptions, alerts, and the timeline of events.
 import { api, ApiError, today as getToday, workflow as getWorkflow } from '../api.js';
-import { h, successBanner, table, summaryList, tag, para, inset } from '../dom.js';
+import { h, successBanner, table, summaryList, tag, para, inset, link } from '../dom.js';
 import { dateText, daysBetween, daysLeftText, humanise, statusTag, levelTag, ragTag } from '../format.js';
-import { fieldQuestion, dateQuestion, textareaQuestion, readQuestions, showErrors, showApiError, clearErrors } from '../forms.js';
+import { fieldQuestion, dateQuestion, textareaQuestion, textQuestion, radiosQuestion, selectQuestion, readQuestions, showErrors, showApiError, clearErrors } from '../forms.js';
 import { navigate, session } from '../main.js';
 
 // The stages shown as progress: the numbered ones ("1 Request received ...") when the workflow numbers
@@ -236,6 +236,133 @@ function alerts(c) {
     : [h('h2', { class: 'govuk-heading-m' }, 'Alerts'), para('No alert has been raised.')];
 }
 
+// ---- letters (docs/letters.md): make a statutory letter from its template, download it, record it sent
+
+const METHODS = [['hand', 'By hand'], ['email', 'Email'], ['first_class_post', 'First-class post'], ['signed_for', 'Signed for']];
+// Items the case does not hold, given with the letter; the API names any the letter still lacks.
+const LETTER_VALUES = [
+  ['reasons', 'Reasons for the decision', 'For a refusal, a decision not to issue a plan, or ceasing'],
+  ['setting_named', 'School or other institution named in section I', 'For the final plan notice'],
+  ['la_contact', 'Who to contact at the authority', 'Name, address and telephone'],
+  ['ias_contact', 'Information, advice and support service', 'The local SENDIASS and how to reach it'],
+  ['mediation_adviser_contact', 'Mediation adviser', 'Name and contact details (every appealable decision)'],
+];
+
+function letterForm(c, notices) {
+  const choices = [];
+  for (const n of notices) for (const r of n.recipients) choices.push([`${n.id}|${r}`, `${n.title}: to ${humanise(r)}`]);
+  const advice = (c.advice_requests || []).map((a) => [a.request_key, `${humanise(a.adviser_type)} (${a.request_key})`]);
+  const questions = {
+    notice: selectQuestion('letter-notice', 'Letter', choices, { hint: 'The notices of this process, each with who it is sent to' }),
+    name: textQuestion('letter-recipient-name', 'Recipient\'s name', { autocomplete: 'off' }),
+    address: textareaQuestion('letter-recipient-address', 'Recipient\'s address (optional)', { maxLength: 500 }),
+    request_key: advice.length ? selectQuestion('letter-request_key', 'Advice request (for a request for advice)', advice) : null,
+  };
+  for (const [id, label, hint] of LETTER_VALUES) questions[`values.${id}`] = textareaQuestion(`letter-${id}`, `${label} (if the letter needs it)`, { hint, maxLength: 2000 });
+  for (const k of Object.keys(questions)) if (!questions[k]) delete questions[k];
+  const form = h('form', { novalidate: true, id: 'letter-form', onsubmit: async (e) => {
+    e.preventDefault();
+    clearErrors();
+    const { values, errors } = readQuestions(questions);
+    if (!values.notice) errors.push({ text: 'Select the letter', focusId: questions.notice.focusId });
+    if (!values.name) errors.push({ text: 'Enter the recipient\'s name', focusId: questions.name.focusId });
+    if (errors.length) return showErrors(errors);
+    const [notice, role] = values.notice.split('|');
+    const body = { notice, recipient: { role, name: values.name } };
+    if (values.address) body.recipient.address = values.address;
+    if (values.request_key && notices.find((n) => n.id === notice)?.per_advice_request) body.request_key = values.request_key;
+    const given = {};
+    for (const [k, v] of Object.entries(values)) if (k.startsWith('values.')) given[k.slice(7)] = v;
+    if (Object.keys(given).length) body.values = given;
+    const submit = form.querySelector('button[type=submit]');
+    submit.disabled = true;
+    try {
+      await api('POST', `/api/v1/cases/${c.id}/letters`, body);
+      navigate(`/app/cases/${c.id}`, { replace: true, flash: 'Letter made: download it below, then record it as sent' });
+    } catch (err) {
+      submit.disabled = false;
+      if (!(err instanceof ApiError)) throw err;
+      const missing = err.body?.missing;
+      if (err.code === 'missing_items' && Array.isArray(missing)) {
+        // each item the law requires and the letter lacks, by name, linked to its box where there is one
+        return showErrors(missing.map((m) => {
+          const known = LETTER_VALUES.find(([id]) => id === m);
+          return { text: `The letter needs: ${known ? known[1].toLowerCase() : humanise(m.replace(/^(due|event):/, ''))}`, focusId: questions[`values.${m}`]?.focusId || questions.notice.focusId };
+        }));
+      }
+      showApiError(err, { ...questions, 'recipient.name': questions.name, 'recipient.role': questions.notice, 'recipient.address': questions.address }, questions.notice.focusId);
+    }
+  } },
+  Object.values(questions).map((q) => q.el),
+  h('button', { type: 'submit', class: 'govuk-button', 'data-module': 'govuk-button' }, 'Make the letter'));
+  return h('details', { class: 'govuk-details', id: 'letter-details' },
+    h('summary', { class: 'govuk-details__summary' }, h('span', { class: 'govuk-details__summary-text' }, 'Make a letter')),
+    h('div', { class: 'govuk-details__text' },
+      para('The letter is filled from the case. If it lacks something the law requires, you are told what.'), form));
+}
+
+function sentForm(c, l, label, today) {
+  const prefix = `sent-${l.id}`;
+  const questions = {
+    method: radiosQuestion(`${prefix}-method`, 'How it was sent', METHODS),
+    sent_at: dateQuestion(`${prefix}-sent_at`, 'When it was sent', { value: today, time: true }),
+  };
+  const idempotencyKey = crypto.randomUUID();
+  const form = h('form', { novalidate: true, 'data-letter': l.id, onsubmit: async (e) => {
+    e.preventDefault();
+    clearErrors();
+    const { values, errors } = readQuestions(questions);
+    if (!values.method) errors.push({ text: 'Select how it was sent', focusId: questions.method.focusId });
+    if (!errors.length && !values.sent_at) errors.push({ text: 'Enter when it was sent', focusId: questions.sent_at.focusId });
+    if (errors.length) return showErrors(errors);
+    const submit = form.querySelector('button[type=submit]');
+    submit.disabled = true;
+    try {
+      const r = await api('POST', `/api/v1/cases/${c.id}/letters/${l.id}/sent`, { method: values.method, sent_at: values.sent_at, expected_version: c.version }, { 'Idempotency-Key': idempotencyKey });
+      navigate(`/app/cases/${c.id}`, { replace: true, flash: `Recorded as sent: ${label}, deemed received on ${dateText(r.served_on)}` });
+    } catch (err) {
+      submit.disabled = false;
+      if (!(err instanceof ApiError)) throw err;
+      if (err.code === 'version_conflict') err.message = 'Someone else has changed this case since you opened it. Reload the page to see what changed, then try again.';
+      showApiError(err, questions, questions.method.focusId);
+    }
+  } },
+  Object.values(questions).map((q) => q.el),
+  h('button', { type: 'submit', class: 'govuk-button govuk-button--secondary', 'data-module': 'govuk-button' }, 'Record as sent'));
+  return h('details', { class: 'govuk-details', id: `letter-sent-${l.id}` },
+    h('summary', { class: 'govuk-details__summary' }, h('span', { class: 'govuk-details__summary-text' }, 'Record as sent', h('span', { class: 'govuk-visually-hidden' }, `: ${label}`))),
+    h('div', { class: 'govuk-details__text' }, form));
+}
+
+function letters(c, notices, list, today) {
+  const heading = h('h2', { class: 'govuk-heading-m', id: 'letters' }, 'Letters');
+  if (!notices || !list) return [heading, para('Letters cannot be shown just now.')];
+  const mine = session.caseRoles(c);
+  const canAct = c.status === 'open' && ['officer', 'manager', 'service_manager'].some((r) => mine.has(r));
+  const ours = notices.filter((n) => n.workflows.includes(c.workflow_id));
+  const title = (id) => notices.find((n) => n.id === id)?.title || humanise(id);
+  const rows = list.map((l) => {
+    const label = `${title(l.notice)} to ${l.recipient_name}`;
+    return [
+      title(l.notice),
+      [humanise(l.recipient_role), h('br'), l.recipient_name],
+      [dateText(l.generated_at), l.generated_by_name ? [h('br'), h('span', { class: 'govuk-body-s' }, `by ${l.generated_by_name}`)] : ''],
+      l.sendings.length
+        ? l.sendings.map((s) => h('p', { class: 'govuk-body-s' }, `${humanise(s.method || 'sent')} on ${dateText(s.sent_on)}; deemed received ${dateText(s.served_on)}`))
+        : 'Not sent',
+      [link(`/api/v1/cases/${c.id}/letters/${l.id}/pdf`, ['Download', h('span', { class: 'govuk-visually-hidden' }, ` ${label}`), ' (PDF)'], { download: '' }),
+        canAct && sentForm(c, l, label, today)],
+    ];
+  });
+  return [
+    heading,
+    rows.length
+      ? table('Letters made for this case', ['Letter', 'To', 'Made', 'Sent', 'Actions'], rows, { id: 'letters-table', captionSize: 's' })
+      : para('No letter has been made for this case.'),
+    canAct && ours.length > 0 && letterForm(c, ours),
+  ];
+}
+
 function timeline(wf, c) {
   const rows = [...c.events].reverse().map((e) => [
     h('span', { class: 'ehc-nowrap' }, dateText(e.effective_on)), eventTitle(wf, e.type), fieldsText(e.fields), humanise(e.actor_role),
@@ -244,7 +371,10 @@ function timeline(wf, c) {
 }
 
 export async function casePage({ params, flash }) {
-  const [c, today] = await Promise.all([api('GET', `/api/v1/cases/${params[0]}`), getToday()]);
+  const [c, today, notices, letterList] = await Promise.all([
+    api('GET', `/api/v1/cases/${params[0]}`), getToday(),
+    api('GET', '/api/v1/notices').catch(() => null),
+    api('GET', `/api/v1/cases/${params[0]}/letters`).catch(() => null)]);
   const wf = await getWorkflow(c.workflow_id);
   const stage = wf.stages.find((s) => s.id === c.stage);
   const child = c.child || {};
@@ -271,6 +401,7 @@ export async function casePage({ params, flash }) {
       adviceRequests(c),
       exceptions(wf, c),
       alerts(c),
+      letters(c, notices, letterList, today),
       timeline(wf, c),
     ],
   };
