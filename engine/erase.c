@@ -103,6 +103,19 @@ int ehc_erase_case_child(PGconn *conn, long long case_id, ehc_date today, FILE *
             1, p2, &r))
         return fail_io(conn, r, out, "erasing the letters");
     PQclear(r);
+    /* the documents' bytes and names go; the record that each existed (kind, hash, dates) stays */
+    if (!ok(conn,
+            "DELETE FROM case_document_contents WHERE document_id IN (SELECT d.id FROM case_documents d "
+            "JOIN cases c ON c.id = d.case_id WHERE c.child_id = $1::bigint)",
+            1, p2, &r))
+        return fail_io(conn, r, out, "erasing the documents");
+    PQclear(r);
+    if (!ok(conn,
+            "UPDATE case_documents SET file_name = 'erased' WHERE case_id IN (SELECT id FROM cases WHERE "
+            "child_id = $1::bigint)",
+            1, p2, &r))
+        return fail_io(conn, r, out, "erasing the documents' names");
+    PQclear(r);
     const char *p3[2] = {authority, id};
     if (!ok(conn,
             "INSERT INTO access_log (authority_id, case_id, action, resource) "

@@ -614,9 +614,29 @@ static void test_erase_needs_closed_cases_past_retention_and_an_approval(void **
         "id",
         auth_a, id, approver);
     scalar(sql);
+    /* an advice report about the child, named after them */
+    snprintf(
+        sql, sizeof sql,
+        "INSERT INTO case_documents (authority_id, case_id, kind, file_name, media_type, size_bytes, sha256, "
+        "uploaded_by, uploaded_role) VALUES (%ld, %ld, 'advice_report', 'EP report Zebedee.txt', "
+        "'text/plain', 5, encode(sha256('notes'::bytea), 'hex'), %ld, 'officer') RETURNING id",
+        auth_a, id, approver);
+    long document = scalar(sql);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO case_document_contents VALUES (%ld, %ld, 'notes'::bytea) RETURNING document_id",
+             document, auth_a);
+    scalar(sql);
     assert_int_equal(run_erase(id, out, sizeof out), 0);
     snprintf(sql, sizeof sql, "SELECT count(*) FROM letters WHERE case_id = %ld", id);
     assert_int_equal(scalar(sql), 0);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM case_document_contents WHERE document_id = %ld",
+             document);
+    assert_int_equal(scalar(sql), 0);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM case_documents WHERE id = %ld AND file_name = 'erased' AND sha256 = "
+             "encode(sha256('notes'::bytea), 'hex')",
+             document);
+    assert_int_equal(scalar(sql), 1);
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM children WHERE id = %ld AND surname IS NULL AND forename IS NULL "
              "AND date_of_birth IS NULL AND nhs_number IS NULL AND birth_year = 1990 "
