@@ -23,7 +23,8 @@
  * the highest level due fires) never has a lower level to drop, and every level must fire.
  *
  * EHC_CHAOS_SECONDS (default 75) sets the length of the chaos; EHC_TEST_SEED repeats a run's schedule
- * of faults (the seed is printed). The steps (DAYS) are spread over the run. */
+ * of faults, which and when (the seed is printed first); EHC_CHAOS_KEEP_LOGS keeps every ehcd's log
+ * (/tmp/ehcd-chaos-PID-N.log) after a run that passed. The steps (DAYS) are spread over the run. */
 #define _GNU_SOURCE /* strcasestr, strndup */
 #include <arpa/inet.h>
 #include <cJSON.h>
@@ -552,7 +553,6 @@ static long post_once(CURL *c, const char *path, const char *auth, const char *i
     curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 40000L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    if (getenv("CHAOS_VERBOSE")) curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
     long status = 0;
     if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(h);
@@ -1052,11 +1052,8 @@ static void setup_database(void)
     team_id = ehc_test_scalar(admin_db, "SELECT id FROM teams");
     size_t n = strlen(admin_url) + strlen(dbname) + 128;
     proxy_url = malloc(n);
-    if (getenv("CHAOS_DIRECT"))
-        snprintf(proxy_url, n, "%s dbname=%s", admin_url, dbname);
-    else
-        snprintf(proxy_url, n, "%s dbname=%s host=127.0.0.1 port=%d sslmode=disable connect_timeout=5",
-                 admin_url, dbname, px.port);
+    snprintf(proxy_url, n, "%s dbname=%s host=127.0.0.1 port=%d sslmode=disable connect_timeout=5", admin_url,
+             dbname, px.port);
 }
 
 /* INITIAL_CASES cases, requests received over the 100 days before the run, opened before any fault:
