@@ -2,6 +2,7 @@
  * environment) and runs one command: serve, migrate, admin-init, version. Commands other than
  * serve are short-lived administration tools and may use blocking libpq. */
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,12 +95,23 @@ static PGconn *connect_blocking(const ehc_config *cfg, int wait_seconds)
 
 static int run_migrations(const ehc_config *cfg, int wait_seconds)
 {
-    PGconn *conn = connect_blocking(cfg, wait_seconds);
-    if (!conn) return 1;
-    int applied = 0;
+    /* the wait covers a connection lost while migrating too (the database restarted meanwhile):
+     * each migration is its own transaction under the advisory lock, so starting again is safe */
+    time_t deadline = time(NULL) + wait_seconds;
+    int applied = 0, rc;
     char err[1024];
-    int rc = ehc_migrate_apply(conn, &applied, err, sizeof err);
-    PQfinish(conn);
+    for (;;) {
+        time_t now = time(NULL);
+        PGconn *conn = connect_blocking(cfg, now < deadline ? (int)(deadline - now) : 0);
+        if (!conn) return 1;
+        rc = ehc_migrate_apply(conn, &applied, err, sizeof err);
+        bool lost = rc && PQstatus(conn) == CONNECTION_BAD;
+        PQfinish(conn);
+        if (!lost || time(NULL) >= deadline) break;
+        ehc_log(EHC_LOG_WARN, "migrate_retry", NULL,
+                "the database connection was lost while migrating; retrying");
+        sleep(1);
+    }
     if (rc) {
         ehc_log(EHC_LOG_ERROR, "migrate_failed", NULL, "%s", err);
         return 1;

@@ -91,6 +91,12 @@ static void sleep_ms(int ms)
     if (ms > 0) usleep((useconds_t)ms * 1000);
 }
 
+static void quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message; /* "terminating connection due to immediate shutdown": expected here */
+}
+
 /* ---- the proxy between ehcd and PostgreSQL ------------------------------------------------------- */
 
 #define PROXY_PAIRS 64
@@ -757,6 +763,7 @@ static long db_count(PGconn **c, const char *sql)
         PQfinish(*c);
         *c = PQconnectdb(direct_url);
         if (PQstatus(*c) != CONNECTION_OK) return -1;
+        PQsetNoticeProcessor(*c, quiet, NULL);
     }
     PGresult *r = PQexec(*c, sql);
     long v = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? atol(PQgetvalue(r, 0, 0)) : -1;
@@ -1008,12 +1015,6 @@ static void run_verify(void)
 /* ---- the test ---------------------------------------------------------------------------------- */
 
 static PGconn *admin_db;
-
-static void quiet(void *arg, const char *message)
-{
-    (void)arg;
-    (void)message; /* "terminating connection due to immediate shutdown": expected here */
-}
 
 static void setup_database(void)
 {
