@@ -775,7 +775,9 @@ static long db_count(PGconn **c, const char *sql)
     return v;
 }
 
-/* Due and unfired at instant `at_s`, or not yet planned. */
+/* Due and unfired at instant `at_s`, or not yet planned: a case opened while the database was away
+ * is planned by the scheduler's next sweep (up to a minute later), and until then the clock must not
+ * pass its alert instants, or several levels would fall due at once and only the highest fire. */
 static void unsettled_sql(int64_t at_s, char *sql, size_t size)
 {
     snprintf(
