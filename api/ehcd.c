@@ -2,6 +2,7 @@
  * environment) and runs one command: serve, migrate, admin-init, version. Commands other than
  * serve are short-lived administration tools and may use blocking libpq. */
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,12 +97,23 @@ static PGconn *connect_blocking(const ehc_config *cfg, int wait_seconds)
 
 static int run_migrations(const ehc_config *cfg, int wait_seconds)
 {
-    PGconn *conn = connect_blocking(cfg, wait_seconds);
-    if (!conn) return 1;
-    int applied = 0;
+    /* the wait covers a connection lost while migrating too (the database restarted meanwhile):
+     * each migration is its own transaction under the advisory lock, so starting again is safe */
+    time_t deadline = time(NULL) + wait_seconds;
+    int applied = 0, rc;
     char err[1024];
-    int rc = ehc_migrate_apply(conn, &applied, err, sizeof err);
-    PQfinish(conn);
+    for (;;) {
+        time_t now = time(NULL);
+        PGconn *conn = connect_blocking(cfg, now < deadline ? (int)(deadline - now) : 0);
+        if (!conn) return 1;
+        rc = ehc_migrate_apply(conn, &applied, err, sizeof err);
+        bool lost = rc && PQstatus(conn) == CONNECTION_BAD;
+        PQfinish(conn);
+        if (!lost || time(NULL) >= deadline) break;
+        ehc_log(EHC_LOG_WARN, "migrate_retry", NULL,
+                "the database connection was lost while migrating; retrying");
+        sleep(1);
+    }
     if (rc) {
         ehc_log(EHC_LOG_ERROR, "migrate_failed", NULL, "%s", err);
         return 1;
@@ -284,6 +296,30 @@ static int sync_definitions(PGconn *conn, ehc_definitions *defs)
     return 1;
 }
 
+/* The same at start, waiting out a database that restarts meanwhile (as run_migrations does: keeping
+ * the versions is idempotent, so starting again is safe). */
+static int sync_definitions_waiting(const ehc_config *cfg, ehc_definitions *defs, int wait_seconds)
+{
+    time_t deadline = time(NULL) + wait_seconds;
+    for (;;) {
+        time_t now = time(NULL);
+        PGconn *conn = connect_blocking(cfg, now < deadline ? (int)(deadline - now) : 0);
+        if (!conn) return 1;
+        ehc_load_error err;
+        int rc = ehc_definitions_sync(defs, conn, &err);
+        bool lost = rc && PQstatus(conn) == CONNECTION_BAD;
+        PQfinish(conn);
+        if (rc == 0) return 0;
+        if (!lost || time(NULL) >= deadline) {
+            ehc_log(EHC_LOG_ERROR, "definition_versions_failed", NULL, "%s: %s", err.file, err.reason);
+            return 1;
+        }
+        ehc_log(EHC_LOG_WARN, "definition_versions_retry", NULL,
+                "the database connection was lost while keeping the definition versions; retrying");
+        sleep(1);
+    }
+}
+
 static int cmd_verify(const ehc_config *cfg)
 {
     ehc_definitions *defs;
@@ -385,11 +421,7 @@ int main(int argc, char **argv)
         if (load_definitions(&cfg, &defs)) return 2;
         const char *wait = getenv("EHCD_DB_WAIT_S");
         int rc = run_migrations(&cfg, wait ? atoi(wait) : 30);
-        if (rc == 0) {
-            PGconn *conn = connect_blocking(&cfg, 0);
-            rc = !conn || sync_definitions(conn, defs);
-            PQfinish(conn);
-        }
+        if (rc == 0) rc = sync_definitions_waiting(&cfg, defs, wait ? atoi(wait) : 30);
         if (rc == 0) rc = ehc_app_serve(&cfg, defs);
         ehc_definitions_free(defs);
         return rc;

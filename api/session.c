@@ -210,6 +210,17 @@ static void on_principal(void *data, int status, PGresult *res, const char *mess
 
 void ehc_api_authenticate(ehc_app *app, ehc_http_req *req, ehc_api_authed_cb cb, void *data)
 {
+    /* --sim-clock: until the stored clock is loaded, "today" would be the start instant (an ehcd
+     * restarted on a clock moved since would refuse events as in the future, or date them in the
+     * past): no request is judged on it */
+    if (app->simclock && !ehc_simclock_loaded(app->simclock)) {
+        ehc_http_res_header(req, "retry-after", "1");
+        ehc_http_reply_error(req, 503, "unavailable",
+                             "the simulated clock is not loaded from the database yet; try again shortly",
+                             NULL);
+        free(data);
+        return;
+    }
     char session[96], session_sha[65], token_sha[65];
     const char *params[2] = {NULL, NULL};
     if (cookie_value(req, SESSION_COOKIE, session, sizeof session) == 0) {
