@@ -31,8 +31,9 @@ CREATE TEMP TABLE gen AS
          (ARRAY['medical', 'educational_psychologist', 'social_care'])[1 + g % 3] AS adviser,
          25 + floor(random() * 30)::int AS advice_days
   FROM generate_series(1, $CASES) g;
-INSERT INTO children (authority_id, forename, surname, date_of_birth)
-  SELECT a.id, 'Bench', 'Child' || g.n, date '2012-01-01' + g.n % 3000 FROM gen g, local_authorities a;
+INSERT INTO children (authority_id, forename, surname, date_of_birth, sex)
+  SELECT a.id, 'Bench', 'Child' || g.n, date '2012-01-01' + g.n % 3000, (ARRAY['F', 'M'])[1 + g.n % 2]
+  FROM gen g, local_authorities a;
 INSERT INTO cases (authority_id, reference, child_id, workflow_id, workflow_sha256, calendar_sha256, stage, team_id,
                    opened_on, version)
   SELECT ch.authority_id, 'B-' || g.n, ch.id, 'ehc-needs-assessment', repeat('a', 64), repeat('b', 64), 'issued',

@@ -37,8 +37,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
            END
 $$;
 
--- Every request of the return (as in sql/0026): each case's codes read in one grouped pass, not one
--- aggregate per case.
+-- Every request of the return (as in sql/0026): the codes it reads taken in one grouped pass, each
+-- as a column (not a jsonb built per case and then looked into).
 CREATE OR REPLACE FUNCTION ehc_sen2_request_rows(p_census_year int)
 RETURNS TABLE (case_id bigint, authority_id bigint, reference text, child_id bigint, received_on date,
                rya text, request_outcome text, request_outcome_date date, request_mediation text,
@@ -49,37 +49,52 @@ LANGUAGE sql STABLE AS $$
     WITH y AS (
         SELECT make_date(p_census_year - 1, 1, 1) AS y0, make_date(p_census_year - 1, 12, 31) AS y1
     ), k AS (
-        SELECT r.case_id, jsonb_object_agg(r.item, r.value) AS codes
+        SELECT r.case_id,
+               min(r.value) FILTER (WHERE r.item = 'RequestOutcome') AS request_outcome,
+               min(r.value) FILTER (WHERE r.item = 'RequestOutcomeDate') AS request_outcome_date,
+               min(r.value) FILTER (WHERE r.item = 'RequestMediation') AS request_mediation,
+               min(r.value) FILTER (WHERE r.item = 'RequestTribunal') AS request_tribunal,
+               min(r.value) FILTER (WHERE r.item = 'AssessmentOutcome') AS assessment_outcome,
+               min(r.value) FILTER (WHERE r.item = 'AssessmentOutcomeDate') AS assessment_outcome_date,
+               min(r.value) FILTER (WHERE r.item = 'AssessmentMediation') AS assessment_mediation,
+               min(r.value) FILTER (WHERE r.item = 'AssessmentTribunal') AS assessment_tribunal,
+               min(r.value) FILTER (WHERE r.item = 'OtherMediation') AS other_mediation,
+               min(r.value) FILTER (WHERE r.item = 'OtherTribunal') AS other_tribunal,
+               min(r.value) FILTER (WHERE r.item = 'Week20') AS week20
         FROM case_report_codes r CROSS JOIN y
         WHERE r.set_on <= y.y1
+          AND r.item IN ('RequestOutcome', 'RequestOutcomeDate', 'RequestMediation', 'RequestTribunal',
+                         'AssessmentOutcome', 'AssessmentOutcomeDate', 'AssessmentMediation', 'AssessmentTribunal',
+                         'OtherMediation', 'OtherTribunal', 'Week20')
         GROUP BY r.case_id
     ), c AS (
         SELECT c.id, c.authority_id, c.reference, c.child_id, c.opened_on, ch.young_person_acts_for_self,
-               coalesce(k.codes, '{}'::jsonb) AS codes
+               k.request_outcome, k.request_outcome_date, k.request_mediation, k.request_tribunal,
+               k.assessment_outcome, k.assessment_outcome_date, k.assessment_mediation, k.assessment_tribunal,
+               k.other_mediation, k.other_tribunal, k.week20
         FROM cases c
         JOIN children ch ON ch.id = c.child_id
         CROSS JOIN y
         LEFT JOIN k ON k.case_id = c.id
         WHERE c.workflow_id = 'ehc-needs-assessment' AND c.opened_on <= y.y1
     ), r AS (
-        SELECT c.*, coalesce(c.codes ->> 'RequestOutcome', 'A') AS ro,
-               ehc_sen2_date(c.codes ->> 'RequestOutcomeDate') AS rod
+        SELECT c.*, coalesce(c.request_outcome, 'A') AS ro, ehc_sen2_date(c.request_outcome_date) AS rod
         FROM c
     ), a AS (
-        SELECT r.*, CASE WHEN r.ro = 'Y' THEN coalesce(r.codes ->> 'AssessmentOutcome', 'A') END AS ao,
-               CASE WHEN r.ro = 'Y' THEN ehc_sen2_date(r.codes ->> 'AssessmentOutcomeDate') END AS aod
+        SELECT r.*, CASE WHEN r.ro = 'Y' THEN coalesce(r.assessment_outcome, 'A') END AS ao,
+               CASE WHEN r.ro = 'Y' THEN ehc_sen2_date(r.assessment_outcome_date) END AS aod
         FROM r
     )
     SELECT a.id, a.authority_id, a.reference, a.child_id, a.opened_on,
            CASE WHEN a.young_person_acts_for_self THEN '1' ELSE '0' END,
            a.ro, CASE WHEN a.ro <> 'A' THEN a.rod END,
-           coalesce(a.codes ->> 'RequestMediation', '0'), coalesce(a.codes ->> 'RequestTribunal', '0'),
+           coalesce(a.request_mediation, '0'), coalesce(a.request_tribunal, '0'),
            a.ao, CASE WHEN a.ao <> 'A' THEN a.aod END,
-           CASE WHEN a.ao IS NOT NULL THEN coalesce(a.codes ->> 'AssessmentMediation', '0') END,
-           CASE WHEN a.ao IS NOT NULL THEN coalesce(a.codes ->> 'AssessmentTribunal', '0') END,
-           CASE WHEN a.ao IS NOT NULL THEN coalesce(a.codes ->> 'OtherMediation', '0') END,
-           CASE WHEN a.ao IS NOT NULL THEN coalesce(a.codes ->> 'OtherTribunal', '0') END,
-           CASE WHEN a.ao IN ('Y', 'S') THEN coalesce(a.codes ->> 'Week20', '0') END
+           CASE WHEN a.ao IS NOT NULL THEN coalesce(a.assessment_mediation, '0') END,
+           CASE WHEN a.ao IS NOT NULL THEN coalesce(a.assessment_tribunal, '0') END,
+           CASE WHEN a.ao IS NOT NULL THEN coalesce(a.other_mediation, '0') END,
+           CASE WHEN a.ao IS NOT NULL THEN coalesce(a.other_tribunal, '0') END,
+           CASE WHEN a.ao IN ('Y', 'S') THEN coalesce(a.week20, '0') END
     FROM a CROSS JOIN y
     -- open at some point of the year: received in it, or its last outcome not before it began
     WHERE a.opened_on >= y.y0
@@ -143,8 +158,17 @@ LANGUAGE sql STABLE AS $$
     WHERE s.start_on <= y.ref AND (s.cease_on IS NULL OR s.cease_on >= y.y0)
 $$;
 
+-- A code as XML character data, escaped unless the caller knows it plain (nothing to escape in it).
+CREATE FUNCTION ehc_sen2_xml_code(p_plain boolean, p text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN p_plain THEN p ELSE ehc_sen2_xml_text(p) END
+$$;
+
 -- Module 5a for the plans of the return given by their case ids (those not ceased by the reference
--- date): what the child's review and transfer cases say (see the top of sql/0028).
+-- date): what the child's review and transfer cases say (see the top of sql/0028). Every child's
+-- review and transfer events are aggregated once and joined to the plans by child (the planner
+-- cannot know how many plans an array holds, and probing the cases of each plan's child one by one
+-- cost more than reading them all).
 CREATE FUNCTION ehc_sen2_active_of(p_census_year int, p_case_ids bigint[])
 RETURNS TABLE (case_id bigint, authority_id bigint, reference text, child_id bigint, transfer_la text,
                review_meeting_on date, review_outcome text, review_decision_on date, draft_amended_on date,
@@ -153,16 +177,16 @@ LANGUAGE sql STABLE AS $$
     WITH y AS (
         SELECT make_date(p_census_year - 1, 1, 1) AS y0, ehc_sen2_reference_date(p_census_year) AS ref
     ), p AS MATERIALIZED (
+        -- joined, not c.id = ANY (p_case_ids): an array parameter is searched from the start for each case
         SELECT c.id AS case_id, c.authority_id, c.reference, c.child_id
         FROM cases c
-        WHERE c.id = ANY (p_case_ids)
+        JOIN (SELECT DISTINCT u.id FROM unnest(p_case_ids) AS u (id)) u ON u.id = c.id
     ), ev AS MATERIALIZED (
         SELECT r.child_id, e.type, e.effective_on, e.seq, r.id AS review_case_id, e.payload -> 'fields' AS f
         FROM cases r
         JOIN case_events e ON e.case_id = r.id
         CROSS JOIN y
-        WHERE r.workflow_id IN ('annual-review', 'transfer-in') AND r.child_id IN (SELECT p.child_id FROM p)
-          AND e.effective_on <= y.ref
+        WHERE r.workflow_id IN ('annual-review', 'transfer-in') AND e.effective_on <= y.ref
           AND e.type IN ('transfer_notified', 'review_meeting_held', 'review_decision_notified',
                          'cease_decision_notified', 'amendment_proposed', 'amended_plan_issued')
           AND NOT EXISTS (SELECT 1 FROM case_events s WHERE s.case_id = e.case_id AND s.supersedes_seq = e.seq)
@@ -188,7 +212,7 @@ LANGUAGE sql STABLE AS $$
     ), due AS (
         SELECT r.child_id, max(dl.due_on) AS due_on
         FROM cases r JOIN deadlines dl ON dl.case_id = r.id
-        WHERE r.workflow_id = 'annual-review' AND r.child_id IN (SELECT p.child_id FROM p)
+        WHERE r.workflow_id = 'annual-review'
           AND dl.deadline_key IN ('phase_transfer_due', 'post16_transfer_due') AND dl.status <> 'cancelled'
         GROUP BY r.child_id
     )
@@ -227,7 +251,11 @@ BEGIN
     PERFORM set_config('ehc.authority_ids', p_authority_ids, true);
     RETURN QUERY
     WITH q AS MATERIALIZED (
-        SELECT * FROM ehc_sen2_request_rows(p_census_year)
+        -- plain: none of the request's codes holds a character to escape (one test, not one a code)
+        SELECT q.*, concat(q.request_outcome, q.request_mediation, q.request_tribunal, q.assessment_outcome,
+                           q.assessment_mediation, q.assessment_tribunal, q.other_mediation, q.other_tribunal,
+                           q.week20) !~ '[&<>\x01-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]' AS plain
+        FROM ehc_sen2_request_rows(p_census_year) q
     ), p AS MATERIALIZED (
         SELECT * FROM ehc_sen2_plan_rows(p_census_year)
     ), a AS MATERIALIZED (
@@ -271,26 +299,26 @@ BEGIN
         GROUP BY a.case_id
     ), req AS (
         SELECT k.child_id, k.case_id,
-               '<Request><RequestID>' || c.reference || '</RequestID><ReceivedDate>'
-               || ehc_sen2_iso(coalesce(q.received_on, c.opened_on)) || '</ReceivedDate>'
+               '<Request><RequestID>' || coalesce(q.reference, p.reference) || '</RequestID><ReceivedDate>'
+               || ehc_sen2_iso(coalesce(q.received_on, p.opened_on)) || '</ReceivedDate>'
                || coalesce('<RYA>' || q.rya || '</RYA>', '')
                || coalesce('<RequestOutcomeDate>' || ehc_sen2_iso(q.request_outcome_date) || '</RequestOutcomeDate>', '')
-               || coalesce('<RequestOutcome>' || ehc_sen2_xml_text(q.request_outcome) || '</RequestOutcome>', '')
-               || coalesce('<RequestMediation>' || ehc_sen2_xml_text(q.request_mediation) || '</RequestMediation>', '')
-               || coalesce('<RequestTribunal>' || ehc_sen2_xml_text(q.request_tribunal) || '</RequestTribunal>', '')
+               || coalesce('<RequestOutcome>' || ehc_sen2_xml_code(q.plain, q.request_outcome) || '</RequestOutcome>', '')
+               || coalesce('<RequestMediation>' || ehc_sen2_xml_code(q.plain, q.request_mediation) || '</RequestMediation>', '')
+               || coalesce('<RequestTribunal>' || ehc_sen2_xml_code(q.plain, q.request_tribunal) || '</RequestTribunal>', '')
                || CASE WHEN q.assessment_outcome IS NOT NULL OR p.case_id IS NOT NULL THEN
                       '<Assessment>'
-                      || coalesce('<AssessmentOutcome>' || ehc_sen2_xml_text(q.assessment_outcome)
+                      || coalesce('<AssessmentOutcome>' || ehc_sen2_xml_code(q.plain, q.assessment_outcome)
                                   || '</AssessmentOutcome>', '')
                       || coalesce('<AssessmentOutcomeDate>' || ehc_sen2_iso(q.assessment_outcome_date)
                                   || '</AssessmentOutcomeDate>', '')
-                      || coalesce('<AssessmentMediation>' || ehc_sen2_xml_text(q.assessment_mediation)
+                      || coalesce('<AssessmentMediation>' || ehc_sen2_xml_code(q.plain, q.assessment_mediation)
                                   || '</AssessmentMediation>', '')
-                      || coalesce('<AssessmentTribunal>' || ehc_sen2_xml_text(q.assessment_tribunal)
+                      || coalesce('<AssessmentTribunal>' || ehc_sen2_xml_code(q.plain, q.assessment_tribunal)
                                   || '</AssessmentTribunal>', '')
-                      || coalesce('<OtherMediation>' || ehc_sen2_xml_text(q.other_mediation) || '</OtherMediation>', '')
-                      || coalesce('<OtherTribunal>' || ehc_sen2_xml_text(q.other_tribunal) || '</OtherTribunal>', '')
-                      || coalesce('<Week20>' || ehc_sen2_xml_text(q.week20) || '</Week20>', '')
+                      || coalesce('<OtherMediation>' || ehc_sen2_xml_code(q.plain, q.other_mediation) || '</OtherMediation>', '')
+                      || coalesce('<OtherTribunal>' || ehc_sen2_xml_code(q.plain, q.other_tribunal) || '</OtherTribunal>', '')
+                      || coalesce('<Week20>' || ehc_sen2_xml_code(q.plain, q.week20) || '</Week20>', '')
                       || CASE WHEN p.case_id IS NOT NULL THEN
                              '<NamedPlan><StartDate>' || ehc_sen2_iso(p.start_on) || '</StartDate>'
                              || coalesce('<PlanRes>' || p.plan_res || '</PlanRes>', '')
@@ -321,7 +349,6 @@ BEGIN
                   ELSE '' END
                || '</Request>' AS x
         FROM k
-        JOIN cases c ON c.id = k.case_id
         LEFT JOIN q ON q.case_id = k.case_id
         LEFT JOIN p ON p.case_id = k.case_id
         LEFT JOIN plc ON plc.case_id = k.case_id
@@ -365,7 +392,9 @@ END
 $$;
 
 -- What an officer must fix before the return is sent (as in sql/0028): the request and plan rows
--- computed once, each case's codes read in one grouped pass, the active plans from the plan rows.
+-- computed once, the codes checked read once from case_report_codes (not aggregated per case and
+-- unnested three times), the active plans from the plan rows, and the person items looked at only for
+-- the children missing one.
 CREATE OR REPLACE FUNCTION ehc_sen2_validate(p_authority_ids text, p_census_year int)
 RETURNS TABLE (case_id bigint, reference text, module text, item text, problem text, message text)
 LANGUAGE plpgsql
@@ -375,32 +404,36 @@ BEGIN
     PERFORM set_config('ehc.authority_ids', p_authority_ids, true);
     RETURN QUERY
     WITH q AS MATERIALIZED (
-        SELECT q.*, k.codes
-        FROM ehc_sen2_request_rows(p_census_year) q
-        LEFT JOIN (SELECT r.case_id, jsonb_object_agg(r.item, r.value) AS codes FROM case_report_codes r
-                   GROUP BY r.case_id) k ON k.case_id = q.case_id
+        SELECT q.* FROM ehc_sen2_request_rows(p_census_year) q
+    ), qc AS MATERIALIZED (
+        -- the codes of the requests checked below, as recorded whatever the date
+        SELECT q.case_id, q.reference, r.item AS key, r.value
+        FROM q JOIN case_report_codes r ON r.case_id = q.case_id
+        WHERE r.item IN ('RequestOutcome', 'RequestMediation', 'RequestTribunal', 'AssessmentOutcome',
+                         'AssessmentMediation', 'AssessmentTribunal', 'OtherMediation', 'OtherTribunal', 'Week20',
+                         'RequestOutcomeDate', 'AssessmentOutcomeDate', 'StartDate', 'CeaseDate')
     ), p AS MATERIALIZED (
         SELECT p.* FROM ehc_sen2_plan_rows(p_census_year) p
     ), a AS MATERIALIZED (
         SELECT a.* FROM ehc_sen2_active_of(p_census_year, ARRAY(SELECT p.case_id FROM p WHERE p.cease_on IS NULL)) a
     ), findings (case_id, reference, module, item, problem, message) AS (
         -- codes out of range (as recorded, whatever the date)
-        SELECT q.case_id, q.reference, 'requests', x.key, 'out_of_range',
+        SELECT x.case_id, x.reference, 'requests', x.key, 'out_of_range',
                'code ' || x.key || ' is not one SEN2 allows'
-        FROM q, jsonb_each_text(coalesce(q.codes, '{}'::jsonb)) x
+        FROM qc x
         WHERE (x.key = 'RequestOutcome' AND x.value NOT IN ('Y', 'N', 'A', 'W', 'H'))
            OR (x.key IN ('RequestMediation', 'RequestTribunal') AND x.value NOT IN ('0', '1'))
         UNION ALL
-        SELECT q.case_id, q.reference, 'assessments', x.key, 'out_of_range',
+        SELECT x.case_id, x.reference, 'assessments', x.key, 'out_of_range',
                'code ' || x.key || ' is not one SEN2 allows'
-        FROM q, jsonb_each_text(coalesce(q.codes, '{}'::jsonb)) x
+        FROM qc x
         WHERE (x.key = 'AssessmentOutcome' AND x.value NOT IN ('Y', 'N', 'A', 'W', 'H', 'S'))
            OR (x.key IN ('AssessmentMediation', 'AssessmentTribunal', 'OtherMediation', 'OtherTribunal', 'Week20')
                AND x.value NOT IN ('0', '1'))
         UNION ALL
-        SELECT q.case_id, q.reference, CASE WHEN x.key LIKE 'Request%' THEN 'requests' ELSE 'assessments' END,
+        SELECT x.case_id, x.reference, CASE WHEN x.key LIKE 'Request%' THEN 'requests' ELSE 'assessments' END,
                x.key, 'out_of_range', x.key || ' is not a date'
-        FROM q, jsonb_each_text(coalesce(q.codes, '{}'::jsonb)) x
+        FROM qc x
         WHERE x.key IN ('RequestOutcomeDate', 'AssessmentOutcomeDate', 'StartDate', 'CeaseDate')
           AND ehc_sen2_date(x.value) IS NULL
         UNION ALL
@@ -426,7 +459,7 @@ BEGIN
         UNION ALL
         SELECT q.case_id, q.reference, 'assessments', 'AssessmentOutcome', 'without_assessment',
                'an assessment outcome is recorded but the request was not agreed (' || q.request_outcome || ')'
-        FROM q WHERE q.request_outcome <> 'Y' AND q.codes ->> 'AssessmentOutcome' IS NOT NULL
+        FROM q WHERE q.request_outcome <> 'Y'
                  AND (SELECT r.set_on FROM case_report_codes r
                       WHERE r.case_id = q.case_id AND r.item = 'AssessmentOutcome')
                      <= make_date(p_census_year - 1, 12, 31)
@@ -484,6 +517,7 @@ BEGIN
         FROM (SELECT q.case_id, q.reference, q.child_id FROM q
               UNION SELECT p.case_id, p.reference, p.child_id FROM p) k
         JOIN children ch ON ch.id = k.child_id
+                        AND (ch.surname IS NULL OR ch.forename IS NULL OR ch.date_of_birth IS NULL OR ch.sex IS NULL)
         CROSS JOIN LATERAL (VALUES ('Surname', ch.surname), ('Forename', ch.forename),
                                    ('PersonBirthDate', ehc_sen2_iso(ch.date_of_birth)), ('Sex', ch.sex)) x (item, v)
         WHERE x.v IS NULL
@@ -494,4 +528,4 @@ BEGIN
 END
 $$;
 
-GRANT EXECUTE ON FUNCTION ehc_sen2_active_of(int, bigint[]) TO ehc_app;
+GRANT EXECUTE ON FUNCTION ehc_sen2_active_of(int, bigint[]), ehc_sen2_xml_code(boolean, text) TO ehc_app;
