@@ -9,11 +9,15 @@
 --                          event before were quadratic in the number of plans)
 --   ehc_sen2_active_rows   the same as before, through ehc_sen2_active_of
 --   ehc_sen2_xml           the request, plan and active-plan rows computed once, each element written
---                          from its typed column (no jsonb between), the persons streamed in order
---   ehc_sen2_validate      the plan rows computed once, the active plans from them
+--                          from its typed column (no jsonb between), the persons streamed in order;
+--                          a Request without an active plan no longer has an empty <ActivePlans/>
+--   ehc_sen2_validate      the request and plan rows computed once, the active plans from them
+--   ehc_sen2_request_rows  the codes pivoted into columns in one grouped pass
+--   ehc_sen2_plan_rows     the codes and the ceasing review joined, not looked up per case
+--   ehc_sen2_date          inlinable (make_date instead of the STABLE text-to-date cast)
 --   ehc_sen2_xml_text      a fast path for the text with nothing to escape (almost all of it)
 -- What each item holds is unchanged (sql/0026_sen2.sql, 0028): tests/e2e/test_sen2.c checks every
--- module's items in the XML.
+-- module's items in JSON, CSV and the XML, and the validation's findings.
 
 -- Text as XML character data: & < > escaped, and the characters XML 1.0 cannot hold dropped. Not
 -- STRICT, so that it is inlined into the statements that call it (NULL gives NULL all the same).
