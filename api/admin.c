@@ -255,6 +255,8 @@ static int parse_query(ehc_http_req *req, unsigned allowed, int *limit, int *off
         } else if ((allowed & Q_ALL) && strcmp(name, "all") == 0 &&
                    (strcmp(value, "true") == 0 || strcmp(value, "false") == 0)) {
             *all = strcmp(value, "true") == 0;
+        } else if (strcmp(name, "format") == 0 && ehc_api_list_format_ok(value)) {
+            /* every list answers CSV too (ehc_api_reply_list) */
         } else {
             char msg[96];
             snprintf(msg, sizeof msg, "query parameter '%.40s' is unknown or out of range", name);
@@ -614,6 +616,8 @@ static void on_result(void *data, int status, PGresult *res, const char *message
                 cJSON_Delete(body);
                 ehc_http_reply_error(req, 500, "internal", "the reply could not be made", NULL);
             }
+        } else if (http == 200 && strcmp(ehc_http_req_method(req), "GET") == 0) {
+            ehc_api_reply_list(req, PQgetvalue(res, 0, 4));
         } else {
             const char *body = PQgetvalue(res, 0, 4);
             ehc_http_reply(req, http, "application/json", body, strlen(body));

@@ -154,6 +154,8 @@ static void list_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *wh
             bad = strcmp(value, "0") == 0 ? name[0] != 'o' : parse_id(value, strlen(value), &n) != 0;
             bad = bad || (name[0] == 'l' && n > 500) || (name[0] == 'o' && n > 1000000);
             if (!bad) cJSON_AddNumberToObject(filter, name, (double)n);
+        } else if (strcmp(name, "format") == 0) {
+            bad = !ehc_api_list_format_ok(value);
         } else {
             cJSON_Delete(filter);
             return ehc_api_reply_bad_query(req, more, name, false);
@@ -165,7 +167,7 @@ static void list_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *wh
     }
     if (!*authorities) {
         cJSON_Delete(filter);
-        ehc_http_reply(req, 200, "application/json", "[]", 2);
+        ehc_api_reply_list(req, "[]");
         return;
     }
     char *f = cJSON_PrintUnformatted(filter);
@@ -174,7 +176,7 @@ static void list_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *wh
     snprintf(user, sizeof user, "%" PRId64, who->user_id);
     const char *params[4] = {authorities, f, user, ehc_http_req_id(req)};
     int rc = ehc_pg_query(app->pg, "SELECT ehc_advice_list($1, $2::jsonb, $3::bigint, $4)", 4, params,
-                          READ_TIMEOUT_MS, ehc_api_reply_json_row, req);
+                          READ_TIMEOUT_MS, ehc_api_reply_list_row, req);
     free(f);
     if (rc) ehc_api_reply_unavailable(req);
 }

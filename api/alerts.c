@@ -34,7 +34,7 @@ static void list_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *wh
     char authorities[512];
     ehc_api_authorities(who, CASE_ROLES, authorities, sizeof authorities);
     if (!*authorities) {
-        ehc_http_reply(req, 200, "application/json", "[]", 2);
+        ehc_api_reply_list(req, "[]");
         return;
     }
     cJSON *filter = cJSON_CreateObject();
@@ -75,6 +75,8 @@ static void list_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *wh
                 cJSON *one = cJSON_AddArrayToObject(filter, "team_ids");
                 cJSON_AddItemToArray(one, cJSON_CreateNumber((double)n));
             }
+        } else if (strcmp(name, "format") == 0) {
+            bad = !ehc_api_list_format_ok(value);
         } else {
             cJSON_Delete(filter);
             return ehc_api_reply_bad_query(req, more, name, false);
@@ -88,7 +90,7 @@ static void list_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *wh
     cJSON_Delete(filter);
     const char *params[2] = {authorities, f};
     int rc = ehc_pg_query(app->pg, "SELECT ehc_alert_list($1, $2::jsonb)", 2, params, ALERT_TIMEOUT_MS,
-                          ehc_api_reply_json_row, req);
+                          ehc_api_reply_list_row, req);
     free(f);
     if (rc) ehc_api_reply_unavailable(req);
 }

@@ -1,7 +1,7 @@
 /* Cases through the API:
  *   POST /api/v1/cases                  open a case from a request (a new or known child)
  *   GET  /api/v1/cases                  open cases in the caller's scope, soonest statutory date first
- *   GET  /api/v1/cases/{id}             a case with its child, events, dates, advice and alerts
+ * (?format=csv) GET  /api/v1/cases/{id}             a case with its child, events, dates, advice and alerts
  *   POST /api/v1/cases/{id}/events      record an event (expected_version; Idempotency-Key honoured)
  *   POST /api/v1/cases/{id}/exceptions  record an exception to a time limit (the workflow's exception event)
  * Every body and query parameter is checked here, once, with a 4xx naming the field; the machine
@@ -710,6 +710,8 @@ static void list_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *wh
                 bad = name[0] == 'l' && (n < 1 || n > 500);
                 if (!bad) cJSON_AddNumberToObject(filter, name, (double)n);
             }
+        } else if (strcmp(name, "format") == 0) {
+            bad = !ehc_api_list_format_ok(value);
         } else {
             cJSON_Delete(filter);
             return ehc_api_reply_bad_query(req, more, name, false);
@@ -723,7 +725,7 @@ static void list_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *wh
     cJSON_Delete(filter);
     const char *params[2] = {authorities, f};
     int rc = ehc_pg_query(app->pg, "SELECT ehc_case_list($1, $2::jsonb)", 2, params, READ_TIMEOUT_MS,
-                          ehc_api_reply_json_row, req);
+                          ehc_api_reply_list_row, req);
     free(f);
     if (rc) ehc_api_reply_unavailable(req);
 }

@@ -45,6 +45,8 @@ static void search_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *
             bad = *value && strlen(value) <= 100 ? NULL : "1 to 100 characters";
         else if (strcmp(name, "date_of_birth") == 0)
             bad = ehc_date_parse_iso(value, &dob) == 0 ? NULL : "a date written YYYY-MM-DD";
+        else if (strcmp(name, "format") == 0)
+            bad = ehc_api_list_format_ok(value) ? NULL : "json or csv";
         else
             bad = "unknown query parameter";
         if (bad) {
@@ -54,6 +56,7 @@ static void search_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *
             ehc_http_reply_error(req, 400, "invalid_query", msg, more < 0 ? NULL : name);
             return;
         }
+        if (strcmp(name, "format") == 0) continue;
         cJSON_DeleteItemFromObject(q, name);
         cJSON_AddStringToObject(q, name, value);
     }
@@ -71,7 +74,7 @@ static void search_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *
     snprintf(user, sizeof user, "%lld", (long long)who->user_id);
     const char *params[4] = {authorities, text, user, ehc_http_req_id(req)};
     int rc = ehc_pg_query(app->pg, "SELECT ehc_child_search_logged($1, $2::jsonb, $3::bigint, $4)", 4, params,
-                          SEARCH_TIMEOUT_MS, ehc_api_reply_json_row, req);
+                          SEARCH_TIMEOUT_MS, ehc_api_reply_list_row, req);
     free(text);
     if (rc) ehc_api_reply_unavailable(req);
 }
@@ -94,7 +97,7 @@ static void caseload_authed(ehc_http_req *req, ehc_app *app, const ehc_principal
     cJSON_Delete(teams);
     const char *params[2] = {authorities, team_json};
     int rc = ehc_pg_query(app->pg, "SELECT ehc_caseload($1, $2::jsonb)", 2, params, SEARCH_TIMEOUT_MS,
-                          ehc_api_reply_json_row, req);
+                          ehc_api_reply_list_row, req);
     free(team_json);
     if (rc) ehc_api_reply_unavailable(req);
 }

@@ -22,7 +22,7 @@ static void list_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *wh
     }
     const char *params[2] = {authorities, "500"};
     if (ehc_pg_query(app->pg, "SELECT ehc_dead_letters($1, $2::int)", 2, params, DELIVERIES_TIMEOUT_MS,
-                     ehc_api_reply_json_row, req) != 0)
+                     ehc_api_reply_list_row, req) != 0)
         ehc_api_reply_unavailable(req);
 }
 

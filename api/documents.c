@@ -238,8 +238,7 @@ static void on_list(void *data, int status, PGresult *res, const char *message)
         return doc_free(c);
     }
     if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) return not_found(c);
-    const char *json = PQgetvalue(res, 0, 0);
-    ehc_http_reply(c->req, 200, "application/json", json, strlen(json));
+    ehc_api_reply_list(c->req, PQgetvalue(res, 0, 0));
     doc_free(c);
 }
 

@@ -47,6 +47,9 @@ static void list_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *wh
             bad = !*value || *end || n < (name[0] == 'l') || n > (name[0] == 'l' ? 500 : 1000000);
             if (!bad) cJSON_AddNumberToObject(filter, name, (double)n);
             continue;
+        } else if (strcmp(name, "format") == 0) {
+            if (ehc_api_list_format_ok(value)) continue;
+            bad = true;
         } else {
             known = false;
         }
@@ -62,7 +65,7 @@ static void list_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *wh
     snprintf(user, sizeof user, "%" PRId64, who->user_id);
     const char *params[4] = {authorities, f, user, ehc_http_req_id(req)};
     int rc = ehc_pg_query(app->pg, "SELECT ehc_review_list($1, $2::jsonb, $3::bigint, $4)", 4, params,
-                          READ_TIMEOUT_MS, ehc_api_reply_json_row, req);
+                          READ_TIMEOUT_MS, ehc_api_reply_list_row, req);
     free(f);
     if (rc) ehc_api_reply_unavailable(req);
 }

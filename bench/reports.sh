@@ -4,7 +4,7 @@
 # (one function call, bound to the authority, as the application role under row-level security):
 #   timeliness for the year, by authority and by month (sql/0022_timeliness.sql)
 #   the breach forecast for every open request (sql/0025_breach_forecast.sql)
-#   the SEN2 return's requests module, its active plans (5a), placement detail (5b) and SEN need
+#   the SEN2 return's requests module (each request with the codes the workflow sets), its active plans (5a), placement detail (5b) and SEN need
 #   modules, its validation, and the whole return as one XML document, for the census of the following
 #   January (sql/0026_sen2.sql, 0028), each plan issued with its plan record, placement and needs
 # against a baseline from the same run: a plain SELECT reading the same deadline rows the reports
@@ -31,8 +31,9 @@ CREATE TEMP TABLE gen AS
          (ARRAY['medical', 'educational_psychologist', 'social_care'])[1 + g % 3] AS adviser,
          25 + floor(random() * 30)::int AS advice_days
   FROM generate_series(1, $CASES) g;
-INSERT INTO children (authority_id, forename, surname, date_of_birth)
-  SELECT a.id, 'Bench', 'Child' || g.n, date '2012-01-01' + g.n % 3000 FROM gen g, local_authorities a;
+INSERT INTO children (authority_id, forename, surname, date_of_birth, sex)
+  SELECT a.id, 'Bench', 'Child' || g.n, date '2012-01-01' + g.n % 3000, (ARRAY['F', 'M'])[1 + g.n % 2]
+  FROM gen g, local_authorities a;
 INSERT INTO cases (authority_id, reference, child_id, workflow_id, workflow_sha256, calendar_sha256, stage, team_id,
                    opened_on, version)
   SELECT ch.authority_id, 'B-' || g.n, ch.id, 'ehc-needs-assessment', repeat('a', 64), repeat('b', 64), 'issued',
@@ -75,6 +76,19 @@ INSERT INTO case_events (authority_id, case_id, seq, type, actor_role, effective
                                (5, 'final_plan_issued', m.decided + m.assessed + m.drafted + m.finalised, '{}'::jsonb))
          AS s (seq, type, day, payload)
   WHERE (s.seq <= 2 OR NOT m.refused) AND m.received + s.day <= date '2025-12-31';
+-- the SEN2 codes the workflow sets as the request is decided and the plan issued
+INSERT INTO case_report_codes (authority_id, case_id, item, value, set_on, set_by_seq)
+  SELECT 1, m.id, k.item, k.value, m.received + m.decided, 2
+  FROM made m, LATERAL (VALUES ('RequestOutcome', CASE WHEN m.refused THEN 'N' ELSE 'Y' END),
+                               ('RequestOutcomeDate', (m.received + m.decided)::text)) k (item, value)
+  WHERE m.received + m.decided <= date '2025-12-31'
+  UNION ALL
+  SELECT 1, m.id, k.item, k.value, m.received + m.decided + m.assessed + m.drafted + m.finalised, 5
+  FROM made m, LATERAL (VALUES ('AssessmentOutcome', 'Y'),
+                               ('AssessmentOutcomeDate', (m.received + m.decided + m.assessed + m.drafted + m.finalised)::text),
+                               ('Week20', CASE WHEN m.decided + m.assessed + m.drafted + m.finalised <= 140 THEN '1' ELSE '0' END))
+         AS k (item, value)
+  WHERE NOT m.refused AND m.received + m.decided + m.assessed + m.drafted + m.finalised <= date '2025-12-31';
 -- each plan issued in the year with its SEN2 records, as the store projects them from the events
 INSERT INTO plans (authority_id, case_id, start_on, personal_budget, recorded_seq)
   SELECT 1, m.id, m.received + m.decided + m.assessed + m.drafted + m.finalised, m.n % 4 = 0, 6 FROM made m
@@ -88,7 +102,7 @@ INSERT INTO child_needs (authority_id, child_id, rank, sen_type, case_id)
 ANALYZE;
 SQL
 authority=$(psql "$url" -tA -c "SELECT id FROM local_authorities")
-echo "cases: $(psql "$url" -tA -c 'SELECT count(*) FROM cases')   deadlines: $(psql "$url" -tA -c 'SELECT count(*) FROM deadlines')   events: $(psql "$url" -tA -c 'SELECT count(*) FROM case_events')"
+echo "cases: $(psql "$url" -tA -c 'SELECT count(*) FROM cases')   deadlines: $(psql "$url" -tA -c 'SELECT count(*) FROM deadlines')   events: $(psql "$url" -tA -c 'SELECT count(*) FROM case_events')   SEN2 codes: $(psql "$url" -tA -c 'SELECT count(*) FROM case_report_codes')"
 
 # median of RUNS timings (ms) of one statement, as the application role (row-level security on)
 time_ms() {

@@ -154,6 +154,19 @@ void ehc_api_batch_recorded(void *data, const struct ehc_store_result *r);
 /* One CSV cell (api/csv.c): a number as it is, text quoted only when it must be (a comma, quote
  * or line break) or would start a spreadsheet formula; nothing for a missing value. */
 void ehc_api_csv_cell(char **buf, size_t *len, size_t *cap, const cJSON *v);
+/* Lists as CSV (api/csv.c): any list GET answers ?format=csv with the rows of its JSON. The value of
+ * a format parameter a list route takes: true for json or csv. */
+bool ehc_api_list_format_ok(const char *value);
+/* Whether the request's query asks for format=csv. */
+bool ehc_api_wants_csv(const ehc_http_req *req);
+/* Answers 200 with a list the database gave as JSON text (an array, or an object whose first array
+ * member is the list): as it is, or as CSV when the query asks for it (one column per member of the
+ * rows, in the order they first appear, a nested object's members as parent.member, an array as its
+ * JSON; a header line, then one line per row; named after the route's last word). */
+void ehc_api_reply_list(ehc_http_req *req, const char *json);
+/* ehc_api_reply_json_row for a list: a pg callback (data: the request) answering with
+ * ehc_api_reply_list. */
+void ehc_api_reply_list_row(void *req, int status, PGresult *res, const char *message);
 
 /* --- documents (api/documents.c) --- */
 

@@ -3,7 +3,8 @@
  * delays (some decisions, advice and plans late, some refusals, some no-plan decisions, some
  * exceptions, one plan after more than 52 weeks). The test works out every figure itself from the
  * delays it chose — by another route than the database — and the report must agree exactly, by
- * authority, summed over months, and scoped to a manager's team. */
+ * authority, summed over months, and scoped to a manager's team. On the same caseload every list of
+ * the API answers ?format=csv with exactly the rows and values of its JSON. */
 #include <cJSON.h>
 #include <libpq-fe.h>
 #include <math.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "caseload.h"
 #include "ehc/date.h"
 #include "testlib.h"
 
@@ -43,6 +45,9 @@ static int setup(void **state)
         "INSERT INTO role_grants (user_id, role, authority_id) SELECT u.id, 'service_manager', a.id "
         "FROM users u, local_authorities a WHERE u.username = '%s'");
     ehc_test_add_user(admin, "admin", true, NULL);
+    ehc_test_add_user(admin, "laadmin", false,
+                      "INSERT INTO role_grants (user_id, role, authority_id) SELECT u.id, 'admin', a.id "
+                      "FROM users u, local_authorities a WHERE u.username = '%s'");
     ehc_test_daemon_serve(&d, db_url, (const char *const[]){"--sim-clock=2025-01-01T00:00:00Z", NULL}, NULL);
     return 0;
 }
@@ -64,7 +69,7 @@ static long call(const char *method, const char *path, const char *token, const 
     return status;
 }
 
-/* ---- the generated caseload ------------------------------------------------------------------------ */
+/* ---- the generated caseload (driven by tests/support/caseload.c) -------------------------------------- */
 
 typedef struct gen_case {
     int32_t r;           /* request (days since epoch) */
@@ -84,8 +89,7 @@ static gen_case cases[CASES];
 static uint32_t rng = 20260105u;
 static int roll(int lo, int hi)
 {
-    rng = rng * 1664525u + 1013904223u;
-    return lo + (int)((rng >> 8) % (uint32_t)(hi - lo + 1));
+    return ehc_caseload_roll(&rng, lo, hi);
 }
 
 typedef enum {
@@ -101,38 +105,18 @@ typedef enum {
     FINAL
 } step_kind;
 
-typedef struct step {
-    int32_t on;
-    int seq; /* order within the day */
-    int c;
-    step_kind kind;
-} step;
-
-static int by_date(const void *a, const void *b)
-{
-    const step *x = a, *y = b;
-    if (x->on != y->on) return x->on < y->on ? -1 : 1;
-    return x->seq - y->seq;
-}
-
-static void iso(int32_t days, char out[EHC_DATE_ISO_SIZE])
-{
-    ehc_date_format_iso((ehc_date){.days = days}, out);
-}
+typedef ehc_caseload_step step; /* kind: a step_kind */
 
 static void generate(step *steps, size_t *n)
 {
     static const char *const advisers[] = {"medical", "educational_psychologist", "social_care"};
-    ehc_date start;
-    assert_int_equal(ehc_date_parse_iso("2026-01-05", &start), 0);
-    int32_t day = start.days;
+    int32_t day = ehc_caseload_day("2026-01-05");
     *n = 0;
     int seq = 0;
     for (int i = 0; i < CASES; i++) {
         gen_case *g = &cases[i];
         /* weekdays of January to March 2026 (no bank holiday falls in them) */
-        while ((day + 3) % 7 >= 5)
-            day++;
+        day = ehc_caseload_weekday(day);
         g->r = day;
         day += i % 2;
         g->decision_delay = roll(28, 49);
@@ -160,21 +144,11 @@ static void generate(step *steps, size_t *n)
         steps[(*n)++] = (step){pday, seq++, i, PLACE};
         steps[(*n)++] = (step){pday, seq++, i, FINAL};
     }
-    qsort(steps, *n, sizeof *steps, by_date);
-}
-
-static long version_of(long case_id)
-{
-    return ehc_test_scalar(admin, "SELECT version FROM cases WHERE id = %ld", case_id);
 }
 
 static void event(gen_case *g, const char *token, const char *type, const char *on, const char *fields)
 {
-    char path[64], body[512];
-    snprintf(path, sizeof path, "/api/v1/cases/%ld/events", g->id);
-    snprintf(body, sizeof body, "{\"type\": \"%s\", \"effective_on\": \"%s\", \"expected_version\": %ld%s%s}",
-             type, on, version_of(g->id), fields ? ", \"fields\": " : "", fields ? fields : "");
-    assert_int_equal(call("POST", path, token, body, NULL), 201);
+    ehc_caseload_event(d.port, admin, g->id, token, type, on, fields);
 }
 
 static void take(const step *s)
@@ -182,27 +156,17 @@ static void take(const step *s)
     gen_case *g = &cases[s->c];
     const char *officer = g->south ? EHC_TEST_TOKEN("officers") : EHC_TEST_TOKEN("officern");
     const char *manager = g->south ? EHC_TEST_TOKEN("managers") : EHC_TEST_TOKEN("managern");
-    char on[EHC_DATE_ISO_SIZE], body[1024], fields[256];
-    iso(s->on, on);
+    char on[EHC_DATE_ISO_SIZE], child[160], fields[256];
+    ehc_caseload_iso(s->on, on);
     switch (s->kind) {
-    case OPEN: {
-        long team =
-            ehc_test_scalar(admin, "SELECT id FROM teams WHERE name = '%s'", g->south ? "South" : "North");
-        snprintf(
-            body, sizeof body,
-            "{\"team_id\": %ld, \"confirm_new_child\": true, \"child\": {\"forename\": \"Gen\", \"surname\": "
-            "\"Case%d\", \"date_of_birth\": \"2016-05-05\"}, \"request\": {\"effective_on\": \"%s\", "
-            "\"fields\": "
-            "{\"requested_by\": \"parent\", \"channel\": \"email\", \"received_at\": \"%sT10:00\"}}}",
-            team, s->c, on, on);
-        char *out = NULL;
-        assert_int_equal(call("POST", "/api/v1/cases", officer, body, &out), 201);
-        cJSON *j = cJSON_Parse(out);
-        g->id = (long)cJSON_GetObjectItem(j, "id")->valuedouble;
-        cJSON_Delete(j);
-        free(out);
+    case OPEN:
+        snprintf(child, sizeof child,
+                 "{\"forename\": \"Gen\", \"surname\": \"Case%d\", \"date_of_birth\": \"2016-05-05\"}", s->c);
+        g->id = ehc_caseload_open(
+            d.port, officer,
+            ehc_test_scalar(admin, "SELECT id FROM teams WHERE name = '%s'", g->south ? "South" : "North"),
+            child, on);
         break;
-    }
     case DECIDE:
         event(g, manager, "decision_to_assess", on,
               g->refused ? "{\"decision\": \"no\"}" : "{\"decision\": \"yes\"}");
@@ -218,17 +182,7 @@ static void take(const step *s)
         event(g, manager, "decision_to_issue", on,
               g->no_plan ? "{\"decision\": \"no\"}" : "{\"decision\": \"yes\"}");
         break;
-    case EXCEPTION: {
-        char path[64];
-        snprintf(path, sizeof path, "/api/v1/cases/%ld/exceptions", g->id);
-        snprintf(
-            body, sizeof body,
-            "{\"deadline\": \"final_plan_due\", \"exception\": \"reg_13_3_c\", \"applies_from\": \"%s\", "
-            "\"evidence\": \"away for four weeks\", \"family_told_on\": \"%s\", \"expected_version\": %ld}",
-            on, on, version_of(g->id));
-        assert_int_equal(call("POST", path, manager, body, NULL), 201);
-        break;
-    }
+    case EXCEPTION: ehc_caseload_exception(d.port, admin, g->id, manager, on); break;
     case DRAFT:
         snprintf(fields, sizeof fields, "{\"served_on\": \"%s\"}", on);
         event(g, officer, "draft_served", on, fields);
@@ -324,17 +278,7 @@ static void test_generated_caseload_is_taken_through_the_law_over_the_api(void *
     static step steps[CASES * 12];
     size_t n;
     generate(steps, &n);
-    int32_t clock = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (steps[i].on != clock) {
-            clock = steps[i].on;
-            char on[EHC_DATE_ISO_SIZE], body[96];
-            iso(clock, on);
-            snprintf(body, sizeof body, "{\"now\": \"%sT18:00:00Z\"}", on);
-            assert_int_equal(call("POST", "/admin/clock", EHC_TEST_TOKEN("admin"), body, NULL), 200);
-        }
-        take(&steps[i]);
-    }
+    ehc_caseload_run(d.port, steps, n, take);
     /* the generation gave every kind of outcome, or the test would prove less than it claims */
     figure plans = expected("plan_20_weeks", NULL, 0), decisions = expected("decision_6_weeks", NULL, 0);
     assert_true(plans.on_time > 0 && plans.on_time < plans.total && plans.over_52 == 1);
@@ -384,7 +328,7 @@ static void test_breach_forecast_lists_open_requests_most_at_risk_first(void **s
         ehc_test_scalar(admin, "SELECT (to_timestamp(now_us / 1e6) AT TIME ZONE 'Europe/London')::date - "
                                "date '1970-01-01' FROM sim_clock");
     char on[EHC_DATE_ISO_SIZE], body[1024];
-    iso((int32_t)clock_day, on);
+    ehc_caseload_iso((int32_t)clock_day, on);
     static const char *const teams[] = {"North", "South"};
     for (int i = 0; i < 2; i++) {
         snprintf(
@@ -462,6 +406,225 @@ static void test_report_as_csv_and_refusals(void **state)
                      400);
 }
 
+/* ---- every list as CSV ------------------------------------------------------------------------------ */
+
+/* One CSV document (RFC 4180) as rows of cells, each malloc'd; fails the test on anything malformed. */
+typedef struct csv_doc {
+    char ***rows;
+    size_t *widths;
+    size_t n;
+} csv_doc;
+
+static csv_doc csv_parse(const char *s)
+{
+    csv_doc doc = {0};
+    size_t cap = 0;
+    while (*s) {
+        if (doc.n == cap) {
+            cap = cap ? cap * 2 : 64;
+            doc.rows = realloc(doc.rows, cap * sizeof *doc.rows);
+            doc.widths = realloc(doc.widths, cap * sizeof *doc.widths);
+        }
+        char **cells = NULL;
+        size_t w = 0;
+        for (;;) {
+            size_t len = 0, ccap = 64;
+            char *cell = malloc(ccap);
+            if (*s == '"') {
+                for (s++;; s++) {
+                    if (!*s) fail_msg("an unterminated quoted CSV cell");
+                    if (*s == '"' && s[1] != '"') break;
+                    if (*s == '"') s++;
+                    if (len + 2 > ccap) cell = realloc(cell, ccap *= 2);
+                    cell[len++] = *s;
+                }
+                s++;
+            } else {
+                for (; *s && *s != ',' && *s != '\r' && *s != '\n'; s++) {
+                    if (*s == '"') fail_msg("a quote inside an unquoted CSV cell");
+                    if (len + 2 > ccap) cell = realloc(cell, ccap *= 2);
+                    cell[len++] = *s;
+                }
+            }
+            cell[len] = '\0';
+            cells = realloc(cells, (w + 1) * sizeof *cells);
+            cells[w++] = cell;
+            if (*s == ',') {
+                s++;
+                continue;
+            }
+            if (s[0] != '\r' || s[1] != '\n') fail_msg("a CSV line not ended by CRLF");
+            s += 2;
+            break;
+        }
+        doc.rows[doc.n] = cells;
+        doc.widths[doc.n++] = w;
+    }
+    return doc;
+}
+
+static void csv_free(csv_doc *doc)
+{
+    for (size_t i = 0; i < doc->n; i++) {
+        for (size_t k = 0; k < doc->widths[i]; k++)
+            free(doc->rows[i][k]);
+        free(doc->rows[i]);
+    }
+    free(doc->rows);
+    free(doc->widths);
+}
+
+/* The text a JSON value must be in its CSV cell: a string as it is (after an apostrophe when it would
+ * start a spreadsheet formula), a whole number in digits, true or false, nothing for null, and an
+ * array or a fraction as its JSON. */
+static char *cell_of(const cJSON *v)
+{
+    char buf[64];
+    if (!v || cJSON_IsNull(v)) return strdup("");
+    if (cJSON_IsBool(v)) return strdup(cJSON_IsTrue(v) ? "true" : "false");
+    if (cJSON_IsNumber(v) && v->valuedouble == (double)(long long)v->valuedouble) {
+        snprintf(buf, sizeof buf, "%lld", (long long)v->valuedouble);
+        return strdup(buf);
+    }
+    char *text = cJSON_IsString(v) ? strdup(v->valuestring) : cJSON_PrintUnformatted(v);
+    if (text[0] && strchr("=+-@", text[0])) {
+        char *quoted = malloc(strlen(text) + 2);
+        sprintf(quoted, "'%s", text);
+        free(text);
+        return quoted;
+    }
+    return text;
+}
+
+/* Every leaf of a JSON row against the CSV's header and line: each member (a nested object's as
+ * parent.member) is the column of that name, and no column is left without a member or empty. */
+static void check_row(const char *what, const cJSON *obj, const char *prefix, char **header, size_t width,
+                      char **line, bool *used)
+{
+    const cJSON *m;
+    cJSON_ArrayForEach(m, obj)
+    {
+        char name[256];
+        snprintf(name, sizeof name, "%s%s%s", prefix, *prefix ? "." : "", m->string);
+        if (cJSON_IsObject(m)) {
+            check_row(what, m, name, header, width, line, used);
+            continue;
+        }
+        size_t k = 0;
+        while (k < width && strcmp(header[k], name) != 0)
+            k++;
+        if (k == width) fail_msg("%s: the CSV has no column %s", what, name);
+        used[k] = true;
+        char *want = cell_of(m);
+        if (strcmp(want, line[k]) != 0)
+            fail_msg("%s: %s is \"%s\" in CSV, \"%s\" in JSON", what, name, line[k], want);
+        free(want);
+    }
+}
+
+/* A list GET as JSON and as CSV: the CSV is an attachment of text/csv with a header line and one line
+ * per row of the JSON (an array, or an object's first array member), each cell the row's value.
+ * Returns the number of rows. */
+static size_t list_as_csv_matches_json(const char *path, const char *token)
+{
+    char url[256];
+    ehc_test_response j, c;
+    long status = ehc_test_call(d.port, "GET", path, token, NULL, &j);
+    if (status != 200) fail_msg("%s -> %ld %s", path, status, j.body);
+    snprintf(url, sizeof url, "%s%sformat=csv", path, strchr(path, '?') ? "&" : "?");
+    status = ehc_test_call(d.port, "GET", url, token, NULL, &c);
+    if (status != 200) fail_msg("%s -> %ld %s", url, status, c.body);
+    if (!strstr(c.headers, "text/csv")) fail_msg("%s: not text/csv:\n%s", url, c.headers);
+    if (!strstr(c.headers, "attachment; filename=")) fail_msg("%s: not an attachment:\n%s", url, c.headers);
+    cJSON *doc = cJSON_Parse(j.body);
+    assert_non_null(doc);
+    const cJSON *rows = doc;
+    if (cJSON_IsObject(doc)) {
+        rows = NULL;
+        for (const cJSON *m = doc->child; m && !rows; m = m->next)
+            if (cJSON_IsArray(m)) rows = m;
+    }
+    assert_true(cJSON_IsArray(rows));
+    size_t n = (size_t)cJSON_GetArraySize(rows);
+    csv_doc csv = csv_parse(c.body);
+    if (n == 0) {
+        if (csv.n != 0) fail_msg("%s: an empty list, but the CSV has %zu lines", url, csv.n);
+    } else {
+        if (csv.n != n + 1)
+            fail_msg("%s: %zu rows in JSON, %zu lines in CSV (with the header)", url, n, csv.n);
+        size_t width = csv.widths[0];
+        bool *used = calloc(width, sizeof *used);
+        for (size_t i = 0; i < n; i++) {
+            char what[300];
+            snprintf(what, sizeof what, "%s row %zu", url, i);
+            if (csv.widths[i + 1] != width)
+                fail_msg("%s: %zu cells, header %zu", what, csv.widths[i + 1], width);
+            check_row(what, cJSON_GetArrayItem(rows, (int)i), "", csv.rows[0], width, csv.rows[i + 1], used);
+        }
+        for (size_t k = 0; k < width; k++)
+            if (!used[k]) fail_msg("%s: column %s is in no row of the JSON", url, csv.rows[0][k]);
+        free(used);
+    }
+    csv_free(&csv);
+    cJSON_Delete(doc);
+    ehc_test_response_free(&j);
+    ehc_test_response_free(&c);
+    return n;
+}
+
+static void test_every_list_answers_csv_with_the_rows_of_its_json(void **state)
+{
+    (void)state;
+    long kase = cases[1].id;
+    /* a document on a case, so that its list has a row */
+    char path[160];
+    snprintf(path, sizeof path, "/api/v1/cases/%ld/documents?name=note.txt&kind=other", kase);
+    ehc_test_response r;
+    ehc_test_http(&r, "POST", d.port, path, "a note, with a comma",
+                  (const char *const[]){EHC_TEST_TOKEN("managern"), "Content-Type: text/plain", NULL});
+    if (r.status != 201) fail_msg("document upload: %ld %s", r.status, r.body);
+    ehc_test_response_free(&r);
+    long svc = ehc_test_scalar(admin, "SELECT id FROM users WHERE username = 'svc'");
+    long before = ehc_test_scalar(admin, "SELECT count(*) FROM access_log WHERE action = 'read'");
+
+    assert_true(list_as_csv_matches_json("/api/v1/cases?limit=500", EHC_TEST_TOKEN("svc")) > 0);
+    assert_true(list_as_csv_matches_json("/api/v1/cases?unallocated=true", EHC_TEST_TOKEN("managern")) > 0);
+    assert_true(list_as_csv_matches_json("/api/v1/caseload", EHC_TEST_TOKEN("managern")) > 0);
+    assert_true(list_as_csv_matches_json("/api/v1/alerts?limit=500", EHC_TEST_TOKEN("svc")) > 0);
+    assert_true(
+        list_as_csv_matches_json("/api/v1/advice-requests?status=all&limit=500", EHC_TEST_TOKEN("svc")) > 0);
+    list_as_csv_matches_json("/api/v1/reviews?limit=500", EHC_TEST_TOKEN("svc"));
+    assert_true(list_as_csv_matches_json("/api/v1/children?surname=Case1", EHC_TEST_TOKEN("officern")) > 0);
+    snprintf(path, sizeof path, "/api/v1/cases/%ld/documents", kase);
+    assert_true(list_as_csv_matches_json(path, EHC_TEST_TOKEN("managern")) > 0);
+    list_as_csv_matches_json("/api/v1/admin/dead-letters", EHC_TEST_TOKEN("laadmin"));
+    assert_true(list_as_csv_matches_json("/api/v1/admin/users", EHC_TEST_TOKEN("laadmin")) > 0);
+    snprintf(path, sizeof path, "/api/v1/admin/users/%ld/tokens", svc);
+    assert_true(list_as_csv_matches_json(path, EHC_TEST_TOKEN("laadmin")) > 0);
+    assert_true(list_as_csv_matches_json("/api/v1/admin/teams", EHC_TEST_TOKEN("laadmin")) > 0);
+    list_as_csv_matches_json("/api/v1/admin/organisations?all=true", EHC_TEST_TOKEN("laadmin"));
+    snprintf(path, sizeof path, "/api/v1/admin/cases/%ld/access-log", kase);
+    assert_true(list_as_csv_matches_json(path, EHC_TEST_TOKEN("laadmin")) > 0);
+
+    /* a read as CSV is in the access log as the same read as JSON is: one line per request read */
+    assert_true(ehc_test_scalar(admin, "SELECT count(*) FROM access_log WHERE action = 'read'") > before);
+    const char *advice = "/api/v1/advice-requests?status=all&limit=500";
+    long n0 = ehc_test_scalar(admin, "SELECT count(*) FROM access_log WHERE action = 'read'");
+    assert_int_equal(call("GET", advice, EHC_TEST_TOKEN("svc"), NULL, NULL), 200);
+    long n1 = ehc_test_scalar(admin, "SELECT count(*) FROM access_log WHERE action = 'read'");
+    char csv_path[128];
+    snprintf(csv_path, sizeof csv_path, "%s&format=csv", advice);
+    assert_int_equal(call("GET", csv_path, EHC_TEST_TOKEN("svc"), NULL, NULL), 200);
+    long n2 = ehc_test_scalar(admin, "SELECT count(*) FROM access_log WHERE action = 'read'");
+    assert_true(n1 > n0);
+    assert_int_equal(n2 - n1, n1 - n0);
+    /* a format the lists do not speak */
+    assert_int_equal(call("GET", "/api/v1/cases?format=xml", EHC_TEST_TOKEN("svc"), NULL, NULL), 400);
+    assert_int_equal(call("GET", "/api/v1/alerts?format=pdf", EHC_TEST_TOKEN("svc"), NULL, NULL), 400);
+    assert_int_equal(call("GET", "/api/v1/admin/users?format=tsv", EHC_TEST_TOKEN("laadmin"), NULL, NULL),
+                     400);
+}
+
 static void test_daemon_stops_cleanly_after_all_of_the_above(void **state)
 {
     (void)state;
@@ -475,6 +638,7 @@ int main(void)
         cmocka_unit_test(test_report_agrees_with_the_figures_worked_out_independently),
         cmocka_unit_test(test_report_as_csv_and_refusals),
         cmocka_unit_test(test_breach_forecast_lists_open_requests_most_at_risk_first),
+        cmocka_unit_test(test_every_list_answers_csv_with_the_rows_of_its_json),
         cmocka_unit_test(test_daemon_stops_cleanly_after_all_of_the_above),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

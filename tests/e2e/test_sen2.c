@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "caseload.h"
 #include "ehc/date.h"
 #include "testlib.h"
 
@@ -63,7 +64,7 @@ static long call(const char *method, const char *path, const char *token, const 
     return status;
 }
 
-/* ---- the generated caseload ------------------------------------------------------------------------ */
+/* ---- the generated caseload (driven by tests/support/caseload.c) -------------------------------------- */
 
 typedef enum {
     ISSUED,           /* assessed, plan issued */
@@ -99,8 +100,7 @@ static gen_case cases[CASES];
 static uint32_t rng = 20270118u;
 static int roll(int lo, int hi)
 {
-    rng = rng * 1664525u + 1013904223u;
-    return lo + (int)((rng >> 8) % (uint32_t)(hi - lo + 1));
+    return ehc_caseload_roll(&rng, lo, hi);
 }
 
 typedef enum {
@@ -118,30 +118,16 @@ typedef enum {
     RECORD /* the plan's details, placement and needs */
 } step_kind;
 
-typedef struct step {
-    int32_t on;
-    int seq;
-    int c;
-    step_kind kind;
-} step;
-
-static int by_date(const void *a, const void *b)
-{
-    const step *x = a, *y = b;
-    if (x->on != y->on) return x->on < y->on ? -1 : 1;
-    return x->seq - y->seq;
-}
+typedef ehc_caseload_step step; /* kind: a step_kind */
 
 static void iso(int32_t days, char out[EHC_DATE_ISO_SIZE])
 {
-    ehc_date_format_iso((ehc_date){.days = days}, out);
+    ehc_caseload_iso(days, out);
 }
 
 static int32_t day_of(const char *s)
 {
-    ehc_date d0;
-    assert_int_equal(ehc_date_parse_iso(s, &d0), 0);
-    return d0.days;
+    return ehc_caseload_day(s);
 }
 
 static void generate(step *steps, size_t *n)
@@ -153,8 +139,7 @@ static void generate(step *steps, size_t *n)
     *n = 0;
     for (int i = 0; i < CASES; i++) {
         gen_case *g = &cases[i];
-        while ((day + 3) % 7 >= 5) /* weekdays (no bank holiday in January and February 2026) */
-            day++;
+        day = ehc_caseload_weekday(day); /* no bank holiday in January and February 2026 */
         g->fate = i == CASES - 1 ? PENDING : fates[i % 9];
         g->r = g->fate == PENDING ? day_of("2026-12-01") : day;
         day += 1 + i % 2;
@@ -214,42 +199,29 @@ static void generate(step *steps, size_t *n)
         steps[(*n)++] = (step){g->start_on, seq++, i, FINAL};
         steps[(*n)++] = (step){g->ceased ? day_of("2026-12-15") : g->start_on, seq++, i, RECORD};
     }
-    qsort(steps, *n, sizeof *steps, by_date);
 }
 
 static void event(gen_case *g, const char *token, const char *type, const char *on, const char *fields)
 {
-    char path[64], body[512];
-    snprintf(path, sizeof path, "/api/v1/cases/%ld/events", g->id);
-    snprintf(body, sizeof body, "{\"type\": \"%s\", \"effective_on\": \"%s\", \"expected_version\": %ld%s%s}",
-             type, on, ehc_test_scalar(admin, "SELECT version FROM cases WHERE id = %ld", g->id),
-             fields ? ", \"fields\": " : "", fields ? fields : "");
-    assert_int_equal(call("POST", path, token, body, NULL), 201);
+    ehc_caseload_event(d.port, admin, g->id, token, type, on, fields);
 }
 
 static void take(const step *s)
 {
     gen_case *g = &cases[s->c];
     const char *officer = EHC_TEST_TOKEN("officer"), *manager = EHC_TEST_TOKEN("manager");
-    char on[EHC_DATE_ISO_SIZE], body[1024], fields[256];
+    char on[EHC_DATE_ISO_SIZE], fields[256];
     iso(s->on, on);
     switch (s->kind) {
     case OPEN: {
-        char postcode[40] = "";
+        char postcode[40] = "", child[256];
         if (g->postcode) snprintf(postcode, sizeof postcode, ", \"postcode\": \"%s\"", g->postcode);
-        snprintf(body, sizeof body,
-                 "{\"team_id\": %ld, \"confirm_new_child\": true, \"child\": {\"forename\": \"Gen\", "
-                 "\"surname\": \"Sen%d\", \"date_of_birth\": \"%s\", \"sex\": \"%s\"%s}, \"request\": "
-                 "{\"effective_on\": \"%s\", \"fields\": {\"requested_by\": \"parent\", \"channel\": "
-                 "\"email\", \"received_at\": \"%sT10:00\"}}}",
-                 ehc_test_scalar(admin, "SELECT id FROM teams WHERE name = 'North'"), s->c, g->dob, g->sex,
-                 postcode, on, on);
-        char *out = NULL;
-        assert_int_equal(call("POST", "/api/v1/cases", officer, body, &out), 201);
-        cJSON *j = cJSON_Parse(out);
-        g->id = (long)cJSON_GetObjectItem(j, "id")->valuedouble;
-        cJSON_Delete(j);
-        free(out);
+        snprintf(
+            child, sizeof child,
+            "{\"forename\": \"Gen\", \"surname\": \"Sen%d\", \"date_of_birth\": \"%s\", \"sex\": \"%s\"%s}",
+            s->c, g->dob, g->sex, postcode);
+        g->id = ehc_caseload_open(
+            d.port, officer, ehc_test_scalar(admin, "SELECT id FROM teams WHERE name = 'North'"), child, on);
         g->child_id = ehc_test_scalar(admin, "SELECT child_id FROM cases WHERE id = %ld", g->id);
         char sql[96];
         snprintf(sql, sizeof sql, "SELECT reference FROM cases WHERE id = %ld", g->id);
@@ -281,17 +253,7 @@ static void take(const step *s)
         event(g, manager, "decision_to_issue", on,
               g->fate == NO_PLAN ? "{\"decision\": \"no\"}" : "{\"decision\": \"yes\"}");
         break;
-    case EXCEPTION: {
-        char path[64];
-        snprintf(path, sizeof path, "/api/v1/cases/%ld/exceptions", g->id);
-        snprintf(
-            body, sizeof body,
-            "{\"deadline\": \"final_plan_due\", \"exception\": \"reg_13_3_c\", \"applies_from\": \"%s\", "
-            "\"evidence\": \"away for four weeks\", \"family_told_on\": \"%s\", \"expected_version\": %ld}",
-            on, on, ehc_test_scalar(admin, "SELECT version FROM cases WHERE id = %ld", g->id));
-        assert_int_equal(call("POST", path, manager, body, NULL), 201);
-        break;
-    }
+    case EXCEPTION: ehc_caseload_exception(d.port, admin, g->id, manager, on); break;
     case DRAFT:
         snprintf(fields, sizeof fields, "{\"served_on\": \"%s\"}", on);
         event(g, officer, "draft_served", on, fields);
@@ -346,17 +308,7 @@ static void test_generated_caseload_is_taken_through_the_law_over_the_api(void *
     static step steps[CASES * 13];
     size_t n;
     generate(steps, &n);
-    int32_t clock = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (steps[i].on != clock) {
-            clock = steps[i].on;
-            char on[EHC_DATE_ISO_SIZE], body[96];
-            iso(clock, on);
-            snprintf(body, sizeof body, "{\"now\": \"%sT18:00:00Z\"}", on);
-            assert_int_equal(call("POST", "/admin/clock", EHC_TEST_TOKEN("admin"), body, NULL), 200);
-        }
-        take(&steps[i]);
-    }
+    ehc_caseload_run(d.port, steps, n, take);
     /* every fate was generated, and every plan was issued within the year */
     int seen[PENDING + 1] = {0};
     for (int i = 0; i < CASES; i++) {

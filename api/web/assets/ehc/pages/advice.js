@@ -37,6 +37,7 @@ export async function advicePage({ flash }) {
       group(`Overdue (${overdue.length})`, overdue, today, 'advice-overdue'),
       group(`Due within ${AMBER_DAYS} days (${soon.length})`, soon, today, 'advice-soon'),
       group(`Outstanding (${rest.length})`, rest, today, 'advice-outstanding'),
+      list.length ? para(link('/api/v1/advice-requests?format=csv', 'Download these advice requests (CSV)')) : null,
     ],
   };
 }

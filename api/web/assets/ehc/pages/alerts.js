@@ -54,6 +54,7 @@ export async function alertsPage({ flash }) {
       rows.length
         ? table(`Open alerts (${rows.length})`, ['Alert', 'Case', 'Statutory date', 'Due', 'Action'], rows, { id: 'open-alerts' })
         : [h('h2', { class: 'govuk-heading-m' }, 'Open alerts'), para('There are no open alerts.')],
+      rows.length ? para(link('/api/v1/alerts?status=open&format=csv', 'Download the open alerts (CSV)')) : null,
     ],
   };
 }

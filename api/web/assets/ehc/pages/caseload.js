@@ -32,6 +32,7 @@ export async function caseloadPage({ query }) {
       cases.length
         ? table(mine ? 'Cases allocated to you' : 'Open cases, soonest statutory date first', ['Case', 'Stage', 'Next statutory date', 'Days left', 'Status', 'Officer'], rows, { id: 'caseload' })
         : para('There are no open cases here.'),
+      cases.length ? para(link(`/api/v1/cases${filter ? `${filter}&` : '?'}format=csv`, 'Download these cases (CSV)')) : null,
       session.has('officer', 'manager', 'service_manager') && para(link('/app/cases/new', 'Open a case from a new request')),
     ],
   };

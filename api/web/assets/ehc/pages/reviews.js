@@ -196,6 +196,7 @@ export async function reviewsPage({ query, flash }) {
       termForm,
       para(`${rows.length} ${rows.length === 1 ? 'plan' : 'plans'} with a review or review decision due by ${dateText(term.due_by)} (${term.title}), or overdue, by setting. A plan is reviewed within 12 months of the last review (CFA 2014 s44); the decision follows within 4 weeks of the meeting (Reg 20(10)). Open a plan for its other events.`),
       rows.length ? form : para('There are no reviews due in this term.'),
+      rows.length ? para(link(`/api/v1/reviews?limit=500&due_by=${term.due_by}&format=csv`, 'Download these reviews (CSV)')) : null,
     ],
   };
 }

@@ -72,6 +72,7 @@ export async function teamPage() {
         ? table('Open cases by stage', ['Stage', 'Open cases'], stageRows, { id: 'by-stage', numeric: [1], rowHeaders: true })
         : [h('h2', { class: 'govuk-heading-m' }, 'Open cases by stage'), para('There are no open cases.')],
       table('Open cases by officer', ['Officer', 'Open cases', 'Action'], officerRows, { id: 'by-officer', numeric: [1], rowHeaders: true }),
+      para(link('/api/v1/caseload?format=csv', 'Download the open cases by officer (CSV)'), ' or ', link('/api/v1/cases?limit=500&format=csv', 'the open cases (CSV)')),
     ],
   };
 }
