@@ -1,5 +1,5 @@
 /* `ehcd import`: CSV files (docs/import.md) -> checked rows -> each case's events, replayed through
- * the machine as of today -> one transaction of ehc_import_cases calls (sql/0036). Nothing here
+ * the machine as of today -> one transaction of COPYs and INSERT ... SELECTs. Nothing here
  * computes a statutory date: the machine does, exactly as it does for an event recorded live. */
 #include "ehc/import.h"
 
@@ -1320,7 +1320,7 @@ static cJSON *placements_json(const ehc_import *imp, const imp_case *c)
     return a;
 }
 
-/* The case as ehc_import_cases reads it; also fills c->sha (of what came from the files). */
+/* The case as the bulk write reads it; also fills c->sha (of what came from the files). */
 static cJSON *case_json(const ehc_import *imp, imp_case *c)
 {
     const ehc_workflow *wf = imp->wf[c->wf];
@@ -1431,6 +1431,369 @@ static bool exec_ok(PGconn *conn, const char *sql, FILE *out)
     return ok;
 }
 
+/* ---- the bulk write: COPY into staging tables, then INSERT ... SELECT into the real ones ---------- */
+
+/* Staging tables (temporary, no row security: COPY FROM refuses a table under row security) have
+ * the real tables' columns; INSERT ... SELECT then moves each batch across, so every CHECK, foreign
+ * key and row-security policy of the real tables still judges every row. */
+static const struct {
+    const char *table, *columns;
+} staged[] = {
+    {"children", "id, authority_id, source_ref, forename, surname, date_of_birth, sex, nhs_number, upn, postcode"},
+    {"child_needs", "authority_id, child_id, rank, sen_type"},
+    {"cases", "id, authority_id, reference, child_id, workflow_id, workflow_sha256, calendar_sha256, stage, status, "
+              "opened_on, closed_on, version, migrated, source_system, source_ref, source_sha256, created_at, "
+              "updated_at"},
+    {"case_events",
+     "authority_id, case_id, seq, type, actor_role, recorded_at, effective_on, payload, workflow_sha256"},
+    {"deadlines", "id, authority_id, case_id, deadline_key, instance_key, kind, basis, direction, origin_on, due_on, "
+                  "status, settled_on, settled_by_seq, exception_applies, set_by_seq"},
+    {"case_report_codes", "authority_id, case_id, item, value, set_on, set_by_seq"},
+    {"advice_requests", "authority_id, case_id, request_key, adviser_type, organisation_id, sent_on, "
+                        "received_by_adviser_on, due_on, returned_on, outcome, nil_reason, forwarded_to_id, "
+                        "requested_seq"},
+    {"deadline_exceptions", "authority_id, case_id, deadline_id, reason, basis, from_on, to_on, evidence_note, "
+                            "family_told_on, recorded_by_seq"},
+    {"placements",
+     "authority_id, case_id, rank, urn, ukprn, sen_setting, sen_unit, resourced_provision, start_on, end_on"},
+};
+enum { T_CHILDREN, T_NEEDS, T_CASES, T_EVENTS, T_DEADLINES, T_REPORTS, T_ADVICE, T_EXCEPTIONS, T_PLACEMENTS,
+       T_COUNT };
+
+typedef struct copy_buf {
+    char *buf;
+    size_t len, cap;
+} copy_buf;
+
+typedef struct copy_ctx {
+    PGconn *conn;
+    FILE *out;
+    const char *authority, *source, *recorded;
+    str_map child_ids; /* child_ref -> children.id, known or reserved */
+    char **child_refs; /* keys owned by child_ids */
+    size_t child_ref_count;
+    copy_buf t[T_COUNT];
+} copy_ctx;
+
+/* One value in COPY's text format; NULL is \N. */
+static void cp_val(copy_buf *b, const char *v, bool first)
+{
+    if (!first) ehc_text_append(&b->buf, &b->len, &b->cap, "\t", 1);
+    if (!v) {
+        ehc_text_append(&b->buf, &b->len, &b->cap, "\\N", 2);
+        return;
+    }
+    for (const char *p = v; *p;) {
+        size_t plain = strcspn(p, "\\\t\n\r");
+        ehc_text_append(&b->buf, &b->len, &b->cap, p, plain);
+        p += plain;
+        if (!*p) break;
+        const char *esc = *p == '\\' ? "\\\\" : *p == '\t' ? "\\t" : *p == '\n' ? "\\n" : "\\r";
+        ehc_text_append(&b->buf, &b->len, &b->cap, esc, 2);
+        p++;
+    }
+}
+
+static void cp_end(copy_buf *b)
+{
+    ehc_text_append(&b->buf, &b->len, &b->cap, "\n", 1);
+}
+
+/* A JSON member as a COPY value: strings as they are, numbers as integers, bools t/f, else \N. */
+static void cp_json(copy_buf *b, const cJSON *obj, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    char num[32];
+    if (cJSON_IsString(v)) {
+        cp_val(b, v->valuestring, false);
+    } else if (cJSON_IsNumber(v)) {
+        snprintf(num, sizeof num, "%lld", (long long)v->valuedouble);
+        cp_val(b, num, false);
+    } else if (cJSON_IsBool(v)) {
+        cp_val(b, cJSON_IsTrue(v) ? "t" : "f", false);
+    } else {
+        cp_val(b, NULL, false);
+    }
+}
+
+static bool run(copy_ctx *cc, const char *sql)
+{
+    return exec_ok(cc->conn, sql, cc->out);
+}
+
+static bool staging_create(copy_ctx *cc)
+{
+    for (int t = 0; t < T_COUNT; t++) {
+        char *sql = ehc_asprintf("CREATE TEMP TABLE import_%s ON COMMIT DROP AS SELECT %s FROM %s WITH NO DATA",
+                                 staged[t].table, staged[t].columns, staged[t].table);
+        bool ok = run(cc, sql);
+        free(sql);
+        if (!ok) return false;
+    }
+    return true;
+}
+
+static bool load_child_ids(copy_ctx *cc)
+{
+    const char *params[1] = {cc->authority};
+    PGresult *r = q(cc->conn,
+                    "SELECT source_ref, id FROM children WHERE authority_id = $1::bigint AND source_ref IS NOT NULL",
+                    1, params);
+    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    if (!ok) fprintf(cc->out, "database: %s", PQresultErrorMessage(r));
+    for (int i = 0; ok && i < PQntuples(r); i++) {
+        char *ref = ehc_strdup(PQgetvalue(r, i, 0));
+        cc->child_refs = ehc_realloc(cc->child_refs, (cc->child_ref_count + 1) * sizeof *cc->child_refs);
+        cc->child_refs[cc->child_ref_count++] = ref;
+        map_put(&cc->child_ids, ref, (size_t)strtoll(PQgetvalue(r, i, 1), NULL, 10));
+    }
+    PQclear(r);
+    return ok;
+}
+
+/* n fresh ids of the table's identity column */
+static int64_t *reserve_ids(copy_ctx *cc, const char *table, size_t n)
+{
+    int64_t *ids = ehc_calloc(n + 1, sizeof *ids);
+    if (n == 0) return ids;
+    char count[24];
+    snprintf(count, sizeof count, "%zu", n);
+    const char *params[2] = {table, count};
+    PGresult *r = q(cc->conn, "SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, $2::int)", 2,
+                    params);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || (size_t)PQntuples(r) != n) {
+        fprintf(cc->out, "database: %s", PQresultErrorMessage(r));
+        PQclear(r);
+        free(ids);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        ids[i] = strtoll(PQgetvalue(r, (int)i, 0), NULL, 10);
+    PQclear(r);
+    return ids;
+}
+
+static bool copy_in(copy_ctx *cc, int t)
+{
+    copy_buf *b = &cc->t[t];
+    if (b->len == 0) return true;
+    char *sql = ehc_asprintf("COPY import_%s (%s) FROM STDIN", staged[t].table, staged[t].columns);
+    PGresult *r = PQexec(cc->conn, sql);
+    free(sql);
+    bool ok = PQresultStatus(r) == PGRES_COPY_IN;
+    PQclear(r);
+    if (ok) ok = PQputCopyData(cc->conn, b->buf, (int)b->len) == 1;
+    if (PQputCopyEnd(cc->conn, ok ? NULL : "failed") != 1) ok = false;
+    r = PQgetResult(cc->conn);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        fprintf(cc->out, "database: %s", PQresultErrorMessage(r));
+        ok = false;
+    }
+    PQclear(r);
+    while ((r = PQgetResult(cc->conn)))
+        PQclear(r);
+    b->len = 0;
+    if (!ok) return false;
+    sql = ehc_asprintf("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM import_%s; TRUNCATE import_%s",
+                       staged[t].table, staged[t].columns, staged[t].columns, staged[t].table, staged[t].table);
+    ok = run(cc, sql);
+    free(sql);
+    return ok;
+}
+
+/* Cases [from, to) of the plan (those not yet imported) as one batch of COPYs. */
+static bool write_batch(copy_ctx *cc, ehc_import *imp, cJSON **bodies, size_t from, size_t to,
+                        ehc_import_summary *sum)
+{
+    size_t new_children = 0, new_cases = 0, deadline_rows = 0;
+    for (size_t i = from; i < to; i++) {
+        if (imp->cases[i].existing) continue;
+        new_cases++;
+        deadline_rows += (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(bodies[i], "deadlines"));
+        const char *ref = cJSON_GetStringValue(
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(bodies[i], "child"), "source_ref"));
+        if (!map_get(&cc->child_ids, ref, NULL)) {
+            map_put(&cc->child_ids, ref, 0);
+            new_children++;
+        }
+    }
+    int64_t *child_ids = reserve_ids(cc, "children", new_children);
+    int64_t *case_ids = reserve_ids(cc, "cases", new_cases);
+    int64_t *deadline_ids = reserve_ids(cc, "deadlines", deadline_rows);
+    bool ok = child_ids && case_ids && deadline_ids;
+    size_t nc = 0, nk = 0, nd = 0;
+    char num[3][24];
+    for (size_t i = from; ok && i < to; i++) {
+        if (imp->cases[i].existing) continue;
+        const cJSON *c = bodies[i];
+        const cJSON *child = cJSON_GetObjectItemCaseSensitive(c, "child");
+        const char *child_ref = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(child, "source_ref"));
+        size_t child_id = 0;
+        map_get(&cc->child_ids, child_ref, &child_id);
+        snprintf(num[0], sizeof num[0], "%lld", (long long)case_ids[nk++]);
+        if (child_id == 0) {
+            /* the child's first case in this import: the child comes with it */
+            child_id = (size_t)child_ids[nc++];
+            char *key = ehc_strdup(child_ref);
+            cc->child_refs = ehc_realloc(cc->child_refs, (cc->child_ref_count + 1) * sizeof *cc->child_refs);
+            cc->child_refs[cc->child_ref_count++] = key;
+            /* replace the placeholder: the map keeps the first key pointer, so update in place */
+            for (size_t s = 0; s < cc->child_ids.cap; s++)
+                if (cc->child_ids.keys[s] && strcmp(cc->child_ids.keys[s], child_ref) == 0) {
+                    cc->child_ids.keys[s] = key;
+                    cc->child_ids.values[s] = child_id;
+                    break;
+                }
+            snprintf(num[1], sizeof num[1], "%zu", child_id);
+            copy_buf *b = &cc->t[T_CHILDREN];
+            cp_val(b, num[1], true);
+            cp_val(b, cc->authority, false);
+            cp_json(b, child, "source_ref");
+            cp_json(b, child, "forename");
+            cp_json(b, child, "surname");
+            cp_json(b, child, "date_of_birth");
+            cp_json(b, child, "sex");
+            cp_json(b, child, "nhs_number");
+            cp_json(b, child, "upn");
+            cp_json(b, child, "postcode");
+            cp_end(b);
+            int rank = 1;
+            for (const cJSON *n = cJSON_GetObjectItemCaseSensitive(child, "needs")->child; n; n = n->next, rank++) {
+                b = &cc->t[T_NEEDS];
+                cp_val(b, cc->authority, true);
+                cp_val(b, num[1], false);
+                snprintf(num[2], sizeof num[2], "%d", rank);
+                cp_val(b, num[2], false);
+                cp_val(b, n->valuestring, false);
+                cp_end(b);
+            }
+            sum->children_created++;
+        }
+        snprintf(num[1], sizeof num[1], "%zu", child_id);
+        const cJSON *proj = cJSON_GetObjectItemCaseSensitive(c, "projection");
+        copy_buf *b = &cc->t[T_CASES];
+        cp_val(b, num[0], true);
+        cp_val(b, cc->authority, false);
+        cp_json(b, c, "reference");
+        cp_val(b, num[1], false);
+        cp_json(b, c, "workflow_id");
+        cp_json(b, c, "workflow_sha256");
+        cp_json(b, c, "calendar_sha256");
+        cp_json(b, proj, "stage");
+        cp_json(b, proj, "status");
+        cp_json(b, c, "opened_on");
+        cp_json(b, proj, "closed_on");
+        cp_json(b, c, "version");
+        cp_val(b, "t", false);
+        cp_val(b, cc->source, false);
+        cp_json(b, c, "source_ref");
+        cp_json(b, c, "source_sha256");
+        cp_val(b, cc->recorded, false);
+        cp_val(b, cc->recorded, false);
+        cp_end(b);
+
+        for (cJSON *e = cJSON_GetObjectItemCaseSensitive(c, "events")->child; e; e = e->next) {
+            b = &cc->t[T_EVENTS];
+            cp_val(b, cc->authority, true);
+            cp_val(b, num[0], false);
+            cp_json(b, e, "seq");
+            cp_json(b, e, "type");
+            cp_json(b, e, "actor_role");
+            cp_val(b, cc->recorded, false);
+            cp_json(b, e, "effective_on");
+            cJSON *payload = cJSON_CreateObject();
+            cJSON_AddItemReferenceToObject(payload, "fields", cJSON_GetObjectItemCaseSensitive(e, "fields"));
+            cJSON *from_json = cJSON_AddObjectToObject(payload, "migrated_from");
+            cJSON_AddStringToObject(from_json, "system", cc->source);
+            const cJSON *src = cJSON_GetObjectItemCaseSensitive(e, "source");
+            cJSON_AddItemReferenceToObject(from_json, "file", cJSON_GetObjectItemCaseSensitive(src, "file"));
+            cJSON_AddItemReferenceToObject(from_json, "row", cJSON_GetObjectItemCaseSensitive(src, "row"));
+            char *text = cJSON_PrintUnformatted(payload);
+            cJSON_Delete(payload);
+            cp_val(b, text, false);
+            free(text);
+            cp_json(b, c, "workflow_sha256");
+            cp_end(b);
+        }
+        size_t first_deadline = nd;
+        for (cJSON *d = cJSON_GetObjectItemCaseSensitive(c, "deadlines")->child; d; d = d->next) {
+            b = &cc->t[T_DEADLINES];
+            snprintf(num[2], sizeof num[2], "%lld", (long long)deadline_ids[nd++]);
+            cp_val(b, num[2], true);
+            cp_val(b, cc->authority, false);
+            cp_val(b, num[0], false);
+            static const char *const cols[] = {"deadline_key", "instance_key", "kind", "basis", "direction",
+                                               "origin_on", "due_on", "status", "settled_on", "settled_by_seq",
+                                               "exception_applies", "set_by_seq"};
+            for (size_t k = 0; k < EHC_ARRAY_SIZE(cols); k++)
+                cp_json(b, d, cols[k]);
+            cp_end(b);
+        }
+        for (cJSON *x = cJSON_GetObjectItemCaseSensitive(c, "reports")->child; x; x = x->next) {
+            b = &cc->t[T_REPORTS];
+            cp_val(b, cc->authority, true);
+            cp_val(b, num[0], false);
+            cp_json(b, x, "item");
+            cp_json(b, x, "value");
+            cp_json(b, x, "set_on");
+            cp_json(b, x, "set_by_seq");
+            cp_end(b);
+        }
+        for (cJSON *x = cJSON_GetObjectItemCaseSensitive(c, "advice")->child; x; x = x->next) {
+            b = &cc->t[T_ADVICE];
+            cp_val(b, cc->authority, true);
+            cp_val(b, num[0], false);
+            static const char *const cols[] = {"request_key", "adviser", "organisation_id", "sent_on",
+                                               "received_on", "due_on", "returned_on", "outcome",
+                                               "nil_reason", "forwarded_to_id", "requested_seq"};
+            for (size_t k = 0; k < EHC_ARRAY_SIZE(cols); k++)
+                cp_json(b, x, cols[k]);
+            cp_end(b);
+        }
+        for (cJSON *x = cJSON_GetObjectItemCaseSensitive(c, "exceptions")->child; x; x = x->next) {
+            /* the clock's row: the deadline of this case with the same key */
+            const char *dk = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "deadline_key"));
+            const char *ik = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "instance_key"));
+            size_t k = first_deadline;
+            for (cJSON *d = cJSON_GetObjectItemCaseSensitive(c, "deadlines")->child; d; d = d->next, k++)
+                if (strcmp(dk, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "deadline_key"))) == 0 &&
+                    strcmp(ik, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "instance_key"))) == 0)
+                    break;
+            if (k >= nd) continue; /* never: an exception is on a clock the case has */
+            snprintf(num[2], sizeof num[2], "%lld", (long long)deadline_ids[k]);
+            b = &cc->t[T_EXCEPTIONS];
+            cp_val(b, cc->authority, true);
+            cp_val(b, num[0], false);
+            cp_val(b, num[2], false);
+            static const char *const cols[] = {"reason", "basis", "from_on", "to_on", "evidence_note",
+                                               "family_told_on", "recorded_by_seq"};
+            for (size_t m = 0; m < EHC_ARRAY_SIZE(cols); m++)
+                cp_json(b, x, cols[m]);
+            cp_end(b);
+        }
+        for (cJSON *x = cJSON_GetObjectItemCaseSensitive(c, "placements")->child; x; x = x->next) {
+            b = &cc->t[T_PLACEMENTS];
+            cp_val(b, cc->authority, true);
+            cp_val(b, num[0], false);
+            static const char *const cols[] = {"rank", "urn", "ukprn", "sen_setting", "sen_unit",
+                                               "resourced_provision", "start_on", "end_on"};
+            for (size_t m = 0; m < EHC_ARRAY_SIZE(cols); m++)
+                cp_json(b, x, cols[m]);
+            cp_end(b);
+        }
+    }
+    for (int t = 0; ok && t < T_COUNT; t++)
+        ok = copy_in(cc, t);
+    for (int t = 0; t < T_COUNT; t++) {
+        free(cc->t[t].buf);
+        memset(&cc->t[t], 0, sizeof cc->t[t]);
+    }
+    free(child_ids);
+    free(case_ids);
+    free(deadline_ids);
+    return ok;
+}
+
 int ehc_import_write(PGconn *conn, ehc_import *imp, const ehc_import_write_options *opts, FILE *out,
                      ehc_import_summary *sum)
 {
@@ -1537,40 +1900,28 @@ int ehc_import_write(PGconn *conn, ehc_import *imp, const ehc_import_write_optio
         goto done;
     }
 
-    int batch = opts->batch_cases > 0 ? opts->batch_cases : 500;
+    int batch = opts->batch_cases > 0 ? opts->batch_cases : 5000;
     char recorded[40];
     {
         time_t secs = (time_t)(opts->recorded_at.us / EHC_US_PER_SECOND);
         struct tm tm;
         gmtime_r(&secs, &tm);
-        strftime(recorded, sizeof recorded, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        strftime(recorded, sizeof recorded, "%Y-%m-%d %H:%M:%S+00", &tm);
     }
+    copy_ctx cc = {.conn = conn, .out = out, .authority = authority, .source = opts->source_system,
+                   .recorded = recorded};
+    if (!staging_create(&cc) || !load_child_ids(&cc)) rc = EHC_EIO;
     for (size_t i = 0; i < imp->case_count && rc == 0;) {
-        cJSON *arr = cJSON_CreateArray();
+        size_t from = i;
         int n = 0;
-        for (; i < imp->case_count && n < batch; i++) {
-            if (imp->cases[i].existing) continue;
-            cJSON_AddItemToArray(arr, bodies[i]);
-            bodies[i] = NULL;
-            n++;
-        }
-        if (n == 0) {
-            cJSON_Delete(arr);
-            break;
-        }
-        char *text = cJSON_PrintUnformatted(arr);
-        cJSON_Delete(arr);
-        const char *p4[4] = {authority, opts->source_system, recorded, text};
-        r = q(conn, "SELECT ehc_import_cases($1::bigint, $2, $3::timestamptz, $4::jsonb)", 4, p4);
-        free(text);
-        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-            fprintf(out, "database: %s", PQresultErrorMessage(r));
-            rc = EHC_EIO;
-        } else {
-            sum->children_created += atol(PQgetvalue(r, 0, 0));
-        }
-        PQclear(r);
+        for (; i < imp->case_count && n < batch; i++)
+            if (!imp->cases[i].existing) n++;
+        if (n && !write_batch(&cc, imp, bodies, from, i, sum)) rc = EHC_EIO;
     }
+    map_free(&cc.child_ids);
+    for (size_t k = 0; k < cc.child_ref_count; k++)
+        free(cc.child_refs[k]);
+    free(cc.child_refs);
 done:
     for (size_t i = 0; i < imp->case_count; i++)
         cJSON_Delete(bodies[i]);

@@ -53,6 +53,11 @@ static ehc_date plus_months(ehc_date d, int months)
     return out;
 }
 
+static ehc_date earlier(ehc_date a, ehc_date b)
+{
+    return a.days <= b.days ? a : b;
+}
+
 static bool past(ehc_date d) /* happened by today */
 {
     return d.days <= today.days;
@@ -189,7 +194,7 @@ static void plan_row(const char *plan, const char *child, const char *kase, ehc_
         } else if (chance(8)) {
             ehc_date consult = plus(settled, rnd(5, 90));
             ehc_date decided = plus(consult, rnd(14, 35));
-            ehc_date ceased = plus(plus_months(decided, 3), rnd(1, 25));
+            ehc_date ceased = plus(plus_months(decided, 4), rnd(1, 25));
             static const char *const reasons[] = {"1", "2", "2", "3", "4", "6", "7", "9"};
             if (past(consult))
                 snprintf(cease, sizeof cease, "%s,%s,%s,%s,%s", iso(consult), iso_if(past(decided), decided),
@@ -205,7 +210,7 @@ static void plan_row(const char *plan, const char *child, const char *kase, ehc_
                 chance(10) ? "true" : "false");
         if (chance(15))
             fprintf(files[PLACEMENTS], "%s,2,,,%s,%s,,false,false\n", plan, chance(50) ? "OLA" : "EHE",
-                    iso(plus(issued, rnd(30, 200))));
+                    iso(earlier(plus(issued, rnd(30, 200)), today)));
     }
 }
 
@@ -226,7 +231,7 @@ static void assessment(const char *kase, const char *child, int age, ehc_date re
     }
     if (chance(25)) { /* refused */
         fprintf(files[REQUESTS], ",\n");
-        ehc_date final = plus(plus_months(decision, 3), rnd(1, 30));
+        ehc_date final = plus(plus_months(decision, 4), rnd(1, 30));
         fprintf(files[DECISIONS], "%s,assess,no,%s,%s\n", kase, iso(decision), iso_if(past(final), final));
         return;
     }
@@ -240,7 +245,7 @@ static void assessment(const char *kase, const char *child, int age, ehc_date re
     int n = rnd(3, 5);
     ehc_date last_return = decision;
     for (int a = 0; a < n; a++) {
-        ehc_date got = plus(decision, rnd(0, 3));
+        ehc_date got = earlier(plus(decision, rnd(0, 3)), today);
         ehc_date back = plus(got, chance(30) ? rnd(43, 80) : rnd(14, 42));
         bool nil = a == 4 && chance(30);
         if (withdrawn && back.days >= withdrawn_on.days) back = plus(withdrawn_on, 1);
@@ -254,14 +259,14 @@ static void assessment(const char *kase, const char *child, int age, ehc_date re
     }
     if (withdrawn) return;
     bool exception = chance(6);
-    ehc_date exc_on = plus(decision, rnd(20, 40));
-    if (exception && past(exc_on))
+    ehc_date exc_on = plus(decision, rnd(5, 20));
+    if (exception && past(exc_on) && exc_on.days < issue_decision.days)
         fprintf(files[EXCEPTIONS],
                 "%s,final_plan_due,reg_13_3_c,,%s,%s,\"Family abroad, letter on file\",%s,%s\n", kase,
                 iso(plus(exc_on, -5)), iso(plus(exc_on, 20)), iso(exc_on), iso(exc_on));
     if (!past(issue_decision)) return;
     if (chance(12)) { /* no plan */
-        ehc_date final = plus(plus_months(issue_decision, 3), rnd(1, 30));
+        ehc_date final = plus(plus_months(issue_decision, 4), rnd(1, 30));
         fprintf(files[DECISIONS], "%s,issue,no,%s,%s\n", kase, iso(issue_decision),
                 iso_if(past(final), final));
         return;
@@ -270,7 +275,7 @@ static void assessment(const char *kase, const char *child, int age, ehc_date re
     ehc_date draft = plus(issue_decision, rnd(1, 10));
     ehc_date issued = plus(draft, chance(30) ? rnd(30, 70) : rnd(15, 29));
     if (!past(draft) || !past(issued)) return; /* still drafting: no plans row yet */
-    ehc_date handed = plus(plus_months(issued, 3), rnd(1, 20));
+    ehc_date handed = plus(plus_months(issued, 4), rnd(1, 20));
     char plan[32];
     snprintf(plan, sizeof plan, "P-%s", kase + 2);
     plan_row(plan, child, kase, draft, issued, past(handed), handed, age < 5);
