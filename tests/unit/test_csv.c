@@ -3,6 +3,7 @@
  * refused with the record, field and line of the fault. */
 #include "testlib.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "ehc/csv.h"
@@ -12,7 +13,8 @@ static ehc_csv_table parse_ok(const char *text)
     ehc_csv_table t;
     ehc_csv_error err;
     int rc = ehc_csv_parse(text, strlen(text), &t, &err);
-    if (rc) fail_msg("refused: record %zu field %zu line %zu: %s", err.record, err.field, err.line, err.reason);
+    if (rc)
+        fail_msg("refused: record %zu field %zu line %zu: %s", err.record, err.field, err.line, err.reason);
     return t;
 }
 
@@ -47,7 +49,8 @@ static void test_trailing_empty_field_and_blank_last_line(void **state)
     ehc_csv_table_free(&t);
 }
 
-static void expect_fault(const char *text, size_t len, size_t record, size_t field, size_t line, const char *reason)
+static void expect_fault(const char *text, size_t len, size_t record, size_t field, size_t line,
+                         const char *reason)
 {
     ehc_csv_table t;
     ehc_csv_error err;
@@ -63,14 +66,15 @@ static void expect_fault(const char *text, size_t len, size_t record, size_t fie
 static void test_faults_are_placed(void **state)
 {
     (void)state;
-    expect_fault("a,b\n1,x\"y\n", 10, 2, 2, 2, "quote inside an unquoted field");
-    expect_fault("a,b\n1,\"xy\"z\n", 12, 2, 2, 2, "after a closing quote");
-    expect_fault("a,b\n1,\"never\nclosed\n", 21, 2, 2, 2, "never closed");
-    expect_fault("a,b\n1,2\r3\n", 10, 2, 2, 2, "carriage return");
-    expect_fault("a,b\n\n1,2\n", 9, 2, 1, 2, "blank line");
-    expect_fault("a,b\n1,\xff\xfe\n", 8, 2, 2, 2, "not UTF-8");
-    expect_fault("a,b\n1,\xc0\xaf\n", 8, 2, 2, 2, "not UTF-8"); /* an overlong encoding of '/' */
-    expect_fault("a,b\n1,x\0y\n", 10, 2, 2, 2, "NUL");
+    expect_fault("a,b\n1,x\"y\n", sizeof "a,b\n1,x\"y\n" - 1, 2, 2, 2, "quote inside an unquoted field");
+    expect_fault("a,b\n1,\"xy\"z\n", sizeof "a,b\n1,\"xy\"z\n" - 1, 2, 2, 2, "after a closing quote");
+    expect_fault("a,b\n1,\"never\nclosed\n", sizeof "a,b\n1,\"never\nclosed\n" - 1, 2, 2, 2, "never closed");
+    expect_fault("a,b\n1,2\r3\n", sizeof "a,b\n1,2\r3\n" - 1, 2, 2, 2, "carriage return");
+    expect_fault("a,b\n\n1,2\n", sizeof "a,b\n\n1,2\n" - 1, 2, 1, 2, "blank line");
+    expect_fault("a,b\n1,\xff\xfe\n", sizeof "a,b\n1,\xff\xfe\n" - 1, 2, 2, 2, "not UTF-8");
+    expect_fault("a,b\n1,\xc0\xaf\n", sizeof "a,b\n1,\xc0\xaf\n" - 1, 2, 2, 2,
+                 "not UTF-8"); /* an overlong encoding of '/' */
+    expect_fault("a,b\n1,x\0y\n", sizeof "a,b\n1,x\0y\n" - 1, 2, 2, 2, "NUL");
 }
 
 static void test_limits(void **state)
