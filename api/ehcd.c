@@ -407,6 +407,40 @@ static int cmd_import(const ehc_config *cfg, int argc, char **argv)
     return rc;
 }
 
+static int cmd_export(const ehc_config *cfg, int argc, char **argv)
+{
+    const char *authority = NULL, *out = NULL;
+    long long case_id = 0;
+    for (int i = 0; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--authority") == 0)
+            authority = argv[i + 1];
+        else if (strcmp(argv[i], "--case") == 0)
+            case_id = strtoll(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "--out") == 0)
+            out = argv[i + 1];
+    }
+    if (!authority || !out || case_id <= 0 || argc % 2) {
+        fprintf(stderr, "usage: ehcd export --authority CODE --case ID --out DIR\n");
+        return 2;
+    }
+    ehc_definitions *defs;
+    if (load_definitions(cfg, &defs)) return 2;
+    PGconn *conn = connect_blocking(cfg, 0);
+    int rc = 2;
+    if (conn) {
+        char why[256] = "";
+        int e = ehc_import_export_case(conn, defs, authority, case_id, out, why);
+        if (e == 0)
+            printf("exported the child of case %lld and every case of that child to %s\n", case_id, out);
+        else
+            fprintf(stderr, "ehcd export: %s\n", why);
+        rc = e == 0 ? 0 : e == EHC_EIO ? 2 : 1;
+        PQfinish(conn);
+    }
+    ehc_definitions_free(defs);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     const char *config_path = NULL;
@@ -444,6 +478,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "check") == 0) return cmd_check(&cfg);
     if (strcmp(cmd, "verify") == 0) return cmd_verify(&cfg);
     if (strcmp(cmd, "import") == 0) return cmd_import(&cfg, argc - i, argv + i);
+    if (strcmp(cmd, "export") == 0) return cmd_export(&cfg, argc - i, argv + i);
     if (strcmp(cmd, "erase") == 0) return cmd_erase(&cfg, argc - i, argv + i);
     if (strcmp(cmd, "timeline") == 0) return cmd_timeline(&cfg, argc - i, argv + i);
     if (strcmp(cmd, "admin-init") == 0) {

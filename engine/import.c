@@ -1439,26 +1439,40 @@ static bool exec_ok(PGconn *conn, const char *sql, FILE *out)
 static const struct {
     const char *table, *columns;
 } staged[] = {
-    {"children", "id, authority_id, source_ref, forename, surname, date_of_birth, sex, nhs_number, upn, postcode"},
+    {"children",
+     "id, authority_id, source_ref, forename, surname, date_of_birth, sex, nhs_number, upn, postcode"},
     {"child_needs", "authority_id, child_id, rank, sen_type"},
-    {"cases", "id, authority_id, reference, child_id, workflow_id, workflow_sha256, calendar_sha256, stage, status, "
-              "opened_on, closed_on, version, migrated, source_system, source_ref, source_sha256, created_at, "
-              "updated_at"},
+    {"cases",
+     "id, authority_id, reference, child_id, workflow_id, workflow_sha256, calendar_sha256, stage, status, "
+     "opened_on, closed_on, version, migrated, source_system, source_ref, source_sha256, created_at, "
+     "updated_at"},
     {"case_events",
      "authority_id, case_id, seq, type, actor_role, recorded_at, effective_on, payload, workflow_sha256"},
-    {"deadlines", "id, authority_id, case_id, deadline_key, instance_key, kind, basis, direction, origin_on, due_on, "
-                  "status, settled_on, settled_by_seq, exception_applies, set_by_seq"},
+    {"deadlines",
+     "id, authority_id, case_id, deadline_key, instance_key, kind, basis, direction, origin_on, due_on, "
+     "status, settled_on, settled_by_seq, exception_applies, set_by_seq"},
     {"case_report_codes", "authority_id, case_id, item, value, set_on, set_by_seq"},
     {"advice_requests", "authority_id, case_id, request_key, adviser_type, organisation_id, sent_on, "
                         "received_by_adviser_on, due_on, returned_on, outcome, nil_reason, forwarded_to_id, "
                         "requested_seq"},
-    {"deadline_exceptions", "authority_id, case_id, deadline_id, reason, basis, from_on, to_on, evidence_note, "
-                            "family_told_on, recorded_by_seq"},
+    {"deadline_exceptions",
+     "authority_id, case_id, deadline_id, reason, basis, from_on, to_on, evidence_note, "
+     "family_told_on, recorded_by_seq"},
     {"placements",
      "authority_id, case_id, rank, urn, ukprn, sen_setting, sen_unit, resourced_provision, start_on, end_on"},
 };
-enum { T_CHILDREN, T_NEEDS, T_CASES, T_EVENTS, T_DEADLINES, T_REPORTS, T_ADVICE, T_EXCEPTIONS, T_PLACEMENTS,
-       T_COUNT };
+enum {
+    T_CHILDREN,
+    T_NEEDS,
+    T_CASES,
+    T_EVENTS,
+    T_DEADLINES,
+    T_REPORTS,
+    T_ADVICE,
+    T_EXCEPTIONS,
+    T_PLACEMENTS,
+    T_COUNT
+};
 
 typedef struct copy_buf {
     char *buf;
@@ -1524,8 +1538,9 @@ static bool run(copy_ctx *cc, const char *sql)
 static bool staging_create(copy_ctx *cc)
 {
     for (int t = 0; t < T_COUNT; t++) {
-        char *sql = ehc_asprintf("CREATE TEMP TABLE import_%s ON COMMIT DROP AS SELECT %s FROM %s WITH NO DATA",
-                                 staged[t].table, staged[t].columns, staged[t].table);
+        char *sql =
+            ehc_asprintf("CREATE TEMP TABLE import_%s ON COMMIT DROP AS SELECT %s FROM %s WITH NO DATA",
+                         staged[t].table, staged[t].columns, staged[t].table);
         bool ok = run(cc, sql);
         free(sql);
         if (!ok) return false;
@@ -1536,9 +1551,10 @@ static bool staging_create(copy_ctx *cc)
 static bool load_child_ids(copy_ctx *cc)
 {
     const char *params[1] = {cc->authority};
-    PGresult *r = q(cc->conn,
-                    "SELECT source_ref, id FROM children WHERE authority_id = $1::bigint AND source_ref IS NOT NULL",
-                    1, params);
+    PGresult *r =
+        q(cc->conn,
+          "SELECT source_ref, id FROM children WHERE authority_id = $1::bigint AND source_ref IS NOT NULL", 1,
+          params);
     bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
     if (!ok) fprintf(cc->out, "database: %s", PQresultErrorMessage(r));
     for (int i = 0; ok && i < PQntuples(r); i++) {
@@ -1559,8 +1575,9 @@ static int64_t *reserve_ids(copy_ctx *cc, const char *table, size_t n)
     char count[24];
     snprintf(count, sizeof count, "%zu", n);
     const char *params[2] = {table, count};
-    PGresult *r = q(cc->conn, "SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, $2::int)", 2,
-                    params);
+    PGresult *r =
+        q(cc->conn, "SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM generate_series(1, $2::int)", 2,
+          params);
     if (PQresultStatus(r) != PGRES_TUPLES_OK || (size_t)PQntuples(r) != n) {
         fprintf(cc->out, "database: %s", PQresultErrorMessage(r));
         PQclear(r);
@@ -1594,8 +1611,9 @@ static bool copy_in(copy_ctx *cc, int t)
         PQclear(r);
     b->len = 0;
     if (!ok) return false;
-    sql = ehc_asprintf("INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM import_%s; TRUNCATE import_%s",
-                       staged[t].table, staged[t].columns, staged[t].columns, staged[t].table, staged[t].table);
+    sql = ehc_asprintf(
+        "INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM import_%s; TRUNCATE import_%s",
+        staged[t].table, staged[t].columns, staged[t].columns, staged[t].table, staged[t].table);
     ok = run(cc, sql);
     free(sql);
     return ok;
@@ -1610,8 +1628,8 @@ static bool write_batch(copy_ctx *cc, ehc_import *imp, cJSON **bodies, size_t fr
         if (imp->cases[i].existing) continue;
         new_cases++;
         deadline_rows += (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(bodies[i], "deadlines"));
-        const char *ref = cJSON_GetStringValue(
-            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(bodies[i], "child"), "source_ref"));
+        const char *ref = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(bodies[i], "child"), "source_ref"));
         if (!map_get(&cc->child_ids, ref, NULL)) {
             map_put(&cc->child_ids, ref, 0);
             new_children++;
@@ -1658,7 +1676,8 @@ static bool write_batch(copy_ctx *cc, ehc_import *imp, cJSON **bodies, size_t fr
             cp_json(b, child, "postcode");
             cp_end(b);
             int rank = 1;
-            for (const cJSON *n = cJSON_GetObjectItemCaseSensitive(child, "needs")->child; n; n = n->next, rank++) {
+            for (const cJSON *n = cJSON_GetObjectItemCaseSensitive(child, "needs")->child; n;
+                 n = n->next, rank++) {
                 b = &cc->t[T_NEEDS];
                 cp_val(b, cc->authority, true);
                 cp_val(b, num[1], false);
@@ -1722,9 +1741,10 @@ static bool write_batch(copy_ctx *cc, ehc_import *imp, cJSON **bodies, size_t fr
             cp_val(b, num[2], true);
             cp_val(b, cc->authority, false);
             cp_val(b, num[0], false);
-            static const char *const cols[] = {"deadline_key", "instance_key", "kind", "basis", "direction",
-                                               "origin_on", "due_on", "status", "settled_on", "settled_by_seq",
-                                               "exception_applies", "set_by_seq"};
+            static const char *const cols[] = {
+                "deadline_key",      "instance_key", "kind",   "basis",      "direction",
+                "origin_on",         "due_on",       "status", "settled_on", "settled_by_seq",
+                "exception_applies", "set_by_seq"};
             for (size_t k = 0; k < EHC_ARRAY_SIZE(cols); k++)
                 cp_json(b, d, cols[k]);
             cp_end(b);
@@ -1743,9 +1763,9 @@ static bool write_batch(copy_ctx *cc, ehc_import *imp, cJSON **bodies, size_t fr
             b = &cc->t[T_ADVICE];
             cp_val(b, cc->authority, true);
             cp_val(b, num[0], false);
-            static const char *const cols[] = {"request_key", "adviser", "organisation_id", "sent_on",
-                                               "received_on", "due_on", "returned_on", "outcome",
-                                               "nil_reason", "forwarded_to_id", "requested_seq"};
+            static const char *const cols[] = {"request_key", "adviser",         "organisation_id", "sent_on",
+                                               "received_on", "due_on",          "returned_on",     "outcome",
+                                               "nil_reason",  "forwarded_to_id", "requested_seq"};
             for (size_t k = 0; k < EHC_ARRAY_SIZE(cols); k++)
                 cp_json(b, x, cols[k]);
             cp_end(b);
@@ -1756,8 +1776,10 @@ static bool write_batch(copy_ctx *cc, ehc_import *imp, cJSON **bodies, size_t fr
             const char *ik = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(x, "instance_key"));
             size_t k = first_deadline;
             for (cJSON *d = cJSON_GetObjectItemCaseSensitive(c, "deadlines")->child; d; d = d->next, k++)
-                if (strcmp(dk, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "deadline_key"))) == 0 &&
-                    strcmp(ik, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "instance_key"))) == 0)
+                if (strcmp(dk, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "deadline_key"))) ==
+                        0 &&
+                    strcmp(ik, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "instance_key"))) ==
+                        0)
                     break;
             if (k >= nd) continue; /* never: an exception is on a clock the case has */
             snprintf(num[2], sizeof num[2], "%lld", (long long)deadline_ids[k]);
@@ -1765,8 +1787,8 @@ static bool write_batch(copy_ctx *cc, ehc_import *imp, cJSON **bodies, size_t fr
             cp_val(b, cc->authority, true);
             cp_val(b, num[0], false);
             cp_val(b, num[2], false);
-            static const char *const cols[] = {"reason", "basis", "from_on", "to_on", "evidence_note",
-                                               "family_told_on", "recorded_by_seq"};
+            static const char *const cols[] = {"reason",        "basis",          "from_on",        "to_on",
+                                               "evidence_note", "family_told_on", "recorded_by_seq"};
             for (size_t m = 0; m < EHC_ARRAY_SIZE(cols); m++)
                 cp_json(b, x, cols[m]);
             cp_end(b);
@@ -1775,8 +1797,9 @@ static bool write_batch(copy_ctx *cc, ehc_import *imp, cJSON **bodies, size_t fr
             b = &cc->t[T_PLACEMENTS];
             cp_val(b, cc->authority, true);
             cp_val(b, num[0], false);
-            static const char *const cols[] = {"rank", "urn", "ukprn", "sen_setting", "sen_unit",
-                                               "resourced_provision", "start_on", "end_on"};
+            static const char *const cols[] = {"rank",        "urn",      "ukprn",
+                                               "sen_setting", "sen_unit", "resourced_provision",
+                                               "start_on",    "end_on"};
             for (size_t m = 0; m < EHC_ARRAY_SIZE(cols); m++)
                 cp_json(b, x, cols[m]);
             cp_end(b);
@@ -1908,7 +1931,10 @@ int ehc_import_write(PGconn *conn, ehc_import *imp, const ehc_import_write_optio
         gmtime_r(&secs, &tm);
         strftime(recorded, sizeof recorded, "%Y-%m-%d %H:%M:%S+00", &tm);
     }
-    copy_ctx cc = {.conn = conn, .out = out, .authority = authority, .source = opts->source_system,
+    copy_ctx cc = {.conn = conn,
+                   .out = out,
+                   .authority = authority,
+                   .source = opts->source_system,
                    .recorded = recorded};
     if (!staging_create(&cc) || !load_child_ids(&cc)) rc = EHC_EIO;
     for (size_t i = 0; i < imp->case_count && rc == 0;) {
@@ -1944,5 +1970,367 @@ done:
                 opts->dry_run ? "would create" : "created", sum->created, sum->unchanged, sum->overdue_cases,
                 sum->overdue_deadlines);
     if (rc == EHC_EIO) fprintf(out, "nothing was written\n");
+    return rc;
+}
+
+/* ---- export ------------------------------------------------------------------------------------- */
+
+/* One export file being built: its header, then rows of as many fields. */
+typedef struct out_file {
+    const col_spec *cols;
+    size_t ncols;
+    char ***rows; /* each row: ncols strings (owned) */
+    size_t count;
+} out_file;
+
+static char **out_row(out_file *f)
+{
+    f->rows = ehc_realloc(f->rows, (f->count + 1) * sizeof *f->rows);
+    char **row = ehc_calloc(f->ncols, sizeof *row);
+    f->rows[f->count++] = row;
+    return row;
+}
+
+static void out_set(char **row, int col, const char *value)
+{
+    free(row[col]);
+    row[col] = ehc_strdup(value ? value : "");
+}
+
+static const char *jstr(const cJSON *obj, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    if (cJSON_IsBool(v)) return cJSON_IsTrue(v) ? "true" : "false";
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static bool write_out(const char *dir, int f, const out_file *o, char why[256])
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    for (size_t c = 0; c < o->ncols; c++) {
+        if (c) ehc_text_append(&buf, &len, &cap, ",", 1);
+        ehc_csv_append_field(&buf, &len, &cap, o->cols[c].name);
+    }
+    ehc_text_append(&buf, &len, &cap, "\n", 1);
+    for (size_t r = 0; r < o->count; r++) {
+        for (size_t c = 0; c < o->ncols; c++) {
+            if (c) ehc_text_append(&buf, &len, &cap, ",", 1);
+            ehc_csv_append_field(&buf, &len, &cap, o->rows[r][c] ? o->rows[r][c] : "");
+        }
+        ehc_text_append(&buf, &len, &cap, "\n", 1);
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, file_names[f]);
+    FILE *fp = fopen(path, "w");
+    bool ok = fp && fwrite(buf, 1, len, fp) == len;
+    if (fp && fclose(fp)) ok = false;
+    if (!ok) snprintf(why, 256, "cannot write %.200s", path);
+    free(buf);
+    return ok;
+}
+
+/* The rows of one case's events; false (and why) for an event the files cannot carry. */
+static bool export_case(const cJSON *kase, const char *child_ref, const char *plan_of_case, out_file *o,
+                        char why[256])
+{
+    const char *wf = jstr(kase, "workflow_id"), *ref = jstr(kase, "ref");
+    bool review = strcmp(wf, WF_REVIEW) == 0;
+    if (!review && strcmp(wf, WF_ASSESS) != 0) {
+        snprintf(why, 256, "case %s runs the workflow %s, which the import files do not carry", ref, wf);
+        return false;
+    }
+    char **req = NULL, **plan = NULL, **rev = NULL, **last_no = NULL;
+    for (const cJSON *e = cJSON_GetObjectItemCaseSensitive(kase, "events")->child; e; e = e->next) {
+        const char *type = jstr(e, "type"), *on = jstr(e, "effective_on");
+        const cJSON *fl = cJSON_GetObjectItemCaseSensitive(e, "fields");
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "corrected"))) {
+            snprintf(why, 256, "case %s has a corrected event, which the import files cannot carry", ref);
+            return false;
+        }
+        if (!review && strcmp(type, "request_received") == 0) {
+            req = out_row(&o[F_REQUESTS]);
+            out_set(req, RQ_CASE, ref);
+            out_set(req, RQ_CHILD, child_ref);
+            out_set(req, RQ_AT, jstr(fl, "received_at"));
+            out_set(req, RQ_CHANNEL, jstr(fl, "channel"));
+            out_set(req, RQ_BY, jstr(fl, "requested_by"));
+        } else if (!review && req &&
+                   (strcmp(type, "withdrawn") == 0 || strcmp(type, "moved_to_another_la") == 0 ||
+                    strcmp(type, "child_died") == 0)) {
+            out_set(req, RQ_CLOSED_REASON,
+                    type[0] == 'w'   ? "withdrawn"
+                    : type[0] == 'm' ? "moved_away"
+                                     : "died");
+            out_set(req, RQ_CLOSED_ON, on);
+        } else if (!review &&
+                   (strcmp(type, "decision_to_assess") == 0 || strcmp(type, "decision_to_issue") == 0)) {
+            char **d = out_row(&o[F_DECISIONS]);
+            out_set(d, DE_CASE, ref);
+            out_set(d, DE_DECISION, strcmp(type, "decision_to_assess") == 0 ? "assess" : "issue");
+            out_set(d, DE_OUTCOME, jstr(fl, "decision"));
+            out_set(d, DE_ON, on);
+            last_no = strcmp(jstr(fl, "decision"), "no") == 0 ? d : NULL;
+        } else if (!review && strcmp(type, "refusal_stands") == 0 && last_no) {
+            out_set(last_no, DE_FINAL_ON, on);
+        } else if (!review &&
+                   (strcmp(type, "advice_requested") == 0 || strcmp(type, "existing_advice_agreed") == 0)) {
+            char **a = out_row(&o[F_ADVICE]);
+            out_set(a, AD_CASE, ref);
+            out_set(a, AD_KEY, jstr(fl, "request_key"));
+            out_set(a, AD_ADVISER, jstr(fl, "adviser"));
+            out_set(a, AD_REQUESTED, on);
+            if (type[0] == 'e')
+                out_set(a, AD_OUTCOME, "existing_sufficient");
+            else
+                out_set(a, AD_RECEIVED, jstr(fl, "received_on"));
+        } else if (!review &&
+                   (strcmp(type, "advice_received") == 0 || strcmp(type, "advice_nil_return") == 0)) {
+            char **a = NULL;
+            for (size_t r = 0; r < o[F_ADVICE].count; r++)
+                if (strcmp(o[F_ADVICE].rows[r][AD_CASE], ref) == 0 &&
+                    strcmp(o[F_ADVICE].rows[r][AD_KEY], jstr(fl, "request_key")) == 0)
+                    a = o[F_ADVICE].rows[r];
+            if (!a) goto unsupported;
+            out_set(a, AD_OUTCOME, strcmp(type, "advice_received") == 0 ? "returned" : "nil_return");
+            out_set(a, AD_RETURNED, on);
+            if (strcmp(type, "advice_nil_return") == 0) out_set(a, AD_NIL, jstr(fl, "reason"));
+        } else if (!review && strcmp(type, "exception_recorded") == 0) {
+            char **x = out_row(&o[F_EXCEPTIONS]);
+            out_set(x, EX_CASE, ref);
+            out_set(x, EX_DEADLINE, jstr(fl, "deadline"));
+            out_set(x, EX_EXCEPTION, jstr(fl, "exception"));
+            out_set(x, EX_KEY, jstr(fl, "request_key"));
+            out_set(x, EX_FROM, jstr(fl, "applies_from"));
+            out_set(x, EX_TO, jstr(fl, "applies_to"));
+            out_set(x, EX_EVIDENCE, jstr(fl, "evidence"));
+            out_set(x, EX_TOLD, jstr(fl, "family_told_on"));
+            out_set(x, EX_ON, on);
+        } else if (!review && strcmp(type, "draft_served") == 0) {
+            plan = out_row(&o[F_PLANS]);
+            out_set(plan, PL_PLAN, plan_of_case);
+            out_set(plan, PL_CHILD, child_ref);
+            out_set(plan, PL_CASE, ref);
+            out_set(plan, PL_DRAFT, jstr(fl, "served_on"));
+            out_set(plan, PL_UNDER_FIVE, "false");
+        } else if (!review && strcmp(type, "placement_decided") == 0 && plan) {
+            /* recorded again on the issue date by the import */
+        } else if (!review && strcmp(type, "final_plan_issued") == 0 && plan) {
+            out_set(plan, PL_ISSUED, on);
+        } else if (!review && strcmp(type, "handed_to_review") == 0 && plan) {
+            out_set(plan, PL_HANDED, on);
+        } else if (review && strcmp(type, "plan_made") == 0) {
+            /* the plan's row: the assessment case's, when it made this plan */
+            plan = NULL;
+            for (size_t r = 0; r < o[F_PLANS].count; r++)
+                if (strcmp(o[F_PLANS].rows[r][PL_PLAN], ref) == 0) plan = o[F_PLANS].rows[r];
+            if (!plan) {
+                plan = out_row(&o[F_PLANS]);
+                out_set(plan, PL_PLAN, ref);
+                out_set(plan, PL_CHILD, child_ref);
+            }
+            out_set(plan, PL_ISSUED, on);
+            out_set(plan, PL_UNDER_FIVE, jstr(fl, "under_five"));
+            out_set(plan, PL_MADE_AFTER, jstr(fl, "made_after"));
+        } else if (review && plan && strcmp(type, "review_meeting_arranged") == 0) {
+            rev = out_row(&o[F_REVIEWS]);
+            out_set(rev, RV_PLAN, ref);
+            out_set(rev, RV_ARRANGED, on);
+            out_set(rev, RV_MEETING, jstr(fl, "meeting_on"));
+        } else if (review && rev &&
+                   (strcmp(type, "invitations_sent") == 0 || strcmp(type, "advice_circulated") == 0 ||
+                    strcmp(type, "review_meeting_held") == 0 || strcmp(type, "review_report_sent") == 0 ||
+                    strcmp(type, "review_decision_notified") == 0 ||
+                    strcmp(type, "amendment_proposed") == 0 || strcmp(type, "amended_plan_issued") == 0)) {
+            static const struct {
+                const char *type;
+                int col;
+            } cols[] = {{"invitations_sent", RV_INVITES},
+                        {"advice_circulated", RV_ADVICE},
+                        {"review_meeting_held", RV_HELD},
+                        {"review_report_sent", RV_REPORT},
+                        {"review_decision_notified", RV_DECISION_ON},
+                        {"amendment_proposed", RV_PROPOSED},
+                        {"amended_plan_issued", RV_AMENDED}};
+            for (size_t k = 0; k < EHC_ARRAY_SIZE(cols); k++)
+                if (strcmp(type, cols[k].type) == 0) {
+                    if (rev[cols[k].col] && *rev[cols[k].col]) goto unsupported; /* twice in one review */
+                    out_set(rev, cols[k].col, on);
+                }
+            if (strcmp(type, "review_decision_notified") == 0) {
+                out_set(rev, RV_DECISION, jstr(fl, "decision"));
+                out_set(rev, RV_UNDER_FIVE, jstr(fl, "under_five"));
+            }
+            if (strcmp(type, "amended_plan_issued") == 0)
+                out_set(rev, RV_NEXT_SETTING, jstr(fl, "names_next_setting"));
+        } else if (review && plan && strcmp(type, "phase_transfer_identified") == 0 && !plan[PL_TRANSFER]) {
+            out_set(plan, PL_TRANSFER, jstr(fl, "transfer"));
+            out_set(plan, PL_TRANSFER_ID_ON, on);
+            out_set(plan, PL_TRANSFER_ON, jstr(fl, "transfer_on"));
+        } else if (review && plan && strcmp(type, "cease_consultation_started") == 0) {
+            out_set(plan, PL_CONSULT_ON, on);
+        } else if (review && plan && strcmp(type, "cease_decision_notified") == 0) {
+            out_set(plan, PL_CEASE_DEC_ON, on);
+            out_set(plan, PL_GROUND, jstr(fl, "ground"));
+        } else if (review && plan && (strcmp(type, "plan_ceased") == 0 || strcmp(type, "child_died") == 0)) {
+            const char *code = "8";
+            char num[4];
+            for (int k = 1; k <= 9 && type[0] == 'p'; k++)
+                if (cease_reason_values[k] && strcmp(cease_reason_values[k], jstr(fl, "cease_reason")) == 0) {
+                    snprintf(num, sizeof num, "%d", k);
+                    code = num;
+                }
+            out_set(plan, PL_CEASED_ON, on);
+            out_set(plan, PL_CEASE_REASON, code);
+        } else {
+            goto unsupported;
+        }
+        continue;
+    unsupported:
+        snprintf(why, 256,
+                 "case %s: the event %s (%s) cannot be written in the import files; record it again after "
+                 "importing",
+                 ref, type, on);
+        return false;
+    }
+    if (review && plan) {
+        for (const cJSON *p = cJSON_GetObjectItemCaseSensitive(kase, "placements")->child; p; p = p->next) {
+            char **row = out_row(&o[F_PLACEMENTS]);
+            out_set(row, PC_PLAN, ref);
+            static const char *const names[] = {"rank",     "urn",    "ukprn",    "sen_setting",
+                                                "start_on", "end_on", "sen_unit", "resourced_provision"};
+            static const int cols[] = {PC_RANK,  PC_URN, PC_UKPRN, PC_SETTING,
+                                       PC_START, PC_END, PC_UNIT,  PC_RP};
+            for (size_t k = 0; k < EHC_ARRAY_SIZE(names); k++) {
+                const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, names[k]);
+                char num[24];
+                if (cJSON_IsNumber(v)) {
+                    snprintf(num, sizeof num, "%d", (int)v->valuedouble);
+                    out_set(row, cols[k], num);
+                } else {
+                    out_set(row, cols[k], jstr(p, names[k]));
+                }
+            }
+        }
+    }
+    return true;
+}
+
+int ehc_import_export_case(PGconn *conn, const ehc_definitions *defs, const char *authority_code,
+                           long long case_id, const char *dir, char why[256])
+{
+    (void)defs;
+    char id[24];
+    snprintf(id, sizeof id, "%lld", case_id);
+    const char *params[2] = {authority_code, id};
+    /* bound to the authority (row security), and the export logged in the same transaction */
+    PGresult *r = PQexec(conn, "BEGIN");
+    PQclear(r);
+    r = q(conn,
+          "SELECT set_config('ehc.authority_ids', id::text, true) FROM local_authorities WHERE dfe_code = $1",
+          1, params);
+    PQclear(r);
+    /* the child and every case of the child, each with its events in order and its placements */
+    r = q(conn,
+          "WITH a AS (SELECT id FROM local_authorities WHERE dfe_code = $1), "
+          "k AS (SELECT c.child_id, c.authority_id FROM cases c, a WHERE c.id = $2::bigint AND "
+          "c.authority_id = a.id) "
+          "SELECT jsonb_build_object("
+          "  'child', (SELECT jsonb_build_object('ref', coalesce(ch.source_ref, 'C' || ch.id), 'forename', "
+          "ch.forename, "
+          "      'surname', ch.surname, 'date_of_birth', ch.date_of_birth, 'sex', ch.sex, 'nhs_number', "
+          "ch.nhs_number, "
+          "      'upn', ch.upn, 'postcode', ch.postcode, 'needs', (SELECT coalesce(jsonb_agg(n.sen_type "
+          "ORDER BY n.rank), "
+          "      '[]') FROM child_needs n WHERE n.child_id = ch.id)) FROM children ch, k WHERE ch.id = "
+          "k.child_id), "
+          "  'cases', (SELECT coalesce(jsonb_agg(jsonb_build_object('workflow_id', c.workflow_id, "
+          "      'ref', coalesce(c.source_ref, c.reference), 'events', (SELECT "
+          "jsonb_agg(jsonb_build_object('type', e.type, "
+          "      'effective_on', e.effective_on, 'fields', e.payload -> 'fields', 'corrected', "
+          "      e.supersedes_seq IS NOT NULL) ORDER BY e.seq) FROM case_events e WHERE e.case_id = c.id), "
+          "      'placements', (SELECT coalesce(jsonb_agg(to_jsonb(p) ORDER BY p.rank, p.id), '[]') FROM "
+          "placements p "
+          "      WHERE p.case_id = c.id)) ORDER BY c.workflow_id DESC, c.opened_on, c.id), '[]') "
+          "      FROM cases c, k WHERE c.child_id = k.child_id AND c.authority_id = k.authority_id)) "
+          "FROM k",
+          2, params);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        bool failed = PQresultStatus(r) != PGRES_TUPLES_OK;
+        if (failed)
+            snprintf(why, 256, "database: %.200s", PQresultErrorMessage(r));
+        else
+            snprintf(why, 256, "no case %lld in the authority %.10s", case_id, authority_code);
+        PQclear(r);
+        r = PQexec(conn, "ROLLBACK");
+        PQclear(r);
+        return failed ? EHC_EIO : EHC_ENOENT;
+    }
+    cJSON *all = cJSON_Parse(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    out_file o[EHC_IMPORT_FILE_COUNT];
+    for (int f = 0; f < EHC_IMPORT_FILE_COUNT; f++)
+        o[f] = (out_file){.cols = file_specs[f].cols, .ncols = file_specs[f].count};
+    const cJSON *child = cJSON_GetObjectItemCaseSensitive(all, "child");
+    const char *child_ref = jstr(child, "ref");
+    char **row = out_row(&o[F_CHILDREN]);
+    static const char *const child_cols[] = {"ref", "forename",   "surname", "date_of_birth",
+                                             "sex", "nhs_number", "upn",     "postcode"};
+    for (size_t k = 0; k < EHC_ARRAY_SIZE(child_cols); k++)
+        out_set(row, (int)k, jstr(child, child_cols[k]));
+    int rank = 0;
+    for (const cJSON *n = cJSON_GetObjectItemCaseSensitive(child, "needs")->child; n && rank < 2; n = n->next)
+        out_set(row, rank++ ? CH_NEED2 : CH_NEED1, n->valuestring);
+
+    /* an assessment case's plan is the review case opened on the day its final plan was issued */
+    const cJSON *cases = cJSON_GetObjectItemCaseSensitive(all, "cases");
+    int rc = 0;
+    for (const cJSON *c = cases->child; c && rc == 0; c = c->next) {
+        char plan_ref[80];
+        snprintf(plan_ref, sizeof plan_ref, "P-%.70s", jstr(c, "ref"));
+        const char *issued = NULL;
+        for (const cJSON *e = cJSON_GetObjectItemCaseSensitive(c, "events")->child; e; e = e->next)
+            if (strcmp(jstr(e, "type"), "final_plan_issued") == 0) issued = jstr(e, "effective_on");
+        for (const cJSON *p = cases->child; issued && p; p = p->next) {
+            const cJSON *first = cJSON_GetObjectItemCaseSensitive(p, "events")->child;
+            if (strcmp(jstr(p, "workflow_id"), WF_REVIEW) == 0 && first &&
+                strcmp(jstr(first, "effective_on"), issued) == 0)
+                snprintf(plan_ref, sizeof plan_ref, "%.70s", jstr(p, "ref"));
+        }
+        if (!export_case(c, child_ref, plan_ref, o, why)) rc = EHC_EINVAL;
+    }
+    if (rc == 0 && mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        snprintf(why, 256, "cannot create %.200s", dir);
+        rc = EHC_EIO;
+    }
+    for (int f = 0; rc == 0 && f < EHC_IMPORT_FILE_COUNT; f++)
+        if (!write_out(dir, f, &o[f], why)) rc = EHC_EIO;
+    if (rc == 0) {
+        r = q(conn,
+              "INSERT INTO access_log (authority_id, case_id, action, resource) SELECT id, $2::bigint, "
+              "'export', "
+              "'ehcd export' FROM local_authorities WHERE dfe_code = $1",
+              2, params);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            snprintf(why, 256, "database: %.200s", PQresultErrorMessage(r));
+            rc = EHC_EIO;
+        }
+        PQclear(r);
+    }
+    r = PQexec(conn, rc == 0 ? "COMMIT" : "ROLLBACK");
+    if (rc == 0 && PQresultStatus(r) != PGRES_COMMAND_OK) {
+        snprintf(why, 256, "database: %.200s", PQresultErrorMessage(r));
+        rc = EHC_EIO;
+    }
+    PQclear(r);
+    for (int f = 0; f < EHC_IMPORT_FILE_COUNT; f++) {
+        for (size_t i = 0; i < o[f].count; i++) {
+            for (size_t c = 0; c < o[f].ncols; c++)
+                free(o[f].rows[i][c]);
+            free(o[f].rows[i]);
+        }
+        free(o[f].rows);
+    }
+    cJSON_Delete(all);
     return rc;
 }

@@ -28,9 +28,8 @@ static int setup(void **state)
 {
     world *w = calloc(1, sizeof *w);
     w->db = ehc_test_migrated_database("import", &w->url);
-    ehc_test_exec(
-        w->db,
-        "INSERT INTO local_authorities (dfe_code, name) VALUES ('353', 'Oldham'), ('357', 'Tameside')");
+    ehc_test_exec(w->db, "INSERT INTO local_authorities (dfe_code, name) VALUES ('353', 'Oldham'), ('357', "
+                         "'Tameside'), ('358', 'Trafford')");
     snprintf(w->dir, sizeof w->dir, "/tmp/ehc-import-test.XXXXXX");
     assert_non_null(mkdtemp(w->dir));
     *state = w;
@@ -300,11 +299,110 @@ static void test_every_mistake_is_listed_and_nothing_written(void **state)
                      0);
 }
 
+/* Every statutory date of a child's cases in one authority, in a comparable text. */
+static char *dates_of(world *w, const char *dfe_code, const char *child_ref)
+{
+    PGresult *r = PQexecParams(
+        w->db,
+        "SELECT string_agg(c.workflow_id || ' ' || c.source_ref || ' ' || c.stage || ' ' || d.deadline_key "
+        "|| '/' || "
+        "d.instance_key || ' ' || d.due_on || ' ' || d.status, E'\\n' ORDER BY c.workflow_id, c.source_ref, "
+        "d.deadline_key, d.instance_key) FROM cases c JOIN local_authorities a ON a.id = c.authority_id "
+        "JOIN children ch ON ch.id = c.child_id JOIN deadlines d ON d.case_id = c.id "
+        "WHERE a.dfe_code = $1 AND ch.source_ref = $2",
+        2, NULL, (const char *const[]){dfe_code, child_ref}, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    char *text = strdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return text;
+}
+
+static void test_export_and_import_elsewhere_gives_the_same_dates(void **state)
+{
+    world *w = *state;
+    char args[512], *out;
+    snprintf(args, sizeof args, "--children 300 --seed 5 --today " TODAY " --out '%s/sample'", w->dir);
+    assert_int_equal(run(w, "ehc-sample", args, &out), 0);
+    free(out);
+    snprintf(args, sizeof args, "import '%s/sample' --authority 353 --source capita-one --today " TODAY,
+             w->dir);
+    assert_int_equal(run(w, "ehcd", args, &out), 0);
+    free(out);
+    /* a child whose assessment made a plan now under review, with placements */
+    long case_id = ehc_test_scalar(
+        w->db, "SELECT min(c.id) FROM cases c JOIN cases p ON p.child_id = c.child_id "
+               "AND p.workflow_id = 'annual-review' JOIN placements pl ON pl.case_id = p.id "
+               "JOIN case_events e ON e.case_id = p.id AND e.type = 'review_decision_notified' "
+               "WHERE c.workflow_id = 'ehc-needs-assessment' AND c.stage = 'review_cycle'");
+    assert_true(case_id > 0);
+    PGresult *r = PQexec(
+        w->db, "SELECT ch.source_ref FROM cases c JOIN children ch ON ch.id = c.child_id WHERE c.id = "
+               "(SELECT min(c.id) FROM cases c JOIN cases p ON p.child_id = c.child_id AND p.workflow_id "
+               "= 'annual-review' JOIN placements pl ON pl.case_id = p.id JOIN case_events e ON "
+               "e.case_id = p.id AND e.type = 'review_decision_notified' WHERE c.workflow_id = "
+               "'ehc-needs-assessment' AND c.stage = 'review_cycle')");
+    char child_ref[80];
+    snprintf(child_ref, sizeof child_ref, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+
+    snprintf(args, sizeof args, "export --authority 353 --case %ld --out '%s/moved'", case_id, w->dir);
+    assert_int_equal(run(w, "ehcd", args, &out), 0);
+    free(out);
+    /* the export is in the access log */
+    assert_int_equal(
+        ehc_test_scalar(w->db, "SELECT count(*) FROM access_log WHERE action = 'export' AND case_id = %ld",
+                        case_id),
+        1);
+    snprintf(args, sizeof args, "import '%s/moved' --authority 357 --source ehcd-353 --today " TODAY, w->dir);
+    assert_int_equal(run(w, "ehcd", args, &out), 0);
+    expect_line(out, "created 2 case(s)");
+    free(out);
+
+    char *here = dates_of(w, "353", child_ref), *there = dates_of(w, "357", child_ref);
+    assert_true(strlen(here) > 100);
+    assert_string_equal(there, here);
+    free(here);
+    free(there);
+    /* the same rows, to the byte: the same source hash; the same placements */
+    assert_int_equal(
+        ehc_test_scalar(w->db,
+                        "SELECT count(DISTINCT c.source_sha256) FROM cases c JOIN children ch ON "
+                        "ch.id = c.child_id WHERE ch.source_ref = '%s'",
+                        child_ref),
+        2);
+    assert_int_equal(
+        ehc_test_scalar(w->db,
+                        "SELECT count(*) FROM (SELECT DISTINCT c.source_ref, c.source_sha256 FROM "
+                        "cases c JOIN children ch ON ch.id = c.child_id WHERE ch.source_ref = '%s') x",
+                        child_ref),
+        2);
+    assert_int_equal(
+        ehc_test_scalar(w->db,
+                        "SELECT count(*) FROM placements p JOIN cases c ON c.id = p.case_id JOIN "
+                        "children ch ON ch.id = c.child_id JOIN local_authorities a ON a.id = "
+                        "c.authority_id WHERE a.dfe_code = '357' AND ch.source_ref = '%s'",
+                        child_ref),
+        ehc_test_scalar(w->db,
+                        "SELECT count(*) FROM placements p JOIN cases c ON c.id = p.case_id JOIN "
+                        "children ch ON ch.id = c.child_id JOIN local_authorities a ON a.id = "
+                        "c.authority_id WHERE a.dfe_code = '353' AND ch.source_ref = '%s'",
+                        child_ref));
+    assert_int_equal(run(w, "ehcd", "verify", &out), 0);
+    free(out);
+
+    /* a case from another authority is not found */
+    snprintf(args, sizeof args, "export --authority 358 --case %ld --out '%s/nowhere'", case_id, w->dir);
+    assert_int_equal(run(w, "ehcd", args, &out), 1);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_sample_imports_once_and_replays_clean, setup, teardown),
         cmocka_unit_test_setup_teardown(test_every_mistake_is_listed_and_nothing_written, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_export_and_import_elsewhere_gives_the_same_dates, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
