@@ -53,12 +53,13 @@ done
 t4=$(now)
 
 "$EHC_BENCH_EHCD" verify >"$work/verify.out" || { tail -5 "$work/verify.out"; echo "verify found differences" >&2; exit 1; }
-awk -v gen="$(echo "$t1 - $t0" | bc)" -v imp="$(echo "$t2 - $t1" | bc)" -v cp="$(echo "$t4 - $t3" | bc)" \
+awk -v t0="$t0" -v t1="$t1" -v t2="$t2" -v t3="$t3" -v t4="$t4" \
     -v cases="$cases" -v rows="$rows" -v children="$CHILDREN" 'BEGIN {
+  gen = t1 - t0; imp = t2 - t1; cp = t4 - t3
   printf "\n| step | seconds |\n|---|---|\n"
   printf "| ehc-sample, %d children | %.1f |\n", children, gen
-  printf "| ehcd import: %d cases, %d rows written (check, replay, write, ANALYZE) | %.1f |\n", cases, imp, imp
+  printf "| ehcd import: %d cases, %d rows written (check, replay, write, ANALYZE) | %.1f |\n", cases, rows, imp
   printf "| baseline: COPY of the same %d rows | %.1f |\n", rows, cp
   printf "\nratio import / COPY: %.1f   import %s one minute\n", imp / cp, imp < 60 ? "under" : "OVER"
 }'
-echo "verify: $(tail -1 "$work/verify.out")"
+echo "verify: $(tail -1 "$work/verify.out")   load average: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -2174,7 +2174,7 @@ static bool export_case(const cJSON *kase, const char *child_ref, const char *pl
             out_set(plan, PL_GROUND, jstr(fl, "ground"));
         } else if (review && plan && (strcmp(type, "plan_ceased") == 0 || strcmp(type, "child_died") == 0)) {
             const char *code = "8";
-            char num[4];
+            char num[12];
             for (int k = 1; k <= 9 && type[0] == 'p'; k++)
                 if (cease_reason_values[k] && strcmp(cease_reason_values[k], jstr(fl, "cease_reason")) == 0) {
                     snprintf(num, sizeof num, "%d", k);

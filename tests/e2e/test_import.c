@@ -169,6 +169,20 @@ static void test_sample_imports_once_and_replays_clean(void **state)
     assert_int_equal(ehc_test_scalar(w->db, "SELECT count(*) FROM case_events"), events);
     assert_int_equal(ehc_test_scalar(w->db, "SELECT count(*) FROM deadlines"), deadlines);
 
+    /* a case changed in the old system since: refused, named, and nothing written */
+    char *cmd =
+        ehc_asprintf("cd '%s/sample' && awk -F, 'BEGIN { OFS = \",\" } NR == 2 { $4 = $4 == \"email\" ? "
+                     "\"hand\" : \"email\" } 1' requests.csv > r.tmp && mv r.tmp requests.csv",
+                     w->dir);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    assert_int_equal(run(w, "ehcd", args, &out), 1);
+    expect_line(out, "requests.csv,2,case_ref: ");
+    expect_line(out, "was imported before from different data");
+    expect_line(out, "1 problem(s): nothing was written");
+    free(out);
+    assert_int_equal(ehc_test_scalar(w->db, "SELECT count(*) FROM case_events"), events);
+
     /* the stored projections are what replaying the log gives */
     assert_int_equal(run(w, "ehcd", "verify", &out), 0);
     expect_line(out, " 0 difference(s)");
