@@ -391,6 +391,9 @@ static int cmd_import(const ehc_config *cfg, int argc, char **argv)
         PGconn *conn = ehc_import_problem_count(imp) ? NULL : connect_blocking(cfg, 0);
         if (!conn && ehc_import_problem_count(imp) == 0) {
             rc = 2;
+        } else if (conn && !dry_run && sync_definitions(conn, defs)) {
+            /* the versions the cases are pinned to are kept, as serve keeps them */
+            rc = 2;
         } else {
             ehc_import_write_options opts = {
                 .authority_code = authority, .source_system = source, .recorded_at = now, .dry_run = dry_run};

@@ -322,8 +322,6 @@ typedef struct imp_case {
     bool replayed;
     uint32_t *report_seq; /* parallel to state.reports: the event that last set each item */
     ehc_date *report_on;
-    size_t *placements; /* records of placements.csv */
-    size_t placement_count;
     char sha[65];
     long long existing_id;
     int existing; /* 0 new, 1 unchanged, 2 differs */
@@ -339,6 +337,7 @@ struct ehc_import {
     str_map children;    /* child_ref -> record of children.csv */
     str_map assessments; /* case_ref -> case */
     str_map plans;       /* plan_ref -> case */
+    str_map plan_cases;  /* plan_ref -> the assessment case that made it */
     imp_case *cases;
     size_t case_count, case_cap;
     size_t event_order;
@@ -1016,7 +1015,10 @@ static void build_plans(ehc_import *imp)
             add_field(e, "served_on", val(imp, F, r, PL_DRAFT));
             event_at(imp, ai, "placement_decided", F, r, PL_ISSUED);
             event_at(imp, ai, "final_plan_issued", F, r, PL_ISSUED);
+            /* SEN2 4a: the plan's record, starting on the day it was issued */
+            event_at(imp, ai, "plan_details_recorded", F, r, PL_ISSUED);
             event_at(imp, ai, "handed_to_review", F, r, PL_HANDED);
+            map_put(&imp->plan_cases, val(imp, F, r, PL_PLAN), ai);
         }
         if (!review_case) {
             if (!map_put(&imp->plans, val(imp, F, r, PL_PLAN), SIZE_MAX))
@@ -1106,17 +1108,52 @@ static void build_placements(ehc_import *imp)
     imp_file *file = &imp->files[F];
     if (!file->present) return;
     for (size_t r = 1; r < file->table.count; r++) {
-        size_t ci;
-        if (!file->row_ok[r] || !find_plan(imp, F, r, &ci)) continue;
+        size_t ci, pr;
+        if (!file->row_ok[r]) continue;
+        const char *plan = val(imp, F, r, PC_PLAN);
+        if (!map_get(&imp->plans, plan, NULL)) {
+            problem(imp, F, r + 1, "plan_ref", "no plan in plans.csv with the reference '%s'", plan);
+            continue;
+        }
+        if (!map_get(&imp->plan_cases, plan, &ci)) {
+            problem(imp, F, r + 1, "plan_ref",
+                    "a placement is recorded on the case that made the plan, and the plan '%s' names none "
+                    "(case_ref in plans.csv): record it in ehcd once the plan's case is there",
+                    plan);
+            continue;
+        }
         int n = has(imp, F, r, PC_URN) + has(imp, F, r, PC_UKPRN) + has(imp, F, r, PC_SETTING);
         if (n != 1) {
             problem(imp, F, r + 1, "urn", "give exactly one of urn, ukprn and sen_setting (SEN2 module 4b)");
             continue;
         }
         if (!not_before(imp, F, r, PC_END, PC_START, "a placement ends after it starts")) continue;
-        imp_case *c = &imp->cases[ci];
-        c->placements = ehc_realloc(c->placements, (c->placement_count + 1) * sizeof *c->placements);
-        c->placements[c->placement_count++] = r;
+        /* recorded once the plan is issued: on its start, or on the issue day for an earlier start */
+        ehc_date on = date_of(imp, F, r, PC_START);
+        const char *column = "start_on";
+        if (map_get(&imp->plans, plan, &pr)) {
+            for (size_t k = 1; k < imp->files[F_PLANS].table.count; k++)
+                if (imp->files[F_PLANS].row_ok[k] && strcmp(val(imp, F_PLANS, k, PL_PLAN), plan) == 0 &&
+                    date_of(imp, F_PLANS, k, PL_ISSUED).days > on.days)
+                    on = date_of(imp, F_PLANS, k, PL_ISSUED);
+        }
+        imp_event *e = add_event(imp, ci, "placement_recorded", on, F, r + 1, column);
+        static const char *const keys[] = {"p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9"};
+        long rank = strtol(val(imp, F, r, PC_RANK), NULL, 10);
+        add_field(e, "placement_key", keys[rank - 1]);
+        add_field(e, "rank", val(imp, F, r, PC_RANK));
+        if (has(imp, F, r, PC_URN)) add_field(e, "urn", val(imp, F, r, PC_URN));
+        if (has(imp, F, r, PC_UKPRN)) add_field(e, "ukprn", val(imp, F, r, PC_UKPRN));
+        if (has(imp, F, r, PC_SETTING)) {
+            static const char *const lower[] = {"ola", "opa", "ehe", "eyp", "oth", "neet", "niec", "nieo"};
+            for (size_t k = 0; k < EHC_ARRAY_SIZE(lower); k++)
+                if (strcmp(sen_settings[k], val(imp, F, r, PC_SETTING)) == 0)
+                    add_field(e, "sen_setting", lower[k]);
+        }
+        add_field(e, "sen_unit", bool_of(imp, F, r, PC_UNIT));
+        add_field(e, "resourced_provision", bool_of(imp, F, r, PC_RP));
+        add_field(e, "start_on", val(imp, F, r, PC_START));
+        if (has(imp, F, r, PC_END)) add_field(e, "end_on", val(imp, F, r, PC_END));
     }
 }
 
@@ -1240,7 +1277,6 @@ void ehc_import_free(ehc_import *imp)
         free(c->events);
         free(c->report_seq);
         free(c->report_on);
-        free(c->placements);
     }
     free(imp->cases);
     for (int f = 0; f < EHC_IMPORT_FILE_COUNT; f++) {
@@ -1250,6 +1286,7 @@ void ehc_import_free(ehc_import *imp)
     map_free(&imp->children);
     map_free(&imp->assessments);
     map_free(&imp->plans);
+    map_free(&imp->plan_cases);
     free(imp->problems);
     free(imp);
 }
@@ -1300,26 +1337,6 @@ static cJSON *fields_json(const ehc_wf_event *ev, const ehc_case_event *rec)
     return o;
 }
 
-static cJSON *placements_json(const ehc_import *imp, const imp_case *c)
-{
-    cJSON *a = cJSON_CreateArray();
-    const int F = F_PLACEMENTS;
-    for (size_t i = 0; i < c->placement_count; i++) {
-        size_t r = c->placements[i];
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "rank", (double)strtol(val(imp, F, r, PC_RANK), NULL, 10));
-        add_opt(o, "urn", val(imp, F, r, PC_URN));
-        add_opt(o, "ukprn", val(imp, F, r, PC_UKPRN));
-        add_opt(o, "sen_setting", val(imp, F, r, PC_SETTING));
-        add_opt(o, "start_on", val(imp, F, r, PC_START));
-        add_opt(o, "end_on", val(imp, F, r, PC_END));
-        cJSON_AddBoolToObject(o, "sen_unit", strcmp(bool_of(imp, F, r, PC_UNIT), "true") == 0);
-        cJSON_AddBoolToObject(o, "resourced_provision", strcmp(bool_of(imp, F, r, PC_RP), "true") == 0);
-        cJSON_AddItemToArray(a, o);
-    }
-    return a;
-}
-
 /* The case as the bulk write reads it; also fills c->sha (of what came from the files). */
 static cJSON *case_json(const ehc_import *imp, imp_case *c)
 {
@@ -1342,7 +1359,6 @@ static cJSON *case_json(const ehc_import *imp, imp_case *c)
         cJSON_AddItemToObject(e, "fields", fields_json(ehc_workflow_event(wf, rec->event), rec));
         cJSON_AddItemToArray(events, e);
     }
-    cJSON_AddItemToObject(src, "placements", placements_json(imp, c));
     char *text = cJSON_PrintUnformatted(src);
     ehc_sha256_hex(text, strlen(text), c->sha);
     free(text);
@@ -1458,8 +1474,11 @@ static const struct {
     {"deadline_exceptions",
      "authority_id, case_id, deadline_id, reason, basis, from_on, to_on, evidence_note, "
      "family_told_on, recorded_by_seq"},
-    {"placements",
-     "authority_id, case_id, rank, urn, ukprn, sen_setting, sen_unit, resourced_provision, start_on, end_on"},
+    {"placements", "authority_id, case_id, placement_key, rank, urn, ukprn, sen_setting, sen_unit, "
+                   "resourced_provision, start_on, end_on, recorded_seq"},
+    {"plans",
+     "authority_id, case_id, start_on, residential, work_based, personal_budget, organised_arrangements, "
+     "direct_payments, cease_on, cease_reason, recorded_seq"},
 };
 enum {
     T_CHILDREN,
@@ -1471,6 +1490,7 @@ enum {
     T_ADVICE,
     T_EXCEPTIONS,
     T_PLACEMENTS,
+    T_PLANS,
     T_COUNT
 };
 
@@ -1793,15 +1813,28 @@ static bool write_batch(copy_ctx *cc, ehc_import *imp, cJSON **bodies, size_t fr
                 cp_json(b, x, cols[m]);
             cp_end(b);
         }
-        for (cJSON *x = cJSON_GetObjectItemCaseSensitive(c, "placements")->child; x; x = x->next) {
+        /* SEN2 4b and 4a, as the store projects them from the case's events */
+        for (cJSON *x = cJSON_GetObjectItemCaseSensitive(c, "sen2_placements")->child; x; x = x->next) {
             b = &cc->t[T_PLACEMENTS];
             cp_val(b, cc->authority, true);
             cp_val(b, num[0], false);
-            static const char *const cols[] = {"rank",        "urn",      "ukprn",
-                                               "sen_setting", "sen_unit", "resourced_provision",
-                                               "start_on",    "end_on"};
+            static const char *const cols[] = {
+                "placement_key",       "rank",     "urn",    "ukprn",       "sen_setting", "sen_unit",
+                "resourced_provision", "start_on", "end_on", "recorded_seq"};
             for (size_t m = 0; m < EHC_ARRAY_SIZE(cols); m++)
                 cp_json(b, x, cols[m]);
+            cp_end(b);
+        }
+        const cJSON *plan = cJSON_GetObjectItemCaseSensitive(c, "sen2_plan");
+        if (cJSON_IsObject(plan)) {
+            b = &cc->t[T_PLANS];
+            cp_val(b, cc->authority, true);
+            cp_val(b, num[0], false);
+            static const char *const cols[] = {
+                "start_on",        "residential", "work_based",   "personal_budget", "organised_arrangements",
+                "direct_payments", "cease_on",    "cease_reason", "recorded_seq"};
+            for (size_t m = 0; m < EHC_ARRAY_SIZE(cols); m++)
+                cp_json(b, plan, cols[m]);
             cp_end(b);
         }
     }
@@ -1961,7 +1994,7 @@ done:
          * tables */
         exec_ok(conn,
                 "ANALYZE children, child_needs, cases, case_events, deadlines, advice_requests, "
-                "deadline_exceptions, case_report_codes, placements",
+                "deadline_exceptions, case_report_codes, placements, plans",
                 out);
     }
     if (rc == 0)
@@ -2113,8 +2146,32 @@ static bool export_case(const cJSON *kase, const char *child_ref, const char *pl
             out_set(plan, PL_CASE, ref);
             out_set(plan, PL_DRAFT, jstr(fl, "served_on"));
             out_set(plan, PL_UNDER_FIVE, "false");
-        } else if (!review && strcmp(type, "placement_decided") == 0 && plan) {
+        } else if (!review &&
+                   (strcmp(type, "placement_decided") == 0 || strcmp(type, "plan_details_recorded") == 0) &&
+                   plan && !cJSON_GetArraySize(fl)) {
             /* recorded again on the issue date by the import */
+        } else if (!review && strcmp(type, "placement_recorded") == 0 && plan) {
+            char **p = out_row(&o[F_PLACEMENTS]);
+            out_set(p, PC_PLAN, plan[PL_PLAN]);
+            static const char *const names[] = {
+                "rank", "urn", "ukprn", "start_on", "end_on", "sen_unit", "resourced_provision"};
+            static const int cols[] = {PC_RANK, PC_URN, PC_UKPRN, PC_START, PC_END, PC_UNIT, PC_RP};
+            for (size_t k = 0; k < EHC_ARRAY_SIZE(names); k++) {
+                const cJSON *v = cJSON_GetObjectItemCaseSensitive(fl, names[k]);
+                char num[24];
+                if (cJSON_IsNumber(v)) {
+                    snprintf(num, sizeof num, "%lld", (long long)v->valuedouble);
+                    out_set(p, cols[k], num);
+                } else {
+                    out_set(p, cols[k], jstr(fl, names[k]));
+                }
+            }
+            char setting[8] = "";
+            snprintf(setting, sizeof setting, "%s", jstr(fl, "sen_setting"));
+            for (char *q = setting; *q; q++)
+                *q = (char)toupper((unsigned char)*q);
+            out_set(p, PC_SETTING, setting);
+            if (!*p[PC_START]) out_set(p, PC_START, on);
         } else if (!review && strcmp(type, "final_plan_issued") == 0 && plan) {
             out_set(plan, PL_ISSUED, on);
         } else if (!review && strcmp(type, "handed_to_review") == 0 && plan) {
@@ -2193,26 +2250,6 @@ static bool export_case(const cJSON *kase, const char *child_ref, const char *pl
                  ref, type, on);
         return false;
     }
-    if (review && plan) {
-        for (const cJSON *p = cJSON_GetObjectItemCaseSensitive(kase, "placements")->child; p; p = p->next) {
-            char **row = out_row(&o[F_PLACEMENTS]);
-            out_set(row, PC_PLAN, ref);
-            static const char *const names[] = {"rank",     "urn",    "ukprn",    "sen_setting",
-                                                "start_on", "end_on", "sen_unit", "resourced_provision"};
-            static const int cols[] = {PC_RANK,  PC_URN, PC_UKPRN, PC_SETTING,
-                                       PC_START, PC_END, PC_UNIT,  PC_RP};
-            for (size_t k = 0; k < EHC_ARRAY_SIZE(names); k++) {
-                const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, names[k]);
-                char num[24];
-                if (cJSON_IsNumber(v)) {
-                    snprintf(num, sizeof num, "%d", (int)v->valuedouble);
-                    out_set(row, cols[k], num);
-                } else {
-                    out_set(row, cols[k], jstr(p, names[k]));
-                }
-            }
-        }
-    }
     return true;
 }
 
@@ -2248,10 +2285,8 @@ int ehc_import_export_case(PGconn *conn, const ehc_definitions *defs, const char
           "      'ref', coalesce(c.source_ref, c.reference), 'events', (SELECT "
           "jsonb_agg(jsonb_build_object('type', e.type, "
           "      'effective_on', e.effective_on, 'fields', e.payload -> 'fields', 'corrected', "
-          "      e.supersedes_seq IS NOT NULL) ORDER BY e.seq) FROM case_events e WHERE e.case_id = c.id), "
-          "      'placements', (SELECT coalesce(jsonb_agg(to_jsonb(p) ORDER BY p.rank, p.id), '[]') FROM "
-          "placements p "
-          "      WHERE p.case_id = c.id)) ORDER BY c.workflow_id DESC, c.opened_on, c.id), '[]') "
+          "      e.supersedes_seq IS NOT NULL) ORDER BY e.seq) FROM case_events e WHERE e.case_id = c.id)) "
+          "      ORDER BY c.workflow_id DESC, c.opened_on, c.id), '[]') "
           "      FROM cases c, k WHERE c.child_id = k.child_id AND c.authority_id = k.authority_id)) "
           "FROM k",
           2, params);

@@ -623,12 +623,16 @@ cJSON *ehc_store_projection_json(const ehc_workflow *wf, const ehc_case_state *s
     ehc_case_state empty;
     ehc_case_state_init(wf, &empty);
     ehc_effects none = {0};
-    cJSON *root = build_changes(wf, &empty, state, &none);
+    cJSON *root = build_changes(wf, wf, &empty, state, &none);
     ehc_case_state_free(&empty);
     cJSON_DeleteItemFromObjectCaseSensitive(root, "advice");
     cJSON_DeleteItemFromObjectCaseSensitive(root, "exceptions");
     cJSON_AddItemToObject(root, "advice", advice_rows(wf, state));
     cJSON_AddItemToObject(root, "exceptions", exception_rows(wf, state));
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "sen2_placements");
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "sen2_plan");
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "sen2_needs");
+    add_sen2_records(root, wf, state);
     return root;
 }
 

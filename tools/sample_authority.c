@@ -205,7 +205,7 @@ static void plan_row(const char *plan, const char *child, const char *kase, ehc_
     fprintf(files[PLANS], "%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", plan, child, kase, *kase ? iso(draft) : "",
             iso(issued), iso_if(handed, handed_on), *kase ? "assessment" : "other",
             under_five ? "true" : "false", transfer, cease);
-    if (handed || !*kase) {
+    if (*kase) { /* recorded on the case that made the plan */
         fprintf(files[PLACEMENTS], "%s,1,%06d,,,%s,,%s,false\n", plan, rnd(100000, 149999), iso(issued),
                 chance(10) ? "true" : "false");
         if (chance(15))

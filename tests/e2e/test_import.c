@@ -135,6 +135,12 @@ static void test_sample_imports_once_and_replays_clean(void **state)
         if (ehc_test_scalar(w->db, "SELECT count(*) FROM cases WHERE stage = '%s'", stages[i]) == 0)
             fail_msg("no imported case in stage %s", stages[i]);
     assert_true(ehc_test_scalar(w->db, "SELECT count(*) FROM deadline_exceptions") > 0);
+    /* SEN2 4a and 4b, projected from the plan and placement events like a live case's */
+    assert_true(ehc_test_scalar(w->db, "SELECT count(*) FROM plans WHERE recorded_seq IS NOT NULL") > 50);
+    assert_true(ehc_test_scalar(w->db, "SELECT count(*) FROM placements WHERE placement_key IS NOT NULL") >
+                50);
+    assert_int_equal(ehc_test_scalar(w->db, "SELECT count(*) FROM placements WHERE placement_key IS NULL"),
+                     0);
     assert_true(ehc_test_scalar(w->db, "SELECT count(*) FROM deadlines WHERE deadline_key = 'advice_due' AND "
                                        "status = 'met_late'") > 0);
     assert_true(ehc_test_scalar(w->db, "SELECT count(*) FROM deadlines WHERE deadline_key = 'advice_due' AND "
@@ -345,14 +351,14 @@ static void test_export_and_import_elsewhere_gives_the_same_dates(void **state)
     /* a child whose assessment made a plan now under review, with placements */
     long case_id = ehc_test_scalar(
         w->db, "SELECT min(c.id) FROM cases c JOIN cases p ON p.child_id = c.child_id "
-               "AND p.workflow_id = 'annual-review' JOIN placements pl ON pl.case_id = p.id "
+               "AND p.workflow_id = 'annual-review' JOIN placements pl ON pl.case_id = c.id "
                "JOIN case_events e ON e.case_id = p.id AND e.type = 'review_decision_notified' "
                "WHERE c.workflow_id = 'ehc-needs-assessment' AND c.stage = 'review_cycle'");
     assert_true(case_id > 0);
     PGresult *r = PQexec(
         w->db, "SELECT ch.source_ref FROM cases c JOIN children ch ON ch.id = c.child_id WHERE c.id = "
                "(SELECT min(c.id) FROM cases c JOIN cases p ON p.child_id = c.child_id AND p.workflow_id "
-               "= 'annual-review' JOIN placements pl ON pl.case_id = p.id JOIN case_events e ON "
+               "= 'annual-review' JOIN placements pl ON pl.case_id = c.id JOIN case_events e ON "
                "e.case_id = p.id AND e.type = 'review_decision_notified' WHERE c.workflow_id = "
                "'ehc-needs-assessment' AND c.stage = 'review_cycle')");
     char child_ref[80];
