@@ -2253,6 +2253,92 @@ static bool export_case(const cJSON *kase, const char *child_ref, const char *pl
     return true;
 }
 
+/* The documents of every case of the child (case_documents), each written whole into dir/documents/
+ * as "<id>-<file name>", its SHA-256 checked against the one stored, and listed with its case, kind
+ * and hash in dir/documents.csv. They travel with the export; the import does not read them. */
+static int export_documents(PGconn *conn, const char *const *params, const char *dir, char why[256])
+{
+    PGresult *r =
+        q(conn,
+          "SELECT d.id, coalesce(c.source_ref, c.reference), d.kind, coalesce(d.request_key, ''), "
+          "d.file_name, d.media_type, d.size_bytes, d.sha256, "
+          "to_char(d.uploaded_at AT TIME ZONE 'Europe/London', 'YYYY-MM-DD'), x.content "
+          "FROM local_authorities a JOIN cases k ON k.authority_id = a.id AND k.id = $2::bigint "
+          "JOIN cases c ON c.child_id = k.child_id AND c.authority_id = a.id "
+          "JOIN case_documents d ON d.case_id = c.id JOIN case_document_contents x ON x.document_id = d.id "
+          "WHERE a.dfe_code = $1 ORDER BY d.id",
+          2, params);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        snprintf(why, 256, "database: %.200s", PQresultErrorMessage(r));
+        PQclear(r);
+        return EHC_EIO;
+    }
+    char *list = NULL;
+    size_t len = 0, cap = 0;
+    static const char *const header[] = {"case_ref",   "document",   "kind",   "request_key", "file_name",
+                                         "media_type", "size_bytes", "sha256", "uploaded_on"};
+    for (size_t k = 0; k < EHC_ARRAY_SIZE(header); k++) {
+        if (k) ehc_text_append(&list, &len, &cap, ",", 1);
+        ehc_csv_append_field(&list, &len, &cap, header[k]);
+    }
+    ehc_text_append(&list, &len, &cap, "\n", 1);
+    int rc = 0;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/documents", dir);
+    if (PQntuples(r) > 0 && mkdir(path, 0755) != 0 && errno != EEXIST) {
+        snprintf(why, 256, "cannot create %.200s", path);
+        rc = EHC_EIO;
+    }
+    for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
+        size_t n = 0;
+        unsigned char *bytes = PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, 9), &n);
+        char sha[65] = "";
+        if (bytes) ehc_sha256_hex(bytes, n, sha);
+        if (!bytes || strcmp(sha, PQgetvalue(r, i, 7)) != 0) {
+            snprintf(why, 256, "document %s does not match its stored SHA-256: not exported",
+                     PQgetvalue(r, i, 0));
+            PQfreemem(bytes);
+            rc = EHC_EIO;
+            break;
+        }
+        char name[300];
+        snprintf(name, sizeof name, "%s-%s", PQgetvalue(r, i, 0), PQgetvalue(r, i, 4));
+        snprintf(path, sizeof path, "%s/documents/%s", dir, name);
+        FILE *f = fopen(path, "wb");
+        bool ok = f && fwrite(bytes, 1, n, f) == n;
+        if (f && fclose(f)) ok = false;
+        PQfreemem(bytes);
+        if (!ok) {
+            snprintf(why, 256, "cannot write %.200s", path);
+            rc = EHC_EIO;
+            break;
+        }
+        const char *values[] = {PQgetvalue(r, i, 1), name,
+                                PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
+                                PQgetvalue(r, i, 4), PQgetvalue(r, i, 5),
+                                PQgetvalue(r, i, 6), PQgetvalue(r, i, 7),
+                                PQgetvalue(r, i, 8)};
+        for (size_t k = 0; k < EHC_ARRAY_SIZE(values); k++) {
+            if (k) ehc_text_append(&list, &len, &cap, ",", 1);
+            ehc_csv_append_field(&list, &len, &cap, values[k]);
+        }
+        ehc_text_append(&list, &len, &cap, "\n", 1);
+    }
+    PQclear(r);
+    if (rc == 0) {
+        snprintf(path, sizeof path, "%s/documents.csv", dir);
+        FILE *f = fopen(path, "w");
+        bool ok = f && fwrite(list, 1, len, f) == len;
+        if (f && fclose(f)) ok = false;
+        if (!ok) {
+            snprintf(why, 256, "cannot write %.200s", path);
+            rc = EHC_EIO;
+        }
+    }
+    free(list);
+    return rc;
+}
+
 int ehc_import_export_case(PGconn *conn, const ehc_definitions *defs, const char *authority_code,
                            long long case_id, const char *dir, char why[256])
 {
@@ -2340,6 +2426,7 @@ int ehc_import_export_case(PGconn *conn, const ehc_definitions *defs, const char
     }
     for (int f = 0; rc == 0 && f < EHC_IMPORT_FILE_COUNT; f++)
         if (!write_out(dir, f, &o[f], why)) rc = EHC_EIO;
+    if (rc == 0) rc = export_documents(conn, params, dir, why);
     if (rc == 0) {
         r = q(conn,
               "INSERT INTO access_log (authority_id, case_id, action, resource) SELECT id, $2::bigint, "

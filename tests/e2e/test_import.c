@@ -365,9 +365,40 @@ static void test_export_and_import_elsewhere_gives_the_same_dates(void **state)
     snprintf(child_ref, sizeof child_ref, "%s", PQgetvalue(r, 0, 0));
     PQclear(r);
 
+    /* with a document on the case: it goes with the export, whole */
+    ehc_test_add_user(w->db, "officer1", false, NULL);
+    ehc_test_exec(
+        w->db,
+        "SELECT ehc_document_insert((SELECT id FROM local_authorities WHERE dfe_code = '353'), %ld, NULL, "
+        "'final_plan', 'Final plan.pdf', 'application/pdf', convert_to('%%PDF-1.4 the plan', 'UTF8'), "
+        "(SELECT id FROM users WHERE username = 'officer1'), 'officer', NULL, NULL)",
+        case_id);
+    long document = ehc_test_scalar(w->db, "SELECT max(id) FROM case_documents");
+
     snprintf(args, sizeof args, "export --authority 353 --case %ld --out '%s/moved'", case_id, w->dir);
     assert_int_equal(run(w, "ehcd", args, &out), 0);
     free(out);
+    char path[600], content[64] = "";
+    snprintf(path, sizeof path, "%s/moved/documents/%ld-Final plan.pdf", w->dir, document);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    size_t got = fread(content, 1, sizeof content - 1, f);
+    fclose(f);
+    content[got] = '\0';
+    assert_string_equal(content, "%PDF-1.4 the plan");
+    snprintf(path, sizeof path, "%s/moved/documents.csv", w->dir);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    char manifest[2048] = "";
+    got = fread(manifest, 1, sizeof manifest - 1, f);
+    fclose(f);
+    manifest[got] = '\0';
+    char expected_row[300];
+    snprintf(expected_row, sizeof expected_row,
+             "%ld-Final plan.pdf,final_plan,,Final plan.pdf,application/pdf,17,", document);
+    expect_line(manifest,
+                "case_ref,document,kind,request_key,file_name,media_type,size_bytes,sha256,uploaded_on\n");
+    expect_line(manifest, expected_row);
     /* the export is in the access log */
     assert_int_equal(
         ehc_test_scalar(w->db, "SELECT count(*) FROM access_log WHERE action = 'export' AND case_id = %ld",
