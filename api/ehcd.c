@@ -426,13 +426,11 @@ static int cmd_export(const ehc_config *cfg, int argc, char **argv)
         fprintf(stderr, "usage: ehcd export --authority CODE --case ID --out DIR\n");
         return 2;
     }
-    ehc_definitions *defs;
-    if (load_definitions(cfg, &defs)) return 2;
     PGconn *conn = connect_blocking(cfg, 0);
     int rc = 2;
     if (conn) {
         char why[256] = "";
-        int e = ehc_import_export_case(conn, defs, authority, case_id, out, why);
+        int e = ehc_import_export_case(conn, authority, case_id, out, why);
         if (e == 0)
             printf("exported the child of case %lld and every case of that child to %s\n", case_id, out);
         else
@@ -440,7 +438,6 @@ static int cmd_export(const ehc_config *cfg, int argc, char **argv)
         rc = e == 0 ? 0 : e == EHC_EIO ? 2 : 1;
         PQfinish(conn);
     }
-    ehc_definitions_free(defs);
     return rc;
 }
 

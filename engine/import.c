@@ -2339,10 +2339,9 @@ static int export_documents(PGconn *conn, const char *const *params, const char 
     return rc;
 }
 
-int ehc_import_export_case(PGconn *conn, const ehc_definitions *defs, const char *authority_code,
-                           long long case_id, const char *dir, char why[256])
+int ehc_import_export_case(PGconn *conn, const char *authority_code, long long case_id, const char *dir,
+                           char why[256])
 {
-    (void)defs;
     char id[24];
     snprintf(id, sizeof id, "%lld", case_id);
     const char *params[2] = {authority_code, id};

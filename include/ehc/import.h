@@ -70,11 +70,13 @@ typedef struct ehc_import_summary {
 EHC_MUST_USE int ehc_import_write(PGconn *conn, ehc_import *imp, const ehc_import_write_options *opts,
                                   FILE *out, ehc_import_summary *summary);
 
-/* Writes the case's record as import files into `dir` (created if missing): its child, and the
- * rows its events came from, so that importing them into another authority replays the same
- * history. The case is named by its id within the authority. Returns 0, EHC_ENOENT (no such case)
- * or EHC_EIO, with `why` saying what. */
-EHC_MUST_USE int ehc_import_export_case(PGconn *conn, const ehc_definitions *defs, const char *authority_code,
-                                        long long case_id, const char *dir, char why[256]);
+/* Writes the record of the case's child as import files into `dir` (created if missing): the
+ * child, and the rows every case of the child came from, so that importing them into another
+ * authority replays the same history; with the cases' documents (dir/documents/, listed in
+ * dir/documents.csv), and a line in the access log. The case is named by its id within the
+ * authority. Returns 0, EHC_ENOENT (no such case), EHC_EINVAL (an event the files cannot carry) or
+ * EHC_EIO, with `why` saying what. */
+EHC_MUST_USE int ehc_import_export_case(PGconn *conn, const char *authority_code, long long case_id,
+                                        const char *dir, char why[256]);
 
 #endif
