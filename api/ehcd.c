@@ -16,6 +16,7 @@
 #include "ehc/date.h"
 #include "ehc/definitions.h"
 #include "ehc/erase.h"
+#include "ehc/import.h"
 #include "ehc/log.h"
 #include "ehc/migrate.h"
 #include "ehc/notices.h"
@@ -42,6 +43,13 @@ static void usage(FILE *out)
             "               with its kind, legal basis and status\n"
             "  verify       replay every case's events and report any stored projection, deadline or\n"
             "               SEN2 code that differs (exit status 1 if any does)\n"
+            "  import DIR --authority CODE --source NAME [--dry-run] [--today YYYY-MM-DD]\n"
+            "               bring a council's cases in from the CSV files in DIR (docs/import.md):\n"
+            "               every row is checked and every history replayed through the machine\n"
+            "               first; any problem is listed (file,row,column) and nothing is written;\n"
+            "               --dry-run lists what would be created and what is overdue on arrival\n"
+            "  export --authority CODE --case ID --out DIR\n"
+            "               write the case's child and every case of that child as import files\n"
             "  erase CASE   erase the personal data of the case's child after retention, if approved\n"
             "  version      print the version and the schema version this binary needs\n"
             "\n"
@@ -357,6 +365,118 @@ static int cmd_erase(const ehc_config *cfg, int argc, char **argv)
     return rc == 0 ? 0 : rc == EHC_EIO ? 2 : 1;
 }
 
+static int cmd_import(const ehc_config *cfg, int argc, char **argv)
+{
+    const char *dir = NULL, *authority = NULL, *source = NULL, *today_text = NULL;
+    bool dry_run = false;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--authority") == 0 && i + 1 < argc)
+            authority = argv[++i];
+        else if (strcmp(argv[i], "--source") == 0 && i + 1 < argc)
+            source = argv[++i];
+        else if (strcmp(argv[i], "--today") == 0 && i + 1 < argc)
+            today_text = argv[++i];
+        else if (strcmp(argv[i], "--dry-run") == 0)
+            dry_run = true;
+        else if (argv[i][0] != '-' && !dir)
+            dir = argv[i];
+        else {
+            fprintf(stderr, "ehcd import: unknown option %s\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!dir || !authority || !source) {
+        fprintf(stderr,
+                "usage: ehcd import DIR --authority CODE --source NAME [--dry-run] [--today YYYY-MM-DD]\n");
+        return 2;
+    }
+    ehc_clock real = ehc_clock_real();
+    ehc_instant now = ehc_clock_now(&real);
+    ehc_date today;
+    if (today_text) {
+        /* a chosen "today" (tests, rehearsals): the events are recorded at its noon */
+        if (ehc_date_parse_iso(today_text, &today) || ehc_date_fire_instant(today, 12, 0, &now)) {
+            fprintf(stderr, "ehcd import: --today must be a date written YYYY-MM-DD\n");
+            return 2;
+        }
+    } else if (ehc_date_of_instant(now, &today)) {
+        fprintf(stderr, "ehcd import: cannot tell today's date\n");
+        return 1;
+    }
+    ehc_definitions *defs;
+    if (load_definitions(cfg, &defs)) return 2;
+    char *bytes[EHC_IMPORT_FILE_COUNT] = {0};
+    ehc_import_input inputs[EHC_IMPORT_FILE_COUNT];
+    int rc = 0;
+    for (size_t f = 0; f < EHC_IMPORT_FILE_COUNT; f++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, ehc_import_file_name(f));
+        ehc_load_error err;
+        inputs[f].bytes = NULL;
+        inputs[f].len = 0;
+        if (access(path, F_OK) != 0) continue;
+        if (ehc_read_file(path, (size_t)1 << 30, &bytes[f], &inputs[f].len, &err)) {
+            fprintf(stderr, "ehcd import: %s: %s\n", path, err.reason);
+            rc = 2;
+            continue;
+        }
+        inputs[f].bytes = bytes[f];
+    }
+    if (rc == 0) {
+        ehc_import *imp = ehc_import_prepare(defs, inputs, today);
+        PGconn *conn = ehc_import_problem_count(imp) ? NULL : connect_blocking(cfg, 0);
+        if (!conn && ehc_import_problem_count(imp) == 0) {
+            rc = 2;
+        } else if (conn && !dry_run && sync_definitions(conn, defs)) {
+            /* the versions the cases are pinned to are kept, as serve keeps them */
+            rc = 2;
+        } else {
+            ehc_import_write_options opts = {
+                .authority_code = authority, .source_system = source, .recorded_at = now, .dry_run = dry_run};
+            ehc_import_summary sum;
+            int w = ehc_import_write(conn, imp, &opts, stdout, &sum);
+            rc = w == 0 ? 0 : w == EHC_EINVAL ? 1 : 2;
+        }
+        if (conn) PQfinish(conn);
+        ehc_import_free(imp);
+    }
+    for (size_t f = 0; f < EHC_IMPORT_FILE_COUNT; f++)
+        free(bytes[f]);
+    ehc_definitions_free(defs);
+    return rc;
+}
+
+static int cmd_export(const ehc_config *cfg, int argc, char **argv)
+{
+    const char *authority = NULL, *out = NULL;
+    long long case_id = 0;
+    for (int i = 0; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--authority") == 0)
+            authority = argv[i + 1];
+        else if (strcmp(argv[i], "--case") == 0)
+            case_id = strtoll(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "--out") == 0)
+            out = argv[i + 1];
+    }
+    if (!authority || !out || case_id <= 0 || argc % 2) {
+        fprintf(stderr, "usage: ehcd export --authority CODE --case ID --out DIR\n");
+        return 2;
+    }
+    PGconn *conn = connect_blocking(cfg, 0);
+    int rc = 2;
+    if (conn) {
+        char why[256] = "";
+        int e = ehc_import_export_case(conn, authority, case_id, out, why);
+        if (e == 0)
+            printf("exported the child of case %lld and every case of that child to %s\n", case_id, out);
+        else
+            fprintf(stderr, "ehcd export: %s\n", why);
+        rc = e == 0 ? 0 : e == EHC_EIO ? 2 : 1;
+        PQfinish(conn);
+    }
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     const char *config_path = NULL;
@@ -393,6 +513,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "migrate") == 0) return run_migrations(&cfg, 0);
     if (strcmp(cmd, "check") == 0) return cmd_check(&cfg);
     if (strcmp(cmd, "verify") == 0) return cmd_verify(&cfg);
+    if (strcmp(cmd, "import") == 0) return cmd_import(&cfg, argc - i, argv + i);
+    if (strcmp(cmd, "export") == 0) return cmd_export(&cfg, argc - i, argv + i);
     if (strcmp(cmd, "erase") == 0) return cmd_erase(&cfg, argc - i, argv + i);
     if (strcmp(cmd, "timeline") == 0) return cmd_timeline(&cfg, argc - i, argv + i);
     if (strcmp(cmd, "admin-init") == 0) {

@@ -618,6 +618,24 @@ static cJSON *build_changes(const ehc_workflow *wf, const ehc_workflow *prev_wf,
     return root;
 }
 
+cJSON *ehc_store_projection_json(const ehc_workflow *wf, const ehc_case_state *state)
+{
+    ehc_case_state empty;
+    ehc_case_state_init(wf, &empty);
+    ehc_effects none = {0};
+    cJSON *root = build_changes(wf, wf, &empty, state, &none);
+    ehc_case_state_free(&empty);
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "advice");
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "exceptions");
+    cJSON_AddItemToObject(root, "advice", advice_rows(wf, state));
+    cJSON_AddItemToObject(root, "exceptions", exception_rows(wf, state));
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "sen2_placements");
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "sen2_plan");
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "sen2_needs");
+    add_sen2_records(root, wf, state);
+    return root;
+}
+
 /* Applies the command's event to `prev` and, when accepted, fills c->json. Returns 0, or the
  * machine's refusal (c->result.machine_error says why). */
 static int run_machine(store_cmd *c, const ehc_workflow *wf, const ehc_calendar_set *cals,

@@ -102,4 +102,11 @@ void ehc_store_stats(const ehc_store *store, uint64_t *commits, uint64_t *comman
 EHC_MUST_USE int ehc_store_replay(const ehc_workflow *wf, const ehc_calendar_set *calendars,
                                   const char *events_json, ehc_case_state *state, ehc_machine_error *err);
 
+/* The whole projection of a case state as the store writes it (a cJSON object the caller frees):
+ * "projection" (stage, status, closed_on), "deadlines", "reports", "advice", "exceptions" and the SEN2
+ * records ("sen2_plan", "sen2_placements", "sen2_needs"), every
+ * row of each, as if all the case's events were recorded in one command. Used by the import, which
+ * writes a replayed history at once (sql/0036). */
+struct cJSON *ehc_store_projection_json(const ehc_workflow *wf, const ehc_case_state *state);
+
 #endif
