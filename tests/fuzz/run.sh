@@ -62,7 +62,11 @@ extra_seeds() {
 
 replay() { # replay NAME: every committed input, one by one
   local name=$1 bin=$BUILD/tests/fuzz/fuzz_$1 files=()
-  mapfile -t files < <(find "$FUZZ/corpus/$name" "$FUZZ/regressions/$name" -type f 2>/dev/null | sort; extra_seeds "$name")
+  local d
+  for d in "$FUZZ/corpus/$name" "$FUZZ/regressions/$name"; do
+    [ -d "$d" ] && mapfile -t -O ${#files[@]} files < <(find "$d" -type f | sort)
+  done
+  mapfile -t -O ${#files[@]} files < <(extra_seeds "$name")
   [ ${#files[@]} -gt 0 ] || { echo "fuzz: $name has no seeds in tests/fuzz/corpus/$name" >&2; return 1; }
   if ! "$bin" "${files[@]}" >"$BUILD/logs/$name.replay.log" 2>&1; then
     tail -40 "$BUILD/logs/$name.replay.log" >&2
