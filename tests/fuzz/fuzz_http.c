@@ -5,7 +5,8 @@
  * prefix routes; 404 and 405 with Allow), request ids from X-Request-Id, header lookup, query and
  * body access, the strict body and Idempotency-Key checks and query parsing in the handlers,
  * synchronous replies, replies deferred past the client's departure, streamed replies (SSE), error
- * replies, per-route metrics, and connection clean-up. The route table is the documented one
+ * replies, per-route body limits (upload routes take more), per-route metrics, and connection
+ * clean-up. The route table is the documented one
  * (api/doc/openapi.json, which ehcd checks at start against the routes it serves) plus a prefix
  * route like the web interface's. The resource handlers behind authentication are not run (they
  * need PostgreSQL): each route gets one of the stand-in handlers below, which use the same
@@ -23,6 +24,11 @@
 #include "ehc/api.h"
 #include "ehc/log.h"
 #include "fuzz_support.h"
+
+/* Body limits: smaller than ehcd's (1 MB; uploads max_document_bytes) so that inputs of a few
+ * kilobytes reach both 413 paths (h2o's own limit, and a route's lower one). */
+#define MAX_BODY 1024
+#define UPLOAD_MAX_BODY 4096
 
 static uv_loop_t loop;
 static ehc_http_server *server;
@@ -133,14 +139,33 @@ static void on_stream(ehc_http_req *req, void *ctx)
     uv_timer_start(&l->timer, on_stream_later, 0, 0);
 }
 
+/* An upload route (a document): takes any bytes up to its own, larger limit. */
+static void on_upload(ehc_http_req *req, void *ctx)
+{
+    size_t len;
+    (void)ehc_http_req_body(req, &len);
+    FUZZ_CHECK(len <= UPLOAD_MAX_BODY, "a %zu-byte body passed the route's limit", len);
+    const char *type = ehc_http_req_header(req, "content-type");
+    cJSON *out = cJSON_CreateObject();
+    cJSON_AddNumberToObject(out, "bytes", (double)len);
+    cJSON_AddBoolToObject(out, "typed", type != NULL);
+    ehc_api_reply_json(req, 201, out);
+}
+
 static void add_route(const char *method, const char *path)
 {
     ehc_http_handler h = on_echo;
+    size_t len = strlen(path);
+    int rc;
     if (strcmp(path, "/api/v1/alerts/stream") == 0)
         h = on_stream;
     else if (strcmp(method, "GET") == 0 && strstr(path, "{id}"))
         h = on_deferred;
-    if (ehc_http_route(server, method, path, h, NULL) != 0) {
+    if (strcmp(method, "POST") == 0 && len > 10 && strcmp(path + len - 10, "/documents") == 0)
+        rc = ehc_http_route_large(server, method, path, UPLOAD_MAX_BODY, on_upload, NULL);
+    else
+        rc = ehc_http_route(server, method, path, h, NULL);
+    if (rc != 0) {
         fprintf(stderr, "fuzz_http: cannot route %s %s\n", method, path);
         exit(1);
     }
@@ -168,8 +193,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         exit(1);
     }
     uv_loop_init(&loop);
-    ehc_http_options opts = {
-        .host = "127.0.0.1", .port = 0, .max_body_bytes = 64 * 1024, .request_timeout_ms = 2000};
+    ehc_http_options opts = {.host = "127.0.0.1",
+                             .port = 0,
+                             .max_body_bytes = MAX_BODY,
+                             .max_large_body_bytes = UPLOAD_MAX_BODY + 1024,
+                             .request_timeout_ms = 2000};
     if (ehc_http_server_new(&loop, &opts, &server) != 0) exit(1);
     for (cJSON *p = paths->child; p; p = p->next)
         for (cJSON *m = p->child; m; m = m->next) {
