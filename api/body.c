@@ -11,6 +11,16 @@
 
 #define MAX_DEPTH 1024 /* above cJSON's own nesting limit (1000): a parsed body never gets there */
 #define PATH_SIZE 160
+#define NAME_CAP 100 /* bytes of one member's name in a path */
+
+static void body_error(ehc_api_body_error *err, int status, const char *code, const char *message,
+                       const char *field)
+{
+    err->status = status;
+    err->code = code;
+    snprintf(err->message, sizeof err->message, "%s", message);
+    snprintf(err->field, sizeof err->field, "%s", field ? field : "");
+}
 
 typedef struct scan_frame {
     const char *key; /* the raw text of the member being read in this object, NULL before one */
@@ -18,17 +28,33 @@ typedef struct scan_frame {
     int object;
 } scan_frame;
 
+/* Appends ".name" (just "name" when out is empty) to the NUL-terminated path in out: at most cap
+ * bytes of the name, and no more than fits, cut where a UTF-8 character begins so that the path
+ * stays UTF-8 in the error reply. Returns 0 when the whole name fitted. */
+static int path_append(char *out, size_t size, const char *name, size_t len, size_t cap)
+{
+    size_t n = strlen(out), sep = n ? 1 : 0;
+    if (n + sep + 1 >= size) return -1;
+    size_t keep = len;
+    if (keep > cap) keep = cap;
+    if (keep > size - n - sep - 1) keep = size - n - sep - 1;
+    if (keep < len)
+        while (keep > 0 && ((unsigned char)name[keep] & 0xc0) == 0x80)
+            keep--;
+    if (sep) out[n++] = '.';
+    memcpy(out + n, name, keep);
+    out[n + keep] = '\0';
+    return keep == len ? 0 : -1;
+}
+
 /* "child.forename": the members leading to the value at the top of the stack (array levels add
  * nothing). With skip_top, the innermost member is left out (the fault is in its name). */
 static void frame_path(const scan_frame *frames, size_t depth, int skip_top, char *out, size_t size)
 {
-    size_t n = 0;
     out[0] = '\0';
     for (size_t i = 0; i < depth; i++) {
         if (!frames[i].object || !frames[i].key || (skip_top && i + 1 == depth)) continue;
-        int w = snprintf(out + n, size - n, "%s%.*s", n ? "." : "", (int)frames[i].key_len, frames[i].key);
-        if (w < 0 || (size_t)w >= size - n) break;
-        n += (size_t)w;
+        if (path_append(out, size, frames[i].key, frames[i].key_len, size)) break;
     }
 }
 
@@ -59,7 +85,7 @@ static size_t utf8_sequence(const unsigned char *s, size_t len)
 
 /* Walks the text of a body cJSON has accepted, string by string. Returns 0, or replies (400 for
  * bytes that are not UTF-8, 422 for an escaped NUL) naming the member and returns EHC_EINVAL. */
-static int check_text(ehc_http_req *req, const char *body, size_t len)
+static int check_text(ehc_api_body_error *err, const char *body, size_t len)
 {
     scan_frame *frames = ehc_calloc(MAX_DEPTH, sizeof *frames);
     size_t depth = 0;
@@ -69,7 +95,7 @@ static int check_text(ehc_http_req *req, const char *body, size_t len)
         char ch = body[i];
         if (ch == '{' || ch == '[') {
             if (depth == MAX_DEPTH) {
-                ehc_http_reply_error(req, 400, "malformed_json", "the body is nested too deeply", NULL);
+                body_error(err, 400, "malformed_json", "the body is nested too deeply", NULL);
                 rc = EHC_EINVAL;
                 break;
             }
@@ -102,10 +128,10 @@ static int check_text(ehc_http_req *req, const char *body, size_t len)
             if (fault) {
                 frame_path(frames, depth, is_key, path, sizeof path);
                 if (fault == 1)
-                    ehc_http_reply_error(req, 400, "invalid_utf8", "text must be UTF-8", *path ? path : NULL);
+                    body_error(err, 400, "invalid_utf8", "text must be UTF-8", *path ? path : NULL);
                 else
-                    ehc_http_reply_error(req, 422, "invalid_text", "text may not contain the NUL character",
-                                         *path ? path : NULL);
+                    body_error(err, 422, "invalid_text", "text may not contain the NUL character",
+                               *path ? path : NULL);
                 rc = EHC_EINVAL;
             }
         }
@@ -120,7 +146,7 @@ static int compare_names(const void *a, const void *b)
 }
 
 /* Replies 422 naming the first member given twice in an object, at any depth. */
-static int check_members_once(ehc_http_req *req, const cJSON *node, const char *prefix)
+static int check_members_once(ehc_api_body_error *err, const cJSON *node, const char *prefix)
 {
     if (cJSON_IsObject(node)) {
         size_t n = 0;
@@ -134,9 +160,10 @@ static int check_members_once(ehc_http_req *req, const cJSON *node, const char *
         for (size_t i = 1; i < n; i++) {
             if (strcmp(names[i - 1], names[i]) != 0) continue;
             char path[PATH_SIZE], msg[PATH_SIZE + 64];
-            snprintf(path, sizeof path, "%s%s%.100s", prefix, *prefix ? "." : "", names[i]);
+            snprintf(path, sizeof path, "%s", prefix);
+            (void)path_append(path, sizeof path, names[i], strlen(names[i]), NAME_CAP);
             snprintf(msg, sizeof msg, "'%s' is given more than once", path);
-            ehc_http_reply_error(req, 422, "duplicate_member", msg, path);
+            body_error(err, 422, "duplicate_member", msg, path);
             free(names);
             return EHC_EINVAL;
         }
@@ -145,24 +172,21 @@ static int check_members_once(ehc_http_req *req, const cJSON *node, const char *
     if (!cJSON_IsObject(node) && !cJSON_IsArray(node)) return 0;
     for (const cJSON *it = node->child; it; it = it->next) {
         char path[PATH_SIZE];
+        snprintf(path, sizeof path, "%s", prefix);
         if (cJSON_IsObject(node))
-            snprintf(path, sizeof path, "%s%s%.100s", prefix, *prefix ? "." : "", it->string);
-        else
-            snprintf(path, sizeof path, "%s", prefix);
-        if (check_members_once(req, it, path)) return EHC_EINVAL;
+            (void)path_append(path, sizeof path, it->string, strlen(it->string), NAME_CAP);
+        if (check_members_once(err, it, path)) return EHC_EINVAL;
     }
     return 0;
 }
 
-cJSON *ehc_api_body_object(ehc_http_req *req)
+cJSON *ehc_api_body_parse(const char *content_type, const char *body, size_t len, ehc_api_body_error *err)
 {
-    const char *type = ehc_http_req_header(req, "content-type");
-    if (!type || strncmp(type, "application/json", 16) != 0) {
-        ehc_http_reply_error(req, 415, "unsupported_media_type", "send the body as application/json", NULL);
+    memset(err, 0, sizeof *err);
+    if (!content_type || strncmp(content_type, "application/json", 16) != 0) {
+        body_error(err, 415, "unsupported_media_type", "send the body as application/json", NULL);
         return NULL;
     }
-    size_t len;
-    const char *body = ehc_http_req_body(req, &len);
     const char *end = NULL;
     cJSON *obj = cJSON_ParseWithLengthOpts(body, len, &end, 0);
     /* nothing but white space may follow the value */
@@ -170,22 +194,32 @@ cJSON *ehc_api_body_object(ehc_http_req *req)
         end++;
     if (!obj || end != body + len) {
         cJSON_Delete(obj);
-        ehc_http_reply_error(req, 400, "malformed_json", "the body is not valid JSON", NULL);
+        body_error(err, 400, "malformed_json", "the body is not valid JSON", NULL);
         return NULL;
     }
-    if (check_text(req, body, len) != 0) {
+    if (check_text(err, body, len) != 0) {
         cJSON_Delete(obj);
         return NULL;
     }
     if (!cJSON_IsObject(obj)) {
         cJSON_Delete(obj);
-        ehc_http_reply_error(req, 422, "invalid_body", "the body must be a JSON object", NULL);
+        body_error(err, 422, "invalid_body", "the body must be a JSON object", NULL);
         return NULL;
     }
-    if (check_members_once(req, obj, "") != 0) {
+    if (check_members_once(err, obj, "") != 0) {
         cJSON_Delete(obj);
         return NULL;
     }
+    return obj;
+}
+
+cJSON *ehc_api_body_object(ehc_http_req *req)
+{
+    size_t len;
+    const char *body = ehc_http_req_body(req, &len);
+    ehc_api_body_error err;
+    cJSON *obj = ehc_api_body_parse(ehc_http_req_header(req, "content-type"), body, len, &err);
+    if (!obj) ehc_http_reply_error(req, err.status, err.code, err.message, *err.field ? err.field : NULL);
     return obj;
 }
 

@@ -65,6 +65,17 @@ void ehc_api_reply_json(ehc_http_req *req, int status, cJSON *body);
  * twice), naming the member where there is one. */
 cJSON *ehc_api_body_object(ehc_http_req *req);
 
+/* The same checks without a request (the fuzz harness drives them directly): the parsed object, or
+ * NULL with *err saying the status, code, message and member (field "" when none) that
+ * ehc_api_body_object answers. content_type may be NULL (header absent). */
+typedef struct ehc_api_body_error {
+    int status;
+    const char *code; /* static text */
+    char message[256];
+    char field[160];
+} ehc_api_body_error;
+cJSON *ehc_api_body_parse(const char *content_type, const char *body, size_t len, ehc_api_body_error *err);
+
 /* The Idempotency-Key header in *key (NULL when absent): 0, or EHC_EINVAL after answering 422 when
  * it is not 1 to 200 printable ASCII characters. */
 int ehc_api_idempotency_key(ehc_http_req *req, const char **key);

@@ -805,6 +805,28 @@ static void test_members_given_twice_are_refused(void **state)
     free(b1);
 }
 
+/* A member name cut to fit the error's "field" (100 bytes) is cut between characters, or the cut
+ * character is shown as '?': the JSON reply stays UTF-8 (what fuzz_body found, docs/fuzzing.md).
+ * The name is "a" and 60 two-byte characters: byte 100 is the second byte of the 50th. */
+#define E_ACUTE "\xc3\xa9"
+#define E_ACUTE_10 E_ACUTE E_ACUTE E_ACUTE E_ACUTE E_ACUTE E_ACUTE E_ACUTE E_ACUTE E_ACUTE E_ACUTE
+#define E_ACUTE_49                                                                                           \
+    E_ACUTE_10 E_ACUTE_10 E_ACUTE_10 E_ACUTE_10 E_ACUTE E_ACUTE E_ACUTE E_ACUTE E_ACUTE E_ACUTE E_ACUTE      \
+        E_ACUTE E_ACUTE
+#define LONG_NAME "a" E_ACUTE_49 E_ACUTE_10 E_ACUTE
+static void test_long_member_names_in_errors_stay_utf8(void **state)
+{
+    static const bad_case events[] = {
+        /* body.c: a member given twice, its path cut where a character begins */
+        {EV(OK_T, OK_ON, "1", ", \"fields\": {\"" LONG_NAME "\": 1, \"" LONG_NAME "\": 2}"), 422,
+         "duplicate_member", "fields.a" E_ACUTE_49},
+        /* cases.c cuts an unknown member's name with %.100s: the half character becomes '?' */
+        {EV(OK_T, OK_ON, "1", ", \"fields\": {\"body\": \"icb\"}, \"" LONG_NAME "\": 1"), 422,
+         "invalid_field", "a" E_ACUTE_49 "?"},
+    };
+    post_each(events_path, events, sizeof events / sizeof events[0]);
+}
+
 /* Invalid UTF-8 reaches PostgreSQL nowhere: refused at the door, naming the field. */
 static void test_invalid_utf8_is_refused_naming_the_field(void **state)
 {
@@ -1435,6 +1457,7 @@ int main(void)
         cmocka_unit_test(test_sql_metacharacters_in_query_parameters_are_inert),
         cmocka_unit_test(test_nul_characters_are_refused_naming_the_field),
         cmocka_unit_test(test_members_given_twice_are_refused),
+        cmocka_unit_test(test_long_member_names_in_errors_stay_utf8),
         cmocka_unit_test(test_invalid_utf8_is_refused_naming_the_field),
         cmocka_unit_test(test_good_writes_sent_with_bad_ones_all_succeed),
         cmocka_unit_test(test_very_long_text_is_refused_naming_the_field),
