@@ -20,6 +20,11 @@
 -- The per-row completion trigger stays for webhook or email rows of an alert inserted some other way,
 -- and now skips a row whose payload is already complete.
 
+-- The claim reads the due rows in the order it takes them: (next_fire_at, id), so that it stops
+-- after p_limit rows instead of sorting every due row.
+DROP INDEX deadlines_next_fire;
+CREATE INDEX deadlines_next_fire ON deadlines (next_fire_at, id) WHERE next_fire_at IS NOT NULL;
+
 CREATE OR REPLACE FUNCTION ehc_scheduler_fire(p_now_us bigint, p_started_us bigint, p_limit integer,
                                               p_channels text[], p_ids bigint[])
 RETURNS TABLE (deadline_id bigint, next_us bigint, level text, alert_id bigint, fire_us bigint, outcome text)
@@ -33,20 +38,25 @@ BEGIN
 
     SELECT coalesce(array_agg(q.id ORDER BY q.next_fire_at, q.id), '{}') INTO v_claimed
     FROM (SELECT d.id, d.next_fire_at
-          FROM deadlines d JOIN cases c ON c.id = d.case_id
+          FROM deadlines d
           WHERE d.next_fire_at <= v_now AND d.status = 'open'
           ORDER BY d.next_fire_at, d.id
           LIMIT p_limit
-          FOR UPDATE OF d SKIP LOCKED) AS q;
+          FOR UPDATE SKIP LOCKED) AS q;
 
     RETURN QUERY
     WITH cl AS MATERIALIZED (
-        SELECT k.n, d.id AS d_id, d.authority_id, d.case_id, d.deadline_key, d.instance_key, d.due_on,
-               d.alert_schedule AS sched, d.exception_applies, c.officer_id, c.team_id,
-               (d.alert_schedule IS NULL OR d.planned_due_on IS DISTINCT FROM d.due_on) AS stale
+        -- one primary-key lookup per claimed row, whatever the planner's statistics say (OFFSET 0
+        -- keeps the subquery apart: a fresh table's estimates made a join of every deadline)
+        SELECT k.n, x.*
         FROM unnest(v_claimed) WITH ORDINALITY AS k (id, n)
-        JOIN deadlines d ON d.id = k.id
-        JOIN cases c ON c.id = d.case_id
+        CROSS JOIN LATERAL (
+            SELECT d.id AS d_id, d.authority_id, d.case_id, d.deadline_key, d.instance_key, d.due_on,
+                   d.alert_schedule AS sched, d.exception_applies, c.officer_id, c.team_id,
+                   (d.alert_schedule IS NULL OR d.planned_due_on IS DISTINCT FROM d.due_on) AS stale
+            FROM deadlines d JOIN cases c ON c.id = d.case_id
+            WHERE d.id = k.id
+            OFFSET 0) AS x
     ), done AS MATERIALIZED (
         -- the highest level of the schedule already fired (0: none)
         SELECT cl.*,
