@@ -33,9 +33,15 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_now timestamptz := ehc__us_to_ts(p_now_us);
     v_claimed bigint[];
+    v_sort text;
 BEGIN
     PERFORM ehc__bind_all_authorities();
 
+    -- The claim walks deadlines_next_fire in order and stops after p_limit rows. Without statistics
+    -- (a table just filled) the planner takes the row-level security filter on authority_id for a
+    -- selective one and sorts every due row instead; no sort for this one statement.
+    v_sort := current_setting('enable_sort');
+    PERFORM set_config('enable_sort', 'off', true);
     SELECT coalesce(array_agg(q.id ORDER BY q.next_fire_at, q.id), '{}') INTO v_claimed
     FROM (SELECT d.id, d.next_fire_at
           FROM deadlines d
@@ -43,6 +49,7 @@ BEGIN
           ORDER BY d.next_fire_at, d.id
           LIMIT p_limit
           FOR UPDATE SKIP LOCKED) AS q;
+    PERFORM set_config('enable_sort', v_sort, true);
 
     RETURN QUERY
     WITH cl AS MATERIALIZED (
