@@ -172,8 +172,9 @@ commit=$(cat "$work/commit")
     if [ "$name" = peer ]; then
       echo "How the two fire: ehcd's scheduler holds every instant in memory and, when one comes due, runs"
       echo "one firing transaction at a time (batches of up to 256 rows, \`ehc_scheduler_fire\`, which"
-      echo "inserts each alert and its outbox row and moves the deadline on row by row in PL/pgSQL under"
-      echo "row-level security); pg-boss's 4 workers poll every 100 ms, each claiming up to 1,000 due jobs in one"
+      echo "claims them and then writes all their alerts, all their outbox rows and all their next instants"
+      echo "in one statement, set-based, under row-level security; sql/0044); pg-boss's 4 workers poll every"
+      echo "100 ms, each claiming up to 1,000 due jobs in one"
       echo "statement and complete them in another. The lag is from the due instant to the firing's commit"
       echo "on both sides; the CPU is the driver process's and the whole cluster's while the jobs fire."
       echo "Details in [bench/README.md](../bench/README.md#peer)."

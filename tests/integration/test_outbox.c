@@ -806,6 +806,65 @@ static void test_a_claim_is_exclusive_until_its_lease_lapses(void **state)
     assert_string_equal(text, "dead");
 }
 
+/* The scheduler writes every 'sse' row of a firing batch in one statement (sql/0044): the fan-out of
+ * several alerts and recipients at once gives what one row at a time gave: one webhook row per alert and
+ * active subscription, one email row per recipient with an address who is not disabled, the payloads
+ * completed, in the order of the 'sse' rows. */
+static void test_one_statement_of_many_alerts_fans_out_as_row_by_row(void **state)
+{
+    long sub1 = subscribe(9, true), sub2 = subscribe(9, true);
+    subscribe(9, false);
+    scalar("UPDATE users SET email = 'manager1@oldham.example' WHERE id = %ld RETURNING id", w.manager);
+    long gone = scalar("INSERT INTO users (username, display_name, email, disabled_at) "
+                       "VALUES ('gone1', 'G', 'gone1@oldham.example', now()) RETURNING id");
+    long second = scalar("INSERT INTO alerts (authority_id, case_id, deadline_id, level, fire_at) "
+                         "VALUES (%ld, %ld, %ld, 'escalated', '2026-02-24 07:00Z') RETURNING id",
+                         w.authority, w.case_id, w.deadline_id);
+    scalar(
+        "BEGIN; SET LOCAL ROLE ehc_app; SELECT set_config('ehc.authority_ids', '%ld', true); "
+        "INSERT INTO outbox (authority_id, channel, recipient_user_id, alert_id, payload, idempotency_key) "
+        "SELECT %ld, 'sse', r.u, a.a, jsonb_build_object('type', 'alert', 'alert_id', a.a, 'level', a.l, "
+        "'as', r.role), 'alert:' || a.a || ':sse:user:' || r.u "
+        "FROM (VALUES (1, %ld, 'overdue'), (2, %ld, 'escalated')) AS a (n, a, l), "
+        "(VALUES (1, %ld, 'officer'), (2, %ld, 'manager'), (3, %ld, 'manager')) AS r (n, u, role) "
+        "ORDER BY a.n, r.n; COMMIT",
+        w.authority, w.authority, w.alert_id, second, w.officer, w.manager, gone);
+    char keys[2048], want[2048];
+    text_of(keys, sizeof keys,
+            "SELECT string_agg(idempotency_key, ' ' ORDER BY id) FROM outbox WHERE channel <> 'sse'");
+    snprintf(want, sizeof want,
+             "alert:%ld:webhook:sub:%ld alert:%ld:webhook:sub:%ld alert:%ld:email:user:%ld "
+             "alert:%ld:email:user:%ld "
+             "alert:%ld:webhook:sub:%ld alert:%ld:webhook:sub:%ld alert:%ld:email:user:%ld "
+             "alert:%ld:email:user:%ld",
+             w.alert_id, sub1, w.alert_id, sub2, w.alert_id, w.officer, w.alert_id, w.manager, second, sub1,
+             second, sub2, second, w.officer, second, w.manager);
+    assert_string_equal(keys, want);
+    /* completed: the case reference, stage, authority code, kind and basis; 'as' only on emails */
+    assert_int_equal(
+        scalar("SELECT count(*) FROM outbox WHERE channel IN ('webhook', 'email') "
+               "AND payload ->> 'case_reference' = 'EHC-2026-0042' "
+               "AND payload ->> 'stage' = 'assessment' AND payload ->> 'authority_code' = '353' "
+               "AND payload ->> 'deadline_kind' = 'statutory' "
+               "AND payload ->> 'basis' = 'SEND Regs 2014 reg 5(1)' "
+               "AND payload ->> 'level' = CASE alert_id WHEN %ld THEN 'overdue' ELSE 'escalated' END "
+               "AND (payload ? 'as') = (channel = 'email')",
+               w.alert_id),
+        8);
+    assert_int_equal(scalar("SELECT count(*) FROM outbox WHERE channel = 'email' AND payload ->> 'as' = "
+                            "CASE recipient_user_id WHEN %ld THEN 'officer' ELSE 'manager' END",
+                            w.officer),
+                     4);
+    /* written again (a replay), nothing new */
+    scalar(
+        "BEGIN; SET LOCAL ROLE ehc_app; SELECT set_config('ehc.authority_ids', '%ld', true); "
+        "INSERT INTO outbox (authority_id, channel, recipient_user_id, alert_id, payload, idempotency_key) "
+        "SELECT %ld, 'sse', %ld, a, jsonb_build_object('type', 'alert', 'alert_id', a, 'as', 'officer'), "
+        "'alert:' || a || ':sse:user:%ld:again' FROM unnest(ARRAY[%ld, %ld]) AS a; COMMIT",
+        w.authority, w.authority, w.officer, w.officer, w.alert_id, second);
+    assert_int_equal(scalar("SELECT count(*) FROM outbox WHERE channel <> 'sse'"), 8);
+}
+
 static void test_options_are_checked(void **state)
 {
     ehc_outbox_options o;
@@ -845,6 +904,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_email_names_the_case_and_deadline_and_never_the_child, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_a_claim_is_exclusive_until_its_lease_lapses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_statement_of_many_alerts_fans_out_as_row_by_row, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_options_are_checked, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
