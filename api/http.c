@@ -833,35 +833,12 @@ void ehc_http_stream_end(ehc_http_req *req)
     stream_flush(st); /* the last chunk; h2o then releases the request, and with it ours */
 }
 
-/* A copy of s in which each byte that is not part of a valid UTF-8 character is replaced by '?':
- * handlers build messages and field names from what the client sent, cut to a size
- * ("%.100s"), which may split a character, and a JSON reply must be UTF-8. */
+/* A copy of s that is UTF-8 (ehc_utf8_scrub): handlers build messages and field names from what the
+ * client sent, cut to a size ("%.100s"), which may split a character, and a JSON reply must be UTF-8. */
 static char *utf8_scrubbed(const char *s)
 {
     char *out = ehc_strdup(s);
-    unsigned char *p = (unsigned char *)out;
-    while (*p) {
-        unsigned c = *p, cp = 0, min = 0;
-        size_t n = 0;
-        if (c < 0x80) {
-            p++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf)
-            n = 2, min = 0x80, cp = c & 0x1f;
-        else if (c >= 0xe0 && c <= 0xef)
-            n = 3, min = 0x800, cp = c & 0x0f;
-        else if (c >= 0xf0 && c <= 0xf4)
-            n = 4, min = 0x10000, cp = c & 0x07;
-        size_t i = 1;
-        for (; n && i < n && (p[i] & 0xc0) == 0x80; i++) /* stops at the terminating NUL too */
-            cp = (cp << 6) | (p[i] & 0x3f);
-        if (n && i == n && cp >= min && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff)) {
-            p += n;
-        } else {
-            *p++ = '?';
-        }
-    }
+    ehc_utf8_scrub(out);
     return out;
 }
 

@@ -361,6 +361,9 @@ static void problem(ehc_import *imp, int file, size_t row, const char *column, c
     va_start(ap, fmt);
     vsnprintf(p->message, sizeof p->message, fmt, ap);
     va_end(ap);
+    /* a column name or value cut to size may end inside a character (found by fuzz_import) */
+    ehc_utf8_scrub(p->column);
+    ehc_utf8_scrub(p->message);
 }
 
 size_t ehc_import_problem_count(const ehc_import *imp)

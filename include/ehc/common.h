@@ -35,6 +35,11 @@ char *ehc_asprintf(const char *fmt, ...) EHC_PRINTF(1, 2);
 /* A growing NUL-terminated text (*buf of *cap bytes, *len used; all zero to start): n bytes of
  * text, or printf-formatted, appended. Used for replies built a line at a time (metrics, CSV). */
 void ehc_text_append(char **buf, size_t *len, size_t *cap, const char *text, size_t n);
+
+/* Replaces in place each byte of s that is not part of a valid UTF-8 character (overlong forms,
+ * surrogates and code points above U+10FFFF included) by '?': for texts cut to a size ("%.40s"),
+ * which may split a character, before they reach a JSON reply, a terminal or PostgreSQL. */
+void ehc_utf8_scrub(char *s);
 void ehc_text_printf(char **buf, size_t *len, size_t *cap, const char *fmt, ...) EHC_PRINTF(4, 5);
 
 /* Where and why a data file (workflow, calendar, config) was refused: the file, the JSON path

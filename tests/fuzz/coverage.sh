@@ -37,6 +37,7 @@ files_of() {
     workflow) echo engine/workflow.c ;;
     calendar) echo engine/calendar.c ;;
     http) echo api/http.c api/body.c api/query.c ;;
+    import) echo engine/csv.c engine/import.c ;;
     *) echo "" ;;
   esac
 }
