@@ -58,31 +58,6 @@ static void frame_path(const scan_frame *frames, size_t depth, int skip_top, cha
     }
 }
 
-/* Length of the UTF-8 sequence at s (at most len bytes), or 0 when it is not valid UTF-8: no
- * overlong forms, no surrogates, nothing above U+10FFFF. */
-static size_t utf8_sequence(const unsigned char *s, size_t len)
-{
-    unsigned c = s[0];
-    size_t n;
-    unsigned min, cp;
-    if (c < 0x80) return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2, min = 0x80, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3, min = 0x800, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4, min = 0x10000, cp = c & 0x07;
-    else
-        return 0;
-    if (len < n) return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-    return n;
-}
-
 /* Walks the text of a body cJSON has accepted, string by string. Returns 0, or replies (400 for
  * bytes that are not UTF-8, 422 for an escaped NUL) naming the member and returns EHC_EINVAL. */
 static int check_text(ehc_api_body_error *err, const char *body, size_t len)
@@ -116,7 +91,7 @@ static int check_text(ehc_api_body_error *err, const char *body, size_t len)
                     if (i + 5 < len && body[i + 1] == 'u' && memcmp(body + i + 2, "0000", 4) == 0) fault = 2;
                     i += body[i + 1] == 'u' ? 6 : 2;
                 } else {
-                    size_t n = utf8_sequence((const unsigned char *)body + i, len - i);
+                    size_t n = ehc_utf8_char(body + i, len - i);
                     if (n == 0) fault = 1;
                     i += n ? n : 1;
                 }

@@ -74,30 +74,10 @@ static bool contains(const char *buf, size_t len, const char *want)
 /* UTF-8 text with no NUL and no control character but tab, line feed, form feed and carriage return. */
 static bool plain_text(const unsigned char *s, size_t len)
 {
-    size_t i = 0;
-    while (i < len) {
-        unsigned c = s[i], cp, min;
-        size_t n;
-        if (c < 0x80) {
-            if ((c < 0x20 && c != '\t' && c != '\n' && c != '\f' && c != '\r') || c == 0x7f) return false;
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf)
-            n = 2, min = 0x80, cp = c & 0x1f;
-        else if (c >= 0xe0 && c <= 0xef)
-            n = 3, min = 0x800, cp = c & 0x0f;
-        else if (c >= 0xf0 && c <= 0xf4)
-            n = 4, min = 0x10000, cp = c & 0x07;
-        else
-            return false;
-        if (i + n > len) return false;
-        for (size_t k = 1; k < n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80) return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-        i += n;
+    for (size_t i = 0, n; i < len; i += n) {
+        unsigned c = s[i];
+        if ((c < 0x20 && c != '\t' && c != '\n' && c != '\f' && c != '\r') || c == 0x7f) return false;
+        if ((n = ehc_utf8_char((const char *)s + i, len - i)) == 0) return false;
     }
     return true;
 }

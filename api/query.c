@@ -13,35 +13,6 @@ static int hexval(char c)
     return -1;
 }
 
-/* 1 when the NUL-terminated text is UTF-8 (no overlong forms, surrogates or code points above
- * U+10FFFF), which PostgreSQL requires of every text parameter. */
-static int utf8_valid(const unsigned char *s)
-{
-    while (*s) {
-        unsigned c = *s, cp, min;
-        size_t n;
-        if (c < 0x80) {
-            s++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf)
-            n = 2, min = 0x80, cp = c & 0x1f;
-        else if (c >= 0xe0 && c <= 0xef)
-            n = 3, min = 0x800, cp = c & 0x0f;
-        else if (c >= 0xf0 && c <= 0xf4)
-            n = 4, min = 0x10000, cp = c & 0x07;
-        else
-            return 0;
-        for (size_t i = 1; i < n; i++) {
-            if ((s[i] & 0xc0) != 0x80) return 0; /* also stops at the terminating NUL */
-            cp = (cp << 6) | (s[i] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-        s += n;
-    }
-    return 1;
-}
-
 /* Decodes len bytes of one component into out (NUL-terminated); EHC_EINVAL on a bad escape, an
  * encoded NUL, text that is not UTF-8, or a result that does not fit. */
 static int decode(const char *s, size_t len, char *out, size_t size)
@@ -63,7 +34,8 @@ static int decode(const char *s, size_t len, char *out, size_t size)
         out[n++] = ch;
     }
     out[n] = '\0';
-    return utf8_valid((const unsigned char *)out) ? 0 : EHC_EINVAL;
+    /* PostgreSQL requires UTF-8 of every text parameter */
+    return ehc_utf8_valid(out, strlen(out)) ? 0 : EHC_EINVAL;
 }
 
 int ehc_api_query_next(const char **q, char *name, size_t name_size, char *value, size_t value_size)

@@ -119,28 +119,40 @@ void ehc_text_printf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
     *len += (size_t)n;
 }
 
+size_t ehc_utf8_char(const char *text, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    if (len == 0) return 0;
+    unsigned c = s[0], min, cp;
+    size_t n;
+    if (c < 0x80) return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2, min = 0x80, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3, min = 0x800, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4, min = 0x10000, cp = c & 0x07;
+    else
+        return 0;
+    if (len < n) return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+    return n;
+}
+
+bool ehc_utf8_valid(const char *s, size_t len)
+{
+    for (size_t i = 0, n; i < len; i += n)
+        if ((n = ehc_utf8_char(s + i, len - i)) == 0) return false;
+    return true;
+}
+
 void ehc_utf8_scrub(char *s)
 {
-    unsigned char *p = (unsigned char *)s;
-    while (*p) {
-        unsigned c = *p, cp = 0, min = 0;
-        size_t n = 0;
-        if (c < 0x80) {
-            p++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf)
-            n = 2, min = 0x80, cp = c & 0x1f;
-        else if (c >= 0xe0 && c <= 0xef)
-            n = 3, min = 0x800, cp = c & 0x0f;
-        else if (c >= 0xf0 && c <= 0xf4)
-            n = 4, min = 0x10000, cp = c & 0x07;
-        size_t i = 1;
-        for (; n && i < n && (p[i] & 0xc0) == 0x80; i++) /* stops at the terminating NUL too */
-            cp = (cp << 6) | (p[i] & 0x3f);
-        if (n && i == n && cp >= min && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff))
-            p += n;
-        else
-            *p++ = '?';
-    }
+    size_t len = strlen(s);
+    for (size_t i = 0, n; i < len; i += n)
+        if ((n = ehc_utf8_char(s + i, len - i)) == 0) s[i] = '?', n = 1;
 }

@@ -27,36 +27,6 @@ static int fault(parser *p, const char *reason)
     return EHC_EINVAL;
 }
 
-static bool utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t more;
-        unsigned min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xE0) == 0xC0) {
-            more = 1, min = 0x80, c &= 0x1F;
-        } else if ((c & 0xF0) == 0xE0) {
-            more = 2, min = 0x800, c &= 0x0F;
-        } else if ((c & 0xF8) == 0xF0) {
-            more = 3, min = 0x10000, c &= 0x07;
-        } else {
-            return false;
-        }
-        if (n - i <= more) return false;
-        for (size_t k = 1; k <= more; k++) {
-            if ((s[i + k] & 0xC0) != 0x80) return false;
-            c = (c << 6) | (s[i + k] & 0x3F);
-        }
-        if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return false;
-        i += more + 1;
-    }
-    return true;
-}
-
 static int put_byte(parser *p, char c)
 {
     if (p->len >= EHC_CSV_MAX_FIELD) return fault(p, "field longer than 65536 bytes");
@@ -70,7 +40,7 @@ static int put_byte(parser *p, char c)
 
 static int end_field(parser *p)
 {
-    if (!utf8_valid((const unsigned char *)p->buf, p->len)) return fault(p, "not UTF-8 text");
+    if (!ehc_utf8_valid(p->buf, p->len)) return fault(p, "not UTF-8 text");
     if (p->cur.count >= EHC_CSV_MAX_FIELDS) return fault(p, "more than 256 fields in a record");
     if (p->cur.count == p->field_cap) {
         p->field_cap = p->field_cap ? p->field_cap * 2 : 16;

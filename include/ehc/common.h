@@ -4,6 +4,7 @@
 #ifndef EHC_COMMON_H
 #define EHC_COMMON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,11 @@ char *ehc_asprintf(const char *fmt, ...) EHC_PRINTF(1, 2);
  * text, or printf-formatted, appended. Used for replies built a line at a time (metrics, CSV). */
 void ehc_text_append(char **buf, size_t *len, size_t *cap, const char *text, size_t n);
 
+/* The length of the UTF-8 character at s (at most len bytes: 1 for ASCII, NUL included), or 0 when
+ * it is not one: an overlong form, a surrogate, a code point above U+10FFFF, or cut short. */
+size_t ehc_utf8_char(const char *s, size_t len);
+/* Whether s[0..len) is UTF-8 throughout (PostgreSQL requires it of every text). */
+bool ehc_utf8_valid(const char *s, size_t len);
 /* Replaces in place each byte of s that is not part of a valid UTF-8 character (overlong forms,
  * surrogates and code points above U+10FFFF included) by '?': for texts cut to a size ("%.40s"),
  * which may split a character, before they reach a JSON reply, a terminal or PostgreSQL. */
