@@ -1,6 +1,7 @@
 /* Who may act on what, decided in C before the database is asked, then enforced again by
  * row-level security there: an officer or manager through a grant for the case's team, a service
  * manager through one for its authority. Also the one mapping from store outcomes to HTTP. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,4 +128,13 @@ int ehc_api_event_role(const ehc_app *app, const char *workflow_id, const char *
     *fields_json = cJSON_PrintUnformatted(fields);
     cJSON_Delete(fields);
     return 0;
+}
+
+int ehc_api_case_header(ehc_app *app, const char *authority_ids, int64_t case_id, ehc_pg_query_cb cb,
+                        void *data)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%" PRId64, case_id);
+    const char *params[2] = {authority_ids, id};
+    return ehc_pg_query(app->pg, "SELECT * FROM ehc_case_header($1, $2::bigint)", 2, params, 5000, cb, data);
 }

@@ -119,11 +119,7 @@ void ehc_api_batch_start(ehc_api_batch *b, ehc_app *app, const char *authority_i
     b->pending = count;
     for (size_t i = 0; i < count; i++) {
         ehc_api_batch_item *it = &b->items[i];
-        char id[24];
-        snprintf(id, sizeof id, "%" PRId64, it->case_id);
-        const char *params[2] = {authority_ids, id};
-        if (ehc_pg_query(app->pg, "SELECT * FROM ehc_case_header($1, $2::bigint)", 2, params, 5000, on_header,
-                         it) != 0)
+        if (ehc_api_case_header(app, authority_ids, it->case_id, on_header, it) != 0)
             ehc_api_batch_fail(it, 503, "unavailable", "the database could not be reached", NULL);
     }
 }

@@ -5,6 +5,7 @@
  * of two same-named members; cJSON hands us the first). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 
 #include "ehc/api.h"
@@ -20,6 +21,9 @@ static void body_error(ehc_api_body_error *err, int status, const char *code, co
     err->code = code;
     snprintf(err->message, sizeof err->message, "%s", message);
     snprintf(err->field, sizeof err->field, "%s", field ? field : "");
+    /* a path is built from the raw text of member names, which may not be UTF-8 yet */
+    ehc_utf8_scrub(err->message);
+    ehc_utf8_scrub(err->field);
 }
 
 typedef struct scan_frame {
@@ -89,7 +93,12 @@ static int check_text(ehc_api_body_error *err, const char *body, size_t len)
             while (i < len && body[i] != '"' && !fault) {
                 if (body[i] == '\\') {
                     if (i + 5 < len && body[i + 1] == 'u' && memcmp(body + i + 2, "0000", 4) == 0) fault = 2;
-                    i += body[i + 1] == 'u' ? 6 : 2;
+                    /* \uXXXX is skipped whole only when it is one: a byte after a bad escape is
+                     * still checked (found by fuzz_body) */
+                    bool hex4 = i + 5 < len && body[i + 1] == 'u' && isxdigit((unsigned char)body[i + 2]) &&
+                                isxdigit((unsigned char)body[i + 3]) &&
+                                isxdigit((unsigned char)body[i + 4]) && isxdigit((unsigned char)body[i + 5]);
+                    i += hex4 ? 6 : 2;
                 } else {
                     size_t n = ehc_utf8_char(body + i, len - i);
                     if (n == 0) fault = 1;

@@ -551,13 +551,12 @@ static void authed(ehc_http_req *req, ehc_app *app, const ehc_principal *who, vo
         return not_found(c);
     }
     char id[24];
-    snprintf(id, sizeof id, "%" PRId64, c->op == DOC_ADVICE_UPLOAD ? c->advice_id : c->case_id);
+    snprintf(id, sizeof id, "%" PRId64, c->advice_id);
     const char *params[2] = {c->authority_ids, id};
     int rc = c->op == DOC_ADVICE_UPLOAD
                  ? ehc_pg_query(app->pg, "SELECT * FROM ehc_advice_header($1, $2::bigint)", 2, params,
                                 READ_TIMEOUT_MS, on_advice_header, c)
-                 : ehc_pg_query(app->pg, "SELECT * FROM ehc_case_header($1, $2::bigint)", 2, params,
-                                READ_TIMEOUT_MS, on_case_header, c);
+                 : ehc_api_case_header(app, c->authority_ids, c->case_id, on_case_header, c);
     if (rc) {
         ehc_api_reply_unavailable(req);
         doc_free(c);

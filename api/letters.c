@@ -789,11 +789,7 @@ static void on_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *who,
     }
     if ((c->op == OP_GENERATE || c->op == OP_SENT) && !(c->body = ehc_api_body_object(req)))
         return ctx_free(c);
-    char kase[24];
-    snprintf(kase, sizeof kase, "%" PRId64, c->case_id);
-    const char *params[2] = {c->authority_ids, kase};
-    if (ehc_pg_query(app->pg, "SELECT * FROM ehc_case_header($1, $2::bigint)", 2, params, TIMEOUT_MS,
-                     on_header, c) != 0) {
+    if (ehc_api_case_header(app, c->authority_ids, c->case_id, on_header, c) != 0) {
         ehc_api_reply_unavailable(req);
         ctx_free(c);
     }

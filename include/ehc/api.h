@@ -99,6 +99,12 @@ cJSON *ehc_api_team_scope(const ehc_principal *who);
  * the case, preferring officer, then manager, then service_manager; 0 when none. */
 ehc_role ehc_api_acting_role(const ehc_wf_event *event, unsigned held);
 
+/* Reads a case's header (authority, team, officer, version, workflow: ehc_case_header) for a
+ * principal of authority_ids (a text array), answered to cb: no row when the case is not theirs.
+ * Returns ehc_pg_query's result. */
+EHC_MUST_USE int ehc_api_case_header(ehc_app *app, const char *authority_ids, int64_t case_id,
+                                     ehc_pg_query_cb cb, void *data);
+
 /* An event of the case's workflow `workflow_id` (or definitions_updated, the move to the versions
  * loaded now) and the role the principal records it in: 0 with *role set, EHC_ENOENT when the type
  * is not one the case's process knows (*role is then 0 when the principal may not record it).

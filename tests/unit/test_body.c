@@ -75,6 +75,19 @@ static void test_refusals_name_status_code_and_member(void **state)
 
 /* A repeated member whose 121-byte name is cut to 100 bytes: byte 100 is the second byte of an é,
  * so the name is cut before that é (99 bytes), never inside it. */
+/* fuzz_body: a bad \u escape in a member name must not hide the invalid byte after it, nor carry it
+ * into the refusal's "field" */
+static void test_a_bad_escape_does_not_hide_an_invalid_byte(void **state)
+{
+    (void)state;
+    ehc_api_body_error err;
+    assert_null(parse("application/json", "{\"a\\u0u0\xa2\":\"\xe2\"}", &err));
+    assert_int_equal(err.status, 400);
+    assert_string_equal(err.code, "invalid_utf8");
+    for (const char *p = err.field; *p; p++)
+        assert_true((unsigned char)*p < 0x80);
+}
+
 static void test_long_repeated_name_is_cut_between_characters(void **state)
 {
     char name[256], want[256], body[600];
@@ -116,6 +129,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_accepts_one_object),
         cmocka_unit_test(test_refusals_name_status_code_and_member),
+        cmocka_unit_test(test_a_bad_escape_does_not_hide_an_invalid_byte),
         cmocka_unit_test(test_long_repeated_name_is_cut_between_characters),
         cmocka_unit_test(test_long_path_is_cut_between_characters),
     };
