@@ -49,18 +49,6 @@ static void advice_free(advice_ctx *a)
     free(a);
 }
 
-static int parse_id(const char *s, size_t len, int64_t *out)
-{
-    if (len == 0 || len > 15 || s[0] == '0') return EHC_EINVAL;
-    int64_t v = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (!isdigit((unsigned char)s[i])) return EHC_EINVAL;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
 static void reply_field(ehc_http_req *req, const char *field, const char *message)
 {
     ehc_http_reply_error(req, 422, "invalid_field", message, field);
@@ -151,7 +139,7 @@ static void list_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *wh
             }
         } else if (strcmp(name, "case_id") == 0 || strcmp(name, "limit") == 0 ||
                    strcmp(name, "offset") == 0) {
-            bad = strcmp(value, "0") == 0 ? name[0] != 'o' : parse_id(value, strlen(value), &n) != 0;
+            bad = strcmp(value, "0") == 0 ? name[0] != 'o' : ehc_api_parse_id(value, strlen(value), &n) != 0;
             bad = bad || (name[0] == 'l' && n > 500) || (name[0] == 'o' && n > 1000000);
             if (!bad) cJSON_AddNumberToObject(filter, name, (double)n);
         } else if (strcmp(name, "format") == 0) {
@@ -421,7 +409,7 @@ static void on_action(ehc_http_req *req, void *ctx)
     ehc_wf_advice action = EHC_WF_ADVICE_NONE;
     for (size_t i = 0; slash && i < EHC_ARRAY_SIZE(actions); i++)
         if (strcmp(slash, actions[i].suffix) == 0) action = actions[i].action;
-    if (!slash || parse_id(rest, (size_t)(slash - rest), &id) || action == EHC_WF_ADVICE_NONE) {
+    if (!slash || ehc_api_parse_id(rest, (size_t)(slash - rest), &id) || action == EHC_WF_ADVICE_NONE) {
         ehc_http_reply_error(req, 404, "not_found", "no such resource", NULL);
         return;
     }

@@ -22,19 +22,6 @@
 
 /* ---- small parsers --------------------------------------------------------------------------------- */
 
-static int parse_id(const char *s, size_t len, int64_t *out)
-{
-    if (len == 0 || len > 15) return EHC_EINVAL;
-    int64_t v = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (!isdigit((unsigned char)s[i])) return EHC_EINVAL;
-        v = v * 10 + (s[i] - '0');
-    }
-    if (v <= 0) return EHC_EINVAL;
-    *out = v;
-    return 0;
-}
-
 static void reply_field_error(ehc_http_req *req, int status, const char *field, const char *fmt,
                               const char *arg)
 {
@@ -602,8 +589,8 @@ static void on_case_path(ehc_http_req *req, void *ctx)
     bool post = strcmp(ehc_http_req_method(req), "POST") == 0;
     bool exceptions = slash && strcmp(slash, "/exceptions") == 0;
     bool events = slash && (strcmp(slash, "/events") == 0 || exceptions);
-    if (parse_id(rest, idlen, &id) || (slash && !events) || (post != events)) {
-        if (parse_id(rest, idlen, &id) == 0 && ((post && !events) || (!post && events))) {
+    if (ehc_api_parse_id(rest, idlen, &id) || (slash && !events) || (post != events)) {
+        if (ehc_api_parse_id(rest, idlen, &id) == 0 && ((post && !events) || (!post && events))) {
             ehc_http_res_header(req, "allow", events ? "POST" : "GET");
             ehc_http_reply_error(req, 405, "method_not_allowed", "this path does not accept that method",
                                  NULL);
@@ -662,7 +649,7 @@ static void list_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *wh
             bad = !*value || strlen(value) > 63;
             if (!bad) cJSON_AddStringToObject(filter, "stage", value);
         } else if (strcmp(name, "team_id") == 0 || strcmp(name, "officer_id") == 0) {
-            bad = parse_id(value, strlen(value), &n) != 0;
+            bad = ehc_api_parse_id(value, strlen(value), &n) != 0;
             if (!bad && name[0] == 't') {
                 cJSON_DeleteItemFromObject(filter, "team_ids");
                 bool allowed = service_manager;
@@ -692,7 +679,8 @@ static void list_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *wh
             }
         } else if (strcmp(name, "due_within_days") == 0 || strcmp(name, "limit") == 0 ||
                    strcmp(name, "offset") == 0) {
-            bad = (parse_id(value, strlen(value), &n) != 0 && strcmp(value, "0") != 0) || strlen(value) > 6;
+            bad = (ehc_api_parse_id(value, strlen(value), &n) != 0 && strcmp(value, "0") != 0) ||
+                  strlen(value) > 6;
             if (strcmp(value, "0") == 0) n = 0;
             if (!bad && name[0] == 'd') {
                 ehc_date by;

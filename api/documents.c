@@ -148,18 +148,6 @@ static void doc_free(doc_ctx *c)
     free(c);
 }
 
-static int parse_id(const char *s, size_t len, int64_t *out)
-{
-    if (len == 0 || len > 15 || s[0] == '0') return EHC_EINVAL;
-    int64_t v = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (!isdigit((unsigned char)s[i])) return EHC_EINVAL;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
 static void not_found(doc_ctx *c)
 {
     ehc_http_reply_error(c->req, 404, "not_found", c->op == DOC_GET ? "no such document" : "no such case",
@@ -572,10 +560,10 @@ static void on_route(ehc_http_req *req, void *ctx)
     const char *rest = path + (advice ? 24 : strlen("/api/v1/cases/"));
     const char *slash = strchr(rest, '/');
     int64_t id = 0, doc = 0;
-    bool ok =
-        slash && parse_id(rest, (size_t)(slash - rest), &id) == 0 && strncmp(slash, "/documents", 10) == 0;
+    bool ok = slash && ehc_api_parse_id(rest, (size_t)(slash - rest), &id) == 0 &&
+              strncmp(slash, "/documents", 10) == 0;
     if (ok && slash[10] == '/')
-        ok = !advice && !post && parse_id(slash + 11, strlen(slash + 11), &doc) == 0;
+        ok = !advice && !post && ehc_api_parse_id(slash + 11, strlen(slash + 11), &doc) == 0;
     else if (ok)
         ok = slash[10] == '\0';
     if (!ok) {

@@ -68,19 +68,6 @@ static void field_error(ehc_http_req *req, const char *field, const char *messag
     ehc_http_reply_error(req, 422, "invalid_field", message, field);
 }
 
-static int parse_id(const char *s, size_t len, int64_t *out)
-{
-    if (len == 0 || len > 15) return EHC_EINVAL;
-    int64_t v = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (!isdigit((unsigned char)s[i])) return EHC_EINVAL;
-        v = v * 10 + (s[i] - '0');
-    }
-    if (v <= 0) return EHC_EINVAL;
-    *out = v;
-    return 0;
-}
-
 static bool item_name_ok(const char *s, size_t max)
 {
     size_t n = strlen(s);
@@ -803,7 +790,7 @@ static void on_route(ehc_http_req *req, void *ctx)
     int64_t case_id = 0, letter_id = 0;
     enum op op;
     bool post = strcmp(ehc_http_req_method(req), "POST") == 0;
-    if (!slash || parse_id(rest, (size_t)(slash - rest), &case_id)) {
+    if (!slash || ehc_api_parse_id(rest, (size_t)(slash - rest), &case_id)) {
         ehc_http_reply_error(req, 404, "not_found", "no such resource", NULL);
         return;
     }
@@ -812,7 +799,7 @@ static void on_route(ehc_http_req *req, void *ctx)
         op = post ? OP_GENERATE : OP_LIST;
     } else {
         const char *id = tail + 1, *end = strchr(id, '/');
-        if (!end || parse_id(id, (size_t)(end - id), &letter_id)) {
+        if (!end || ehc_api_parse_id(id, (size_t)(end - id), &letter_id)) {
             ehc_http_reply_error(req, 404, "not_found", "no such letter", NULL);
             return;
         }

@@ -1,6 +1,7 @@
 /* Query strings: name=value pairs separated by '&', %XX and '+' decoded, bounded in size. Every
  * handler that takes query parameters reads them through here and refuses unknown names itself. */
 #include <stdio.h>
+#include <ctype.h>
 #include <string.h>
 
 #include "ehc/api.h"
@@ -64,4 +65,16 @@ void ehc_api_reply_bad_query(ehc_http_req *req, int more, const char *name, bool
     else
         snprintf(msg, sizeof msg, "query parameter '%.60s' has a value it cannot take", name);
     ehc_http_reply_error(req, 400, "invalid_query", msg, more < 0 ? NULL : name);
+}
+
+int ehc_api_parse_id(const char *s, size_t len, int64_t *out)
+{
+    if (len == 0 || len > 15 || s[0] == '0') return EHC_EINVAL;
+    int64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (!isdigit((unsigned char)s[i])) return EHC_EINVAL;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
 }

@@ -99,6 +99,10 @@ cJSON *ehc_api_team_scope(const ehc_principal *who);
  * the case, preferring officer, then manager, then service_manager; 0 when none. */
 ehc_role ehc_api_acting_role(const ehc_wf_event *event, unsigned held);
 
+/* A row id in a path: 1 to 15 decimal digits without a leading zero (one spelling per id), above 0.
+ * EHC_EINVAL otherwise. */
+EHC_MUST_USE int ehc_api_parse_id(const char *s, size_t len, int64_t *out);
+
 /* Reads a case's header (authority, team, officer, version, workflow: ehc_case_header) for a
  * principal of authority_ids (a text array), answered to cb: no row when the case is not theirs.
  * Returns ehc_pg_query's result. */
