@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ehc/api.h"
+#include "ehc/log.h"
 
 #define SEN2_TIMEOUT_MS 30000
 
@@ -128,13 +129,20 @@ static void on_stream_gone(void *data)
     (void)data;
 }
 
-/* The XML return: the pieces ehc_sen2_xml gave, in order, written as they are (each already escaped),
- * then the closing tags. */
+static void xml_flush(void *data, const char *bytes, size_t len)
+{
+    ehc_http_stream_write(data, bytes, len);
+}
+
+/* The XML return: the rows of ehc_sen2_xml_rows written as the document (api/sen2_xml.c). */
 static void on_xml(void *data, int status, PGresult *res, const char *message)
 {
     (void)message;
     sen2_ctx *r = data;
-    if (status != 0 || PQntuples(res) < 1) {
+    if (status != 0 || !ehc_sen2_xml_rows_ok(res)) {
+        if (status == 0)
+            ehc_log(EHC_LOG_ERROR, "sen2_xml_rows", ehc_http_req_id(r->req),
+                    "the rows of ehc_sen2_xml_rows are not in the document's order");
         ehc_api_reply_unavailable(r->req);
         free(r);
         return;
@@ -142,10 +150,7 @@ static void on_xml(void *data, int status, PGresult *res, const char *message)
     ehc_http_res_header(r->req, "cache-control", "no-store");
     ehc_http_res_header(r->req, "content-disposition", "attachment; filename=\"sen2.xml\"");
     if (ehc_http_stream_start(r->req, "application/xml; charset=utf-8", on_stream_gone, r) == 0) {
-        for (int i = 0; i < PQntuples(res); i++)
-            ehc_http_stream_write(r->req, PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1));
-        static const char end[] = "</Persons></Message>\n";
-        ehc_http_stream_write(r->req, end, sizeof end - 1);
+        (void)ehc_sen2_xml_write(res, xml_flush, r->req); /* the rows were checked above */
         ehc_http_stream_end(r->req);
     }
     free(r);
@@ -170,8 +175,8 @@ static void return_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *
     snprintf(user, sizeof user, "%lld", (long long)who->user_id);
     if (r->xml) {
         const char *params[4] = {authorities, year, user, ehc_http_req_id(req)};
-        if (ehc_pg_query(app->pg, "SELECT n, fragment FROM ehc_sen2_xml($1, $2::int, $3::bigint, $4)", 4,
-                         params, SEN2_TIMEOUT_MS, on_xml, r)) {
+        if (ehc_pg_query(app->pg, "SELECT * FROM ehc_sen2_xml_rows($1, $2::int, $3::bigint, $4)", 4, params,
+                         SEN2_TIMEOUT_MS, on_xml, r)) {
             ehc_api_reply_unavailable(req);
             free(r);
         }

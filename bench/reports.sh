@@ -5,8 +5,11 @@
 #   timeliness for the year, by authority and by month (sql/0022_timeliness.sql)
 #   the breach forecast for every open request (sql/0025_breach_forecast.sql)
 #   the SEN2 return's requests module (each request with the codes the workflow sets), its active plans (5a), placement detail (5b) and SEN need
-#   modules, its validation, and the whole return as one XML document, for the census of the following
-#   January (sql/0026_sen2.sql, 0028), each plan issued with its plan record, placement and needs
+#   modules, its validation, for the census of the following January (sql/0026_sen2.sql, 0028), each
+#   plan issued with its plan record, placement and needs
+#   the whole return as one XML document as a service manager downloads it: GET
+#   /api/v1/reports/sen2?format=xml through ehcd (the rows of sql/0045, the XML written by
+#   api/sen2_xml.c, the access log), timed by curl from the request to the last byte
 # against a baseline from the same run: a plain SELECT reading the same deadline rows the reports
 # read (joined to their cases), so the ratio says what the report costs beyond reading its data.
 # Run: ./ehc bench reports
@@ -126,7 +129,37 @@ t_active=$(time_ms "SELECT count(*) FROM ehc_sen2_return('$authority', 2026, 'ac
 t_detail=$(time_ms "SELECT count(*) FROM ehc_sen2_return('$authority', 2026, 'placement_detail');")
 t_need=$(time_ms "SELECT count(*) FROM ehc_sen2_return('$authority', 2026, 'sen_need');")
 t_valid=$(time_ms "SELECT length(ehc_sen2_validation('$authority', 2026)::text);")
-t_xml=$(time_ms "SELECT count(*), sum(length(fragment)) FROM ehc_sen2_xml('$authority', 2026, NULL, 'bench');")
+
+# the XML return through the API, as a service manager of the authority with an API token
+token="bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+sha=$(printf '%s' "$token" | sha256sum | cut -d' ' -f1)
+psql "$url" >/dev/null <<SQL
+INSERT INTO users (username, display_name) VALUES ('bench-manager', 'Bench Manager');
+INSERT INTO api_tokens (user_id, name, token_sha256) SELECT id, 'bench', '$sha' FROM users WHERE username = 'bench-manager';
+INSERT INTO role_grants (user_id, role, authority_id) SELECT u.id, 'service_manager', $authority FROM users u
+  WHERE u.username = 'bench-manager';
+SQL
+work=$(mktemp -d /tmp/ehc-bench-reports.XXXXXX)
+port=$(for p in $(seq 18100 18999); do (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; break; }; done)
+DATABASE_URL=$url EHCD_LISTEN=127.0.0.1:$port EHCD_LOG_LEVEL=error "$EHC_BENCH_EHCD" serve 2>"$work/ehcd.log" &
+pid=$!
+trap 'kill -TERM $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 1 300); do curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null || { echo "FAIL: ehcd not ready" >&2; cat "$work/ehcd.log" >&2; exit 1; }
+sleep 2 # the scheduler's start (it loads the generated deadlines) is not part of the report
+xml_ms() {
+  local i code
+  for i in $(seq 1 "$RUNS"); do
+    code=$(curl -sS -o "$work/sen2.xml" -w '%{http_code} %{time_total}' -H "Authorization: Bearer $token" \
+      "http://127.0.0.1:$port/api/v1/reports/sen2?year=2026&format=xml")
+    [ "${code%% *}" = 200 ] && tail -c 32 "$work/sen2.xml" | grep -q '</Persons></Message>' ||
+      { echo "FAIL: the XML return answered ${code%% *}" >&2; head -c 300 "$work/sen2.xml" >&2; exit 1; }
+    awk -v s="${code##* }" 'BEGIN {printf "%.1f\n", s * 1000}'
+  done | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'
+}
+t_xml=$(xml_ms)
+persons=$(grep -o '<Person>' "$work/sen2.xml" | wc -l)
+echo "the XML return: $(wc -c <"$work/sen2.xml") bytes, $persons persons"
 open_n=$(psql "$url" -tA -c "SELECT count(*) FROM deadlines WHERE deadline_key = 'final_plan_due' AND status = 'open'")
 printf '\n| %s requests of one year, median of %s runs | ms | ratio to baseline |\n|---|---|---|\n' "$CASES" "$RUNS"
 printf '| baseline: SELECT of the deadline rows the reports read, joined to their cases | %s | 1 |\n' "$base"
@@ -134,7 +167,8 @@ for row in "timeliness for the year, by authority:$t_year" "timeliness for the y
            "breach forecast for $open_n open requests:$t_fore" "SEN2 census 2026, module 2 (requests):$t_sen2" \
            "SEN2 census 2026, module 5a (active plans):$t_active" \
            "SEN2 census 2026, module 5b (placement detail):$t_detail" "SEN2 census 2026, SEN need:$t_need" \
-           "SEN2 census 2026, validation:$t_valid" "SEN2 census 2026, the whole return as XML:$t_xml"; do
+           "SEN2 census 2026, validation:$t_valid" \
+           "SEN2 census 2026, the whole return as XML through the API (curl, to the last byte):$t_xml"; do
   name=${row%:*} ms=${row##*:}
   printf '| %s | %s | %s |\n' "$name" "$ms" "$(awk -v a="$ms" -v b="$base" 'BEGIN {printf "%.1f", a / b}')"
 done

@@ -189,6 +189,16 @@ void ehc_api_reply_list(ehc_http_req *req, const char *json);
  * ehc_api_reply_list. */
 void ehc_api_reply_list_row(void *req, int status, PGresult *res, const char *message);
 
+/* The SEN2 return as XML (api/sen2_xml.c). ehc_sen2_xml_escape appends n bytes of s as XML 1.0
+ * character data (& < > as entities, the characters XML cannot hold left out).
+ * ehc_sen2_xml_write writes the document from the rows of ehc_sen2_xml_rows (sql/0045), calling
+ * flush with each piece in order (about 64 KiB each); EHC_EINVAL, and nothing written, when the rows
+ * are not that function's or not in its order (ehc_sen2_xml_rows_ok tells beforehand). */
+bool ehc_sen2_xml_rows_ok(const PGresult *res);
+void ehc_sen2_xml_escape(char **buf, size_t *len, size_t *cap, const char *s, size_t n);
+int ehc_sen2_xml_write(const PGresult *res, void (*flush)(void *data, const char *bytes, size_t len),
+                       void *data);
+
 /* --- documents (api/documents.c) --- */
 
 /* The media type a file's first bytes say it is, of those a case may hold (PDF, DOCX, ODT, PNG, JPEG,
