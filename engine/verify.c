@@ -1,10 +1,13 @@
 /* `ehcd verify`: the event log is the truth, so every case's events are replayed through the
  * machine under the workflow the case pinned, and the stored projection (stage, status, version),
- * its deadlines and its SEN2 codes are compared with the replay. Each difference is printed; none
+ * its deadlines, its SEN2 codes and its SEN2 records (the plan's details, its placements and the
+ * child's needs, sql/0027) are compared with the replay. Each difference is printed; none
  * is repaired here. An operator's tool: blocking libpq, every authority visible. */
 #include "ehc/verify.h"
 
+#include <cJSON.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,6 +118,131 @@ static void check_reports(verify_ctx *v, const ehc_case_state *st)
     PQclear(r);
 }
 
+/* A JSON value as text for comparing the replay with what PostgreSQL stored: the replay writes a
+ * placement's rank as text and the table keeps a number; a date is the same text on both sides. */
+static void value_text(const cJSON *x, char *out, size_t size)
+{
+    if (!x)
+        snprintf(out, size, "missing");
+    else if (cJSON_IsNull(x))
+        snprintf(out, size, "null");
+    else if (cJSON_IsBool(x))
+        snprintf(out, size, "%s", cJSON_IsTrue(x) ? "true" : "false");
+    else if (cJSON_IsNumber(x))
+        snprintf(out, size, "%.0f", x->valuedouble);
+    else if (cJSON_IsString(x))
+        snprintf(out, size, "%s", x->valuestring);
+    else
+        snprintf(out, size, "(a value of another kind)");
+}
+
+/* Every field the replay gives for one record, against the stored row (NULL: no row). */
+static void compare_record(verify_ctx *v, const char *what, const cJSON *stored, const cJSON *replayed)
+{
+    if (!stored || cJSON_IsNull(stored) || !replayed || cJSON_IsNull(replayed)) {
+        bool has_stored = stored && !cJSON_IsNull(stored), has_replayed = replayed && !cJSON_IsNull(replayed);
+        if (has_stored != has_replayed)
+            diff(v, what, has_stored ? "a row" : "none", has_replayed ? "a row" : "none");
+        return;
+    }
+    const cJSON *field;
+    cJSON_ArrayForEach(field, replayed)
+    {
+        char want[128], got[128], name[160];
+        value_text(field, want, sizeof want);
+        value_text(cJSON_GetObjectItemCaseSensitive(stored, field->string), got, sizeof got);
+        if (strcmp(want, got) == 0) continue;
+        snprintf(name, sizeof name, "%s %s", what, field->string);
+        diff(v, name, got, want);
+    }
+}
+
+static const cJSON *placement_of(const cJSON *list, const char *key)
+{
+    const cJSON *p;
+    cJSON_ArrayForEach(p, list)
+    {
+        const char *k = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "placement_key"));
+        if (k && strcmp(k, key) == 0) return p;
+    }
+    return NULL;
+}
+
+/* The SEN2 records as the store writes them from the standing events (sql/0027): the plan's details
+ * and each placement by its key, field by field; the child's needs as this case recorded them, unless a
+ * later case of the same child recorded the child's needs since (they are the child's, one list). */
+static void check_sen2_records(verify_ctx *v, const ehc_workflow *wf, const ehc_case_state *st)
+{
+    const char *params[1] = {v->case_id};
+    PGresult *r = exec_params(
+        v->conn,
+        "SELECT (SELECT jsonb_build_object('start_on', p.start_on, 'residential', p.residential, "
+        "'work_based', "
+        "p.work_based, 'personal_budget', p.personal_budget, 'organised_arrangements', "
+        "p.organised_arrangements, "
+        "'direct_payments', p.direct_payments, 'cease_on', p.cease_on, 'cease_reason', p.cease_reason, "
+        "'recorded_seq', p.recorded_seq) FROM plans p WHERE p.case_id = $1::bigint), "
+        "coalesce((SELECT jsonb_agg(jsonb_build_object('placement_key', pl.placement_key, 'rank', pl.rank, "
+        "'urn', "
+        "pl.urn, 'ukprn', pl.ukprn, 'sen_setting', pl.sen_setting, 'sen_unit', pl.sen_unit, "
+        "'resourced_provision', pl.resourced_provision, 'start_on', pl.start_on, 'end_on', pl.end_on, "
+        "'recorded_seq', pl.recorded_seq)) FROM placements pl WHERE pl.case_id = $1::bigint), '[]'), "
+        "coalesce((SELECT jsonb_agg(jsonb_build_object('rank', n.rank, 'sen_type', n.sen_type) ORDER BY "
+        "n.rank) "
+        "FROM child_needs n WHERE n.case_id = $1::bigint), '[]'), "
+        "EXISTS (SELECT 1 FROM child_needs n JOIN cases c ON c.child_id = n.child_id "
+        "WHERE c.id = $1::bigint AND n.case_id IS DISTINCT FROM $1::bigint)",
+        1, params);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        diff(v, "SEN2 records", "unreadable", "rows to compare");
+        PQclear(r);
+        return;
+    }
+    cJSON *replay = ehc_store_projection_json(wf, st);
+    cJSON *plan = PQgetisnull(r, 0, 0) ? NULL : cJSON_Parse(PQgetvalue(r, 0, 0));
+    cJSON *placements = cJSON_Parse(PQgetvalue(r, 0, 1));
+    cJSON *needs = cJSON_Parse(PQgetvalue(r, 0, 2));
+    bool needs_elsewhere = PQgetvalue(r, 0, 3)[0] == 't';
+    PQclear(r);
+
+    compare_record(v, "SEN2 plan", plan, cJSON_GetObjectItemCaseSensitive(replay, "sen2_plan"));
+    const cJSON *want = cJSON_GetObjectItemCaseSensitive(replay, "sen2_placements"), *p;
+    char what[128];
+    cJSON_ArrayForEach(p, want)
+    {
+        const char *key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "placement_key"));
+        snprintf(what, sizeof what, "SEN2 placement %s", key ? key : "?");
+        compare_record(v, what, key ? placement_of(placements, key) : NULL, p);
+    }
+    cJSON_ArrayForEach(p, placements)
+    {
+        const char *key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "placement_key"));
+        if (key && !placement_of(want, key)) {
+            snprintf(what, sizeof what, "SEN2 placement %s", key);
+            diff(v, what, "a row", "none");
+        }
+    }
+    const cJSON *want_needs = cJSON_GetObjectItemCaseSensitive(replay, "sen2_needs");
+    int n_want = cJSON_GetArraySize(want_needs), n_got = cJSON_GetArraySize(needs);
+    if (n_got == 0 && n_want > 0 && needs_elsewhere) {
+        /* a later case of the child recorded the child's needs: they are checked with that case */
+    } else if (n_got != n_want) {
+        char got[16], exp[16];
+        snprintf(got, sizeof got, "%d", n_got);
+        snprintf(exp, sizeof exp, "%d", n_want);
+        diff(v, "SEN2 needs", got, exp);
+    } else {
+        for (int i = 0; i < n_want; i++) {
+            snprintf(what, sizeof what, "SEN2 need %d", i + 1);
+            compare_record(v, what, cJSON_GetArrayItem(needs, i), cJSON_GetArrayItem(want_needs, i));
+        }
+    }
+    cJSON_Delete(plan);
+    cJSON_Delete(placements);
+    cJSON_Delete(needs);
+    cJSON_Delete(replay);
+}
+
 static void verify_case(verify_ctx *v, PGresult *cases, int row)
 {
     v->case_id = PQgetvalue(cases, row, 0);
@@ -143,6 +271,7 @@ static void verify_case(verify_ctx *v, PGresult *cases, int row)
         diff(v, "version", PQgetvalue(cases, row, 5), version);
     check_deadlines(v, wf, &st);
     check_reports(v, &st);
+    check_sen2_records(v, wf, &st);
     ehc_case_state_free(&st);
 }
 

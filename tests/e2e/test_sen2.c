@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "caseload.h"
 #include "ehc/date.h"
@@ -918,6 +919,76 @@ static void test_daemon_stops_cleanly_after_all_of_the_above(void **state)
     ehc_test_daemon_stop_clean(&d);
 }
 
+/* `ehcd verify` output and exit status (0: no difference) */
+static int run_verify(char *out, size_t size)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "DATABASE_URL='%s' %s verify 2>&1", db_url, ehc_test_env("EHC_TEST_EHCD"));
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, size - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The SEN2 records are projections of the events, so `ehcd verify` replays them too: a plan's detail,
+ * a placement's URN or a need changed or removed behind the store's back is named, case by case, and
+ * nothing is repaired; every other case of the generated caseload matches its events. */
+static void test_verify_compares_the_sen2_records_with_their_events(void **state)
+{
+    (void)state;
+    char out[65536], want[160];
+    /* the validation test removed one case's plan and placement rows behind the store's back (its
+     * events still record them): verify names exactly those two */
+    long removed = ehc_test_scalar(admin, "SELECT min(e.case_id) FROM case_events e WHERE e.type = "
+                                          "'plan_details_recorded' AND NOT EXISTS (SELECT 1 FROM plans p "
+                                          "WHERE p.case_id = e.case_id)");
+    assert_true(removed > 0);
+    assert_int_equal(run_verify(out, sizeof out), 1);
+    snprintf(want, sizeof want, "case %ld (", removed);
+    assert_non_null(strstr(out, want));
+    assert_non_null(strstr(out, "): SEN2 plan: stored none, replay gives a row"));
+    assert_non_null(strstr(out, "): SEN2 placement main: stored none, replay gives a row"));
+    assert_non_null(strstr(out, " 2 difference(s)"));
+
+    long plan_case = ehc_test_scalar(admin, "SELECT min(case_id) FROM plans");
+    long urn_case = ehc_test_scalar(admin, "SELECT min(case_id) FROM placements WHERE urn IS NOT NULL");
+    long need_case = ehc_test_scalar(admin, "SELECT min(case_id) FROM child_needs WHERE rank = 1");
+    assert_true(plan_case > 0 && urn_case > 0 && need_case > 0);
+    ehc_test_exec(admin, "UPDATE plans SET personal_budget = NOT personal_budget WHERE case_id = %ld",
+                  plan_case);
+    ehc_test_exec(admin, "UPDATE placements SET urn = '999999' WHERE case_id = %ld AND urn IS NOT NULL",
+                  urn_case);
+    ehc_test_exec(admin, "CREATE TABLE needs_kept AS SELECT * FROM child_needs WHERE case_id = %ld",
+                  need_case);
+    ehc_test_exec(admin, "DELETE FROM child_needs WHERE case_id = %ld", need_case);
+    assert_int_equal(run_verify(out, sizeof out), 1);
+    snprintf(want, sizeof want, "case %ld (", plan_case);
+    assert_non_null(strstr(out, want));
+    assert_non_null(strstr(out, "): SEN2 plan personal_budget: stored "));
+    assert_non_null(strstr(out, " urn: stored 999999, replay gives "));
+    snprintf(want, sizeof want, "case %ld (", need_case);
+    assert_non_null(strstr(out, want));
+    assert_non_null(strstr(out, "): SEN2 needs: stored 0, replay gives "));
+    assert_non_null(strstr(out, " 5 difference(s)"));
+
+    /* put back as the events say: only the validation test's removal is left */
+    ehc_test_exec(admin, "UPDATE plans SET personal_budget = NOT personal_budget WHERE case_id = %ld",
+                  plan_case);
+    ehc_test_exec(
+        admin,
+        "UPDATE placements p SET urn = (SELECT e.payload -> 'fields' ->> 'urn' FROM case_events e "
+        "WHERE e.case_id = p.case_id AND e.seq = p.recorded_seq) WHERE p.case_id = %ld AND p.urn = '999999'",
+        urn_case);
+    ehc_test_exec(admin, "INSERT INTO child_needs SELECT * FROM needs_kept");
+    ehc_test_exec(admin, "DROP TABLE needs_kept");
+    int rc = run_verify(out, sizeof out);
+    if (!strstr(out, " 2 difference(s)")) fprintf(stderr, "ehcd verify said:\n%s", out);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(out, " 2 difference(s)"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -927,6 +998,7 @@ int main(void)
         cmocka_unit_test(test_whole_return_as_one_xml_document_holds_every_modules_items),
         cmocka_unit_test(test_clean_caseload_passes_validation_and_a_broken_record_is_named),
         cmocka_unit_test(test_only_service_managers_export_and_each_export_is_logged),
+        cmocka_unit_test(test_verify_compares_the_sen2_records_with_their_events),
         cmocka_unit_test(test_daemon_stops_cleanly_after_all_of_the_above),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
