@@ -271,9 +271,10 @@ BEGIN
         LEFT JOIN p ON p.case_id = k.case_id
         LEFT JOIN a ON a.case_id = k.case_id
         UNION ALL
-        -- the plan's placements in the year (PlanDetail), then those current at the reference date
-        -- (PlacementDetail, active plans only), each in rank order
-        SELECT 'L', p.child_id, p.case_id, (row_number() OVER (PARTITION BY p.case_id ORDER BY pl.rank, pl.id))::int,
+        -- the plan's placements in the year (L: PlanDetail), then, of an active plan, those current at
+        -- the reference date (D: PlacementDetail, no LeavingDate), each in rank order
+        SELECT w.kind, w.child_id, w.case_id,
+               (row_number() OVER (PARTITION BY w.kind, w.case_id ORDER BY pl.rank, pl.id))::int,
                NULL,
                NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
                NULL, NULL, NULL, NULL, NULL, NULL, NULL,
@@ -281,21 +282,12 @@ BEGIN
                NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
                NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
                pl.urn, pl.ukprn, pl.sen_setting, pl.rank, pl.sen_unit::int, pl.resourced_provision::int,
-               ehc_sen2_iso(pl.start_on), ehc_sen2_iso(pl.end_on), NULL, NULL
-        FROM p JOIN placements pl ON pl.case_id = p.case_id
-        WHERE pl.start_on <= v_ref AND (pl.end_on IS NULL OR pl.end_on >= v_y0)
-        UNION ALL
-        SELECT 'D', a.child_id, a.case_id, (row_number() OVER (PARTITION BY a.case_id ORDER BY pl.rank, pl.id))::int,
-               NULL,
-               NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-               NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-               NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-               NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-               NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-               pl.urn, pl.ukprn, pl.sen_setting, pl.rank, pl.sen_unit::int, pl.resourced_provision::int,
-               ehc_sen2_iso(pl.start_on), NULL, NULL, NULL
-        FROM a JOIN placements pl ON pl.case_id = a.case_id
-        WHERE pl.start_on <= v_ref AND (pl.end_on IS NULL OR pl.end_on >= v_ref)
+               ehc_sen2_iso(pl.start_on), CASE WHEN w.kind = 'L' THEN ehc_sen2_iso(pl.end_on) END, NULL, NULL
+        FROM (SELECT 'L' AS kind, p.child_id, p.case_id, v_y0 AS ends_from FROM p
+              UNION ALL
+              SELECT 'D', a.child_id, a.case_id, v_ref FROM a) AS w
+        JOIN placements pl ON pl.case_id = w.case_id
+        WHERE pl.start_on <= v_ref AND (pl.end_on IS NULL OR pl.end_on >= w.ends_from)
         UNION ALL
         SELECT 'N', a.child_id, a.case_id, nd.rank,
                NULL,
