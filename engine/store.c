@@ -25,6 +25,9 @@ typedef struct store_cmd {
     char *json;                /* the command for ehc_apply_batch, once the machine accepted it */
     ehc_case_state next_state; /* the state after this command, cached if it commits */
     bool has_next;
+    /* the command writes no deadline and resolves no alert: the scheduler has nothing to look at
+     * again when it commits (no round trips to plan or refresh the case's deadlines) */
+    bool schedule_unchanged;
     const ehc_workflow *wf;       /* the workflow `next` belongs to */
     const ehc_calendar_set *cals; /* and the calendars (the versions the case pinned) */
     int64_t authority_id;
@@ -697,6 +700,9 @@ static int run_machine(store_cmd *c, const ehc_workflow *wf, const ehc_calendar_
             if (ev->request_id) cJSON_AddStringToObject(access, "request_id", ev->request_id);
         }
         cJSON_AddStringToObject(event, "workflow_sha256", ehc_workflow_content_hash(wf));
+        c->schedule_unchanged =
+            cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(cmd_root, "deadlines")) == 0 &&
+            cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(cmd_root, "resolve_alerts")) == 0;
         c->json = cJSON_PrintUnformatted(cmd_root);
         ehc_effects_free(&effects);
         c->next_state = next;
@@ -750,7 +756,7 @@ static void on_batch(void *data, int status, PGresult *res, const char *message)
             c->result.case_id = (int64_t)cJSON_GetNumberValue(case_id);
             c->result.version = (int32_t)cJSON_GetNumberValue(seq);
             c->result.replayed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "replayed"));
-            if (!c->result.replayed && store->commit_hook)
+            if (!c->result.replayed && !c->schedule_unchanged && store->commit_hook)
                 store->commit_hook(store->commit_hook_data, c->result.case_id);
             if (c->has_next && !c->result.replayed) {
                 cache_put(store, c->result.case_id, c->authority_id, c->result.version, c->wf, c->cals,

@@ -90,8 +90,9 @@ EHC_MUST_USE int ehc_store_open_case(ehc_store *store, const ehc_store_open_cmd 
 EHC_MUST_USE int ehc_store_record_event(ehc_store *store, const ehc_store_record_cmd *cmd, ehc_store_cb cb,
                                         void *data);
 
-/* Called after each command that committed (not for replays), with its case: the scheduler's
- * hook to plan the case's new or moved deadlines at once. */
+/* Called after each command that committed and wrote a deadline or resolved an alert (not for
+ * replays, nor for an event that left every deadline as it was), with its case: the scheduler's hook
+ * to plan the case's new or moved deadlines at once. */
 void ehc_store_on_commit(ehc_store *store, void (*hook)(void *data, int64_t case_id), void *data);
 
 /* Commits made and commands committed so far (group commit shows as commands > commits). */
