@@ -83,6 +83,13 @@ else
   git -C "$root" status --porcelain -- . ':!docs/performance.md' 2>/dev/null | grep -qv '^??' &&
     commit="$commit (with uncommitted changes)"
   echo "$commit" >"$work/commit"
+  # the build (./ehc bench builds first) leaves its load in the 1-minute average: wait up to a
+  # minute for it to settle below half the cores, so the load before the first benchmark says
+  # whether other work shares the machine
+  for _ in $(seq 1 12); do
+    awk -v n="$(nproc)" '{exit !($1 > n / 2)}' /proc/loadavg || break
+    sleep 5
+  done
   started=$(date -u '+%Y-%m-%d %H:%M UTC')
   t0=$(date +%s)
   for b in "${benches[@]}"; do
@@ -130,15 +137,20 @@ commit=$(cat "$work/commit")
   echo "| total time | $((total / 60)) min $((total % 60)) s |"
   echo
   echo "Load average (1, 5, 15 min) before and after each benchmark is given with it. The machine has"
-  echo "$(nproc) cores; a load well above that means other work shared the machine and the absolute figures"
-  echo "(and, less so, the ratios) are lower than on a quiet one."
-  peak=$(for b in "${benches[@]}"; do cat "$work/${b%%|*}.meta"; done | awk -F'|' '{split($1, b, " "); split($2, a, " "); if (b[2] > m) m = b[2]; if (a[1] > m) m = a[1]} END {print m + 0}')
-  if awk -v p="$peak" -v n="$(nproc)" 'BEGIN {exit !(p > n)}'; then
+  echo "$(nproc) cores. A benchmark's own clients and server processes count in the load after it (wrk or"
+  echo "pgbench at 64 connections put the 1-minute average near 10 by themselves), so what tells whether"
+  echo "other work shared the machine is the load before the first one."
+  first=${benches[0]%%|*}
+  idle=$(awk -F'|' '{split($1, b, " "); print b[2] + 0; exit}' "$work/$first.meta")
+  if awk -v p="$idle" -v n="$(nproc)" 'BEGIN {exit !(p > n / 2)}'; then
     echo
-    echo "**This run shared the machine with other work**: the 1-minute load average reached $peak on"
-    echo "$(nproc) cores. Work queued for the CPU stretches every latency here, and hits the benchmark"
-    echo "with more round trips in sequence harder than its baseline; run \`./ehc bench all\` on a quiet"
-    echo "machine for figures to compare with another machine's."
+    echo "**The machine was busy when this run started**: the 1-minute load average was $idle on"
+    echo "$(nproc) cores before the first benchmark. Work queued for the CPU stretches every latency here, and hits"
+    echo "the benchmark with more round trips in sequence harder than its baseline; run \`./ehc bench all\` on a"
+    echo "quiet machine for figures to compare with another machine's."
+  else
+    echo
+    echo "The machine was quiet when this run started (1-minute load average $idle before the first benchmark)."
   fi
   echo
   echo "## Summary"
