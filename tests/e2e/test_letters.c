@@ -217,7 +217,7 @@ static void test_each_notice_carries_every_item_the_law_requires(void **state)
     assert_int_equal(ehc_test_call(d.port, "GET", "/api/v1/notices", OFFICER, NULL, &r), 200);
     cJSON *notices = cJSON_Parse(r.body);
     ehc_test_response_free(&r);
-    assert_int_equal(cJSON_GetArraySize(notices), 9);
+    assert_int_equal(cJSON_GetArraySize(notices), 10);
     bool reg32 = false;
     const cJSON *n, *req;
     cJSON_ArrayForEach(n, notices)
@@ -504,6 +504,33 @@ static void test_review_and_cease_letters(void **state)
              "\"values\": {\"reasons\": \"Amélie's needs are met without the plan.\", %s}}",
              contacts);
     make_letter(review_case, body, (const char *const[]){"section 51(2)(f)", "section 45", NULL}, NULL);
+
+    /* the notice of proposed amendments (reg 22(2)), on the day they are proposed: the 15 days of
+     * representations end before the earliest day of the amended plan, 16 June; the plan, or notice of
+     * not amending, is due 8 weeks after the notice, 27 July */
+    record(review_case, MANAGER, &v, "amendment_proposed", "2027-06-01", NULL);
+    snprintf(
+        body, sizeof body,
+        "{\"notice\": \"amendment_notice\", \"recipient\": {\"role\": \"parent\", \"name\": \"Ms Ewa "
+        "Łukasz\"}, \"values\": {\"proposed_amendments\": \"Section F: 10 hours of speech and language "
+        "therapy a term.\", \"evidence_enclosed\": \"the speech and language therapist's report of 3 May "
+        "2027\", %s}}",
+        contacts);
+    make_letter(review_case, body,
+                (const char *const[]){"Wednesday 16 June 2027", "Tuesday 27 July 2027", "regulation 22(2)",
+                                      "10 hours of speech and language", "3 May 2027", NULL},
+                NULL);
+    /* without the amendments or the evidence the notice is refused, naming them */
+    snprintf(body, sizeof body,
+             "{\"notice\": \"amendment_notice\", \"recipient\": {\"role\": \"parent\", \"name\": \"Ms Ewa "
+             "Łukasz\"}, \"values\": {%s}}",
+             contacts);
+    char letters_path[96];
+    snprintf(letters_path, sizeof letters_path, "/api/v1/cases/%ld/letters", review_case);
+    assert_int_equal(ehc_test_call(d.port, "POST", letters_path, MANAGER, body, &r), 422);
+    assert_non_null(strstr(r.body, "proposed_amendments"));
+    assert_non_null(strstr(r.body, "evidence_enclosed"));
+    ehc_test_response_free(&r);
 }
 
 static void test_another_authority_cannot_reach_a_letter_and_downloads_are_logged(void **state)

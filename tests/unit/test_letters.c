@@ -64,7 +64,7 @@ static void test_shipped_templates_load_and_fill(void **state)
     ehc_notices *set;
     ehc_load_error err = {0};
     assert_int_equal(ehc_notices_load(notices_dir, &set, &err), 0);
-    assert_int_equal(ehc_notices_count(set), 10);
+    assert_int_equal(ehc_notices_count(set), 11);
     assert_null(ehc_notices_find(set, "mediation")); /* a part, never sent alone */
     const ehc_notice *n = ehc_notices_find(set, "decision_not_to_assess");
     assert_non_null(n);
@@ -73,6 +73,7 @@ static void test_shipped_templates_load_and_fill(void **state)
     assert_int_equal(strlen(ehc_notice_sha256(n)), 64);
     assert_string_equal(ehc_notice_serves(ehc_notices_find(set, "draft_plan")), "draft_served");
     assert_string_equal(ehc_notice_notifies(ehc_notices_find(set, "no_plan")), "decision_to_issue");
+    assert_string_equal(ehc_notice_notifies(ehc_notices_find(set, "amendment_notice")), "amendment_proposed");
     assert_null(ehc_notice_notifies(ehc_notices_find(set, "advice_request")));
     cJSON *values = full_values();
     ehc_letter_text t;
