@@ -230,19 +230,6 @@ static void test_invalid_configuration_stops_with_a_reason(void **state)
     assert_non_null(strstr(buf, "0 to 23"));
 }
 
-/* Runs cmd through the shell; returns its exit status and its combined output in out. */
-static int run_capture(const char *cmd, char *out, size_t size)
-{
-    char full[4096];
-    snprintf(full, sizeof full, "%s 2>&1", cmd);
-    FILE *p = popen(full, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, size - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void test_serve_refuses_an_invalid_workflow_naming_file_path_and_reason(void **state)
 {
     const char *src = ehc_test_env("EHC_SOURCE_DIR");
@@ -256,14 +243,14 @@ static void test_serve_refuses_an_invalid_workflow_naming_file_path_and_reason(v
     assert_int_equal(system(cmd), 0);
     snprintf(cmd, sizeof cmd, "EHCD_WORKFLOWS_DIR=%s DATABASE_URL='%s' %s serve", dir, db_url,
              ehc_test_env("EHC_TEST_EHCD"));
-    assert_int_equal(run_capture(cmd, out, sizeof out), 2);
+    assert_int_equal(ehc_test_run_capture(cmd, out, sizeof out), 2);
     assert_non_null(strstr(out, "invalid definition"));
     assert_non_null(strstr(out, "invalid-unknown-stage.json"));
     assert_non_null(strstr(out, "$.events[1].transitions[0].to"));
     assert_non_null(strstr(out, "unknown stage"));
     assert_null(strstr(out, "serve_ready"));
     snprintf(cmd, sizeof cmd, "EHCD_WORKFLOWS_DIR=%s %s check", dir, ehc_test_env("EHC_TEST_EHCD"));
-    assert_int_equal(run_capture(cmd, out, sizeof out), 2);
+    assert_int_equal(ehc_test_run_capture(cmd, out, sizeof out), 2);
     assert_non_null(strstr(out, "unknown stage"));
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
@@ -273,7 +260,7 @@ static void test_check_lists_shipped_definitions_with_their_hashes(void **state)
 {
     char cmd[1024], out[8192];
     snprintf(cmd, sizeof cmd, "%s check", ehc_test_env("EHC_TEST_EHCD"));
-    assert_int_equal(run_capture(cmd, out, sizeof out), 0);
+    assert_int_equal(ehc_test_run_capture(cmd, out, sizeof out), 0);
     assert_non_null(strstr(out, "calendar england-and-wales"));
     /* every shipped process, each with its 64-hex-digit content hash */
     static const char *const shipped[] = {"ehc-needs-assessment", "annual-review", "reassessment",
@@ -314,7 +301,7 @@ static void test_timeline_prints_each_date_with_basis_and_status(void **state)
              "%s/tests/fixtures/workflows/assessment-start.json - "
              "--today 2026-02-17",
              ehc_test_env("EHC_TEST_EHCD"), src);
-    assert_int_equal(run_capture(cmd, out, sizeof out), 0);
+    assert_int_equal(ehc_test_run_capture(cmd, out, sizeof out), 0);
     assert_non_null(strstr(out, "2026-02-16"));
     assert_non_null(strstr(out, "SEND Regulations 2014, reg 5(1)"));
     assert_non_null(strstr(out, "overdue (1 day"));
@@ -325,10 +312,10 @@ static void test_timeline_prints_each_date_with_basis_and_status(void **state)
              "\"2026-01-05\"}]'"
              " | %s timeline %s/tests/fixtures/workflows/assessment-start.json - --today 2026-02-17",
              ehc_test_env("EHC_TEST_EHCD"), src);
-    assert_int_equal(run_capture(cmd, out, sizeof out), 1);
+    assert_int_equal(ehc_test_run_capture(cmd, out, sizeof out), 1);
     assert_non_null(strstr(out, "source"));
     snprintf(cmd, sizeof cmd, "%s timeline no-such-workflow /dev/null", ehc_test_env("EHC_TEST_EHCD"));
-    assert_int_equal(run_capture(cmd, out, sizeof out), 2);
+    assert_int_equal(ehc_test_run_capture(cmd, out, sizeof out), 2);
     assert_non_null(strstr(out, "no workflow with id 'no-such-workflow'"));
 }
 

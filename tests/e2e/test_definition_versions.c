@@ -153,15 +153,8 @@ static void decision_due(long id, char due[11], int *version)
 
 static void verify_clean(void)
 {
-    char cmd[1024], out[8192];
-    snprintf(cmd, sizeof cmd, "DATABASE_URL='%s' %s %s verify 2>&1", db_url, env_dir,
-             ehc_test_env("EHC_TEST_EHCD"));
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+    char out[8192];
+    if (ehc_test_ehcd_verify(db_url, env_dir, out, sizeof out) != 0) {
         fprintf(stderr, "ehcd verify said:\n%s", out);
         fail();
     }

@@ -596,14 +596,8 @@ static void test_daemon_stops_cleanly_after_all_of_the_above(void **state)
  * they were recorded, not the database's. */
 static void test_every_case_replays_from_its_log_after_the_day(void **state)
 {
-    char cmd[4096], out[8192];
-    snprintf(cmd, sizeof cmd, "DATABASE_URL='%s' %s verify 2>&1", db_url, ehc_test_env("EHC_TEST_EHCD"));
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+    char out[8192];
+    if (ehc_test_ehcd_verify(db_url, "", out, sizeof out) != 0) {
         fprintf(stderr, "ehcd verify said:\n%s", out);
         fail();
     }

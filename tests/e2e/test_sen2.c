@@ -922,14 +922,7 @@ static void test_daemon_stops_cleanly_after_all_of_the_above(void **state)
 /* `ehcd verify` output and exit status (0: no difference) */
 static int run_verify(char *out, size_t size)
 {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "DATABASE_URL='%s' %s verify 2>&1", db_url, ehc_test_env("EHC_TEST_EHCD"));
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, size - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return ehc_test_ehcd_verify(db_url, "", out, size);
 }
 
 /* The SEN2 records are projections of the events, so `ehcd verify` replays them too: a plan's detail,

@@ -482,16 +482,11 @@ static void test_acknowledged_writes_survive_an_immediate_restart(void **state)
 
 static int run_verify(char *out, size_t size)
 {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "DATABASE_URL='%s' EHCD_WORKFLOWS_DIR=%s/tests/fixtures/store %s verify 2>&1",
-             db_url, ehc_test_env("EHC_SOURCE_DIR"), ehc_test_env("EHC_TEST_EHCD"));
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, size - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
+    char env[600];
+    snprintf(env, sizeof env, "EHCD_WORKFLOWS_DIR=%s/tests/fixtures/store", ehc_test_env("EHC_SOURCE_DIR"));
+    int rc = ehc_test_ehcd_verify(db_url, env, out, size);
     fprintf(stderr, "ehcd verify said:\n%s", out);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return rc;
 }
 
 static void exec_admin(const char *sql)
@@ -539,15 +534,9 @@ static void test_verify_replays_every_case_and_reports_tampering(void **state)
 static int run_erase(long case_id, char *out, size_t size)
 {
     char cmd[4096];
-    snprintf(cmd, sizeof cmd,
-             "DATABASE_URL='%s' EHCD_WORKFLOWS_DIR=%s/tests/fixtures/store %s erase %ld 2>&1", db_url,
-             ehc_test_env("EHC_SOURCE_DIR"), ehc_test_env("EHC_TEST_EHCD"), case_id);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, size - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    snprintf(cmd, sizeof cmd, "DATABASE_URL='%s' EHCD_WORKFLOWS_DIR=%s/tests/fixtures/store %s erase %ld",
+             db_url, ehc_test_env("EHC_SOURCE_DIR"), ehc_test_env("EHC_TEST_EHCD"), case_id);
+    return ehc_test_run_capture(cmd, out, size);
 }
 
 /* A child (born 1 June 1990) whose one case ran from March to May 2018; returns the case id. */

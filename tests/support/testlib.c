@@ -155,6 +155,30 @@ void ehc_test_run_env_command(const char *env_name)
     }
 }
 
+int ehc_test_run_capture(const char *cmd, char *out, size_t size)
+{
+    char *full = ehc_asprintf("%s 2>&1", cmd);
+    FILE *p = popen(full, "r");
+    free(full);
+    assert_non_null(p);
+    size_t n = fread(out, 1, size - 1, p);
+    out[n] = '\0';
+    char rest[4096]; /* the rest is read, so that the command never blocks on a full pipe */
+    while (fread(rest, 1, sizeof rest, p) > 0) {
+    }
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int ehc_test_ehcd_verify(const char *database_url, const char *env, char *out, size_t size)
+{
+    char *cmd =
+        ehc_asprintf("DATABASE_URL='%s' %s %s verify", database_url, env, ehc_test_env("EHC_TEST_EHCD"));
+    int rc = ehc_test_run_capture(cmd, out, size);
+    free(cmd);
+    return rc;
+}
+
 int ehc_test_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);

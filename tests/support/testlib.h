@@ -50,6 +50,14 @@ void ehc_test_add_user(PGconn *c, const char *username, bool system_admin, const
  * if it exits non-zero. */
 void ehc_test_run_env_command(const char *env_name);
 
+/* Runs cmd through the shell, its standard error joined to its output: returns its exit status (-1
+ * if it did not exit) and the first size - 1 bytes it printed, in out. */
+int ehc_test_run_capture(const char *cmd, char *out, size_t size);
+
+/* `ehcd verify` on database_url, with env ("NAME=value ..." settings, or "") before it: its exit
+ * status (0: no difference), and what it printed in out. */
+int ehc_test_ehcd_verify(const char *database_url, const char *env, char *out, size_t size);
+
 /* A free TCP port on 127.0.0.1. */
 int ehc_test_free_port(void);
 
