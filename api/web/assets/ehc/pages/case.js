@@ -243,6 +243,8 @@ const METHODS = [['hand', 'By hand'], ['email', 'Email'], ['first_class_post', '
 const LETTER_VALUES = [
   ['reasons', 'Reasons for the decision', 'For a refusal, a decision not to issue a plan, or ceasing'],
   ['setting_named', 'School or other institution named in section I', 'For the final plan notice'],
+  ['proposed_amendments', 'The proposed amendments', 'For a notice of proposed amendments: what would change, section by section'],
+  ['evidence_enclosed', 'Evidence enclosed with the notice', 'For a notice of proposed amendments: the reports or advice that support them'],
   ['la_contact', 'Who to contact at the authority', 'Name, address and telephone'],
   ['ias_contact', 'Information, advice and support service', 'The local SENDIASS and how to reach it'],
   ['mediation_adviser_contact', 'Mediation adviser', 'Name and contact details (every appealable decision)'],
