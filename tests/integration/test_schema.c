@@ -239,6 +239,33 @@ static void test_upn_needs_its_check_letter(void **state)
     assert_int_equal(scalar("SELECT ehc_upn_valid('I353200126001')::int"), 0);
 }
 
+/* A case's identity (reference, pinned definitions, import source) is checked whenever a statement
+ * writes it, by a trigger rather than CHECKs (sql/0048: every event's UPDATE of cases no longer pays
+ * for them); it refuses as a CHECK would, with its SQLSTATE, and lets the per-event update through. */
+static void test_a_cases_identity_is_checked_whenever_it_is_written(void **state)
+{
+    as_app(a_id);
+    static const char *const bad[] = {
+        "UPDATE cases SET reference = 'ehc lower' WHERE reference = 'EHC-0'",
+        "UPDATE cases SET workflow_sha256 = 'not-a-hash' WHERE reference = 'EHC-0'",
+        "UPDATE cases SET calendar_sha256 = repeat('A', 64) WHERE reference = 'EHC-0'",
+        "UPDATE cases SET workflow_id = 'Bad Id' WHERE reference = 'EHC-0'",
+        "UPDATE cases SET source_ref = 'legacy/1' WHERE reference = 'EHC-0'", /* not marked migrated */
+        "UPDATE cases SET open_idempotency_key = '' WHERE reference = 'EHC-0'",
+        "INSERT INTO cases (authority_id, reference, child_id, workflow_id, workflow_sha256, "
+        "calendar_sha256, "
+        "stage, opened_on) SELECT authority_id, 'EHC-9', child_id, workflow_id, 'x', calendar_sha256, stage, "
+        "opened_on FROM cases WHERE reference = 'EHC-0'",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        refused(bad[i], "23514");
+    /* the columns every event sets pass by; the rules on them are still CHECKs */
+    ok("UPDATE cases SET version = version + 1, stage = stage WHERE reference = 'EHC-0'");
+    refused("UPDATE cases SET version = -1 WHERE reference = 'EHC-0'", "23514");
+    ok("UPDATE cases SET version = version - 1 WHERE reference = 'EHC-0'");
+    ok("RESET ROLE");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -250,6 +277,7 @@ int main(void)
         cmocka_unit_test(test_application_role_cannot_bypass_row_security),
         cmocka_unit_test(test_nhs_number_needs_its_modulus_11_check_digit),
         cmocka_unit_test(test_upn_needs_its_check_letter),
+        cmocka_unit_test(test_a_cases_identity_is_checked_whenever_it_is_written),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
