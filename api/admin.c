@@ -97,23 +97,6 @@ static void field_error(ehc_http_req *req, const char *field, const char *fmt, .
 }
 
 /* 0 when every member of obj is in known (NULL-terminated); else a 422 naming the first other one. */
-static int only_known(ehc_http_req *req, const cJSON *obj, const char *const *known, const char *prefix)
-{
-    for (const cJSON *it = obj->child; it; it = it->next) {
-        bool ok = false;
-        for (const char *const *k = known; *k && !ok; k++)
-            ok = strcmp(*k, it->string) == 0;
-        if (!ok) {
-            char field[160], msg[200];
-            snprintf(field, sizeof field, "%s%.100s", prefix, it->string);
-            snprintf(msg, sizeof msg, "unknown field '%s'", field);
-            ehc_http_reply_error(req, 422, "unknown_field", msg, field);
-            return EHC_EINVAL;
-        }
-    }
-    return 0;
-}
-
 /* A string member of 1..max characters; absent is allowed when !required (*out NULL). */
 static int want_string(ehc_http_req *req, const cJSON *obj, const char *name, const char *field,
                        bool required, size_t max, const char **out)
@@ -206,7 +189,7 @@ static cJSON *parse_grant(ehc_http_req *req, const cJSON *g, const char *prefix,
         field_error(req, *field ? field : NULL, "a grant must be an object");
         return NULL;
     }
-    if (only_known(req, g, known, prefix)) return NULL;
+    if (ehc_api_only_known(req, g, known, prefix)) return NULL;
     const char *role;
     ehc_role parsed;
     snprintf(field, sizeof field, "%srole", prefix);
@@ -280,7 +263,7 @@ static int no_body(ehc_http_req *req)
     cJSON *body = ehc_api_body_object(req);
     if (!body) return EHC_EINVAL;
     static const char *const none[] = {NULL};
-    int rc = only_known(req, body, none, "");
+    int rc = ehc_api_only_known(req, body, none, "");
     cJSON_Delete(body);
     return rc;
 }
@@ -313,7 +296,7 @@ static int prepare_user_create(admin_op *op, const char *scope)
     int64_t authority;
     int rc = EHC_EINVAL;
     cJSON *user = NULL;
-    if (only_known(req, body, known, "") ||
+    if (ehc_api_only_known(req, body, known, "") ||
         want_string(req, body, "username", "username", true, 64, &username))
         goto out;
     if (!username_ok(username)) {
@@ -383,7 +366,7 @@ static int prepare_token_create(admin_op *op)
     cJSON *body = ehc_api_body_object(op->req);
     if (!body) return EHC_EINVAL;
     const char *name;
-    if (only_known(op->req, body, known, "") ||
+    if (ehc_api_only_known(op->req, body, known, "") ||
         want_string(op->req, body, "name", "name", true, 200, &name)) {
         cJSON_Delete(body);
         return EHC_EINVAL;
@@ -416,7 +399,7 @@ static int prepare_team_create(admin_op *op, const char *scope)
     const char *name;
     int64_t authority;
     int rc = EHC_EINVAL;
-    if (only_known(op->req, body, known, "") ||
+    if (ehc_api_only_known(op->req, body, known, "") ||
         want_id(op->req, body, "authority_id", "authority_id", true, &authority) ||
         want_string(op->req, body, "name", "name", true, 200, &name))
         goto out;
@@ -447,7 +430,7 @@ static int prepare_organisation_save(admin_op *op)
     int64_t org;
     int rc = EHC_EINVAL;
     cJSON *out = NULL;
-    if (only_known(req, body, known, "") ||
+    if (ehc_api_only_known(req, body, known, "") ||
         want_id(req, body, "organisation_id", "organisation_id", false, &org))
         goto out;
     if (org) {

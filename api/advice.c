@@ -245,25 +245,15 @@ static void on_service_kind(void *data, int status, PGresult *res, const char *m
 static int check_body(advice_ctx *a)
 {
     ehc_http_req *req = a->req;
-    static const char *const common[] = {"effective_on", "expected_version"};
-    static const char *const forward[] = {"organisation_id", "health_service"};
-    static const char *const nil[] = {"reason", "detail"};
-    const char *const *extra = a->action == EHC_WF_ADVICE_FORWARDED    ? forward
+    static const char *const plain[] = {"effective_on", "expected_version", NULL};
+    static const char *const forward[] = {"effective_on", "expected_version", "organisation_id",
+                                          "health_service", NULL};
+    static const char *const nil[] = {"effective_on", "expected_version", "reason", "detail", NULL};
+    const char *const *known = a->action == EHC_WF_ADVICE_FORWARDED    ? forward
                                : a->action == EHC_WF_ADVICE_NIL_RETURN ? nil
-                                                                       : NULL;
-    for (cJSON *it = a->body->child; it; it = it->next) {
-        bool known = false;
-        for (size_t i = 0; i < EHC_ARRAY_SIZE(common) && !known; i++)
-            known = strcmp(it->string, common[i]) == 0;
-        for (size_t i = 0; extra && i < 2 && !known; i++)
-            known = strcmp(it->string, extra[i]) == 0;
-        if (!known) {
-            char msg[160];
-            snprintf(msg, sizeof msg, "unknown field '%.100s'", it->string);
-            reply_field(req, it->string, msg);
-            return EHC_EINVAL;
-        }
-    }
+                                                                       : plain;
+    if (ehc_api_only_known(req, a->body, known, "")) return EHC_EINVAL;
+    const char *const *extra = known == plain ? NULL : known + 2; /* the action's own two members */
     cJSON *on = cJSON_GetObjectItemCaseSensitive(a->body, "effective_on");
     if (!cJSON_IsString(on) || ehc_date_parse_iso(on->valuestring, &a->effective_on)) {
         reply_field(req, "effective_on", "effective_on must be a real date written YYYY-MM-DD");

@@ -148,18 +148,8 @@ static void authed(ehc_http_req *req, ehc_app *app, const ehc_principal *who, vo
         return alloc_free(a);
     }
     if (!(a->body = ehc_api_body_object(req))) return alloc_free(a);
-    static const char *const known[] = {"case_ids", "team_id", "officer_id", "reason", "effective_on"};
-    for (cJSON *it = a->body->child; it; it = it->next) {
-        bool ok = false;
-        for (size_t i = 0; i < EHC_ARRAY_SIZE(known) && !ok; i++)
-            ok = strcmp(it->string, known[i]) == 0;
-        if (!ok) {
-            char msg[160];
-            snprintf(msg, sizeof msg, "unknown field '%.100s'", it->string);
-            reply_field(req, 422, it->string, msg);
-            return alloc_free(a);
-        }
-    }
+    static const char *const known[] = {"case_ids", "team_id", "officer_id", "reason", "effective_on", NULL};
+    if (ehc_api_only_known(req, a->body, known, "")) return alloc_free(a);
     const char *bad = ehc_api_batch_cases(&a->batch, req, "allocated",
                                           cJSON_GetObjectItemCaseSensitive(a->body, "case_ids"));
     if (bad) {

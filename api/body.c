@@ -225,3 +225,20 @@ int ehc_api_idempotency_key(ehc_http_req *req, const char **out)
     *out = key;
     return 0;
 }
+
+int ehc_api_only_known(ehc_http_req *req, const cJSON *obj, const char *const *known, const char *prefix)
+{
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        bool ok = false;
+        for (const char *const *k = known; *k && !ok; k++)
+            ok = strcmp(*k, it->string) == 0;
+        if (!ok) {
+            char field[160], msg[200];
+            snprintf(field, sizeof field, "%s%.100s", prefix, it->string);
+            snprintf(msg, sizeof msg, "unknown field '%s'", field);
+            ehc_http_reply_error(req, 422, "invalid_field", msg, field);
+            return EHC_EINVAL;
+        }
+    }
+    return 0;
+}

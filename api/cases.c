@@ -43,22 +43,6 @@ static int64_t opt_id(cJSON *obj, const char *name, ehc_http_req *req)
     return (int64_t)v->valuedouble;
 }
 
-static int only_known_members(cJSON *obj, const char *const *known, const char *prefix, ehc_http_req *req)
-{
-    for (cJSON *it = obj->child; it; it = it->next) {
-        bool ok = false;
-        for (const char *const *k = known; *k && !ok; k++)
-            ok = strcmp(*k, it->string) == 0;
-        if (!ok) {
-            char field[160];
-            snprintf(field, sizeof field, "%s%.100s", prefix, it->string);
-            reply_field_error(req, 422, field, "unknown field '%s'", field);
-            return EHC_EINVAL;
-        }
-    }
-    return 0;
-}
-
 static int today(ehc_app *app, ehc_date *out)
 {
     return ehc_clock_today(&app->clock, out);
@@ -215,7 +199,7 @@ static char *checked_child(cJSON *child, ehc_date today_on, ehc_http_req *req)
         reply_field_error(req, 422, "child", "%s must be an object", "child");
         return NULL;
     }
-    if (only_known_members(child, known, "child.", req)) return NULL;
+    if (ehc_api_only_known(req, child, known, "child.")) return NULL;
     static const char *const names[] = {"forename", "surname"};
     for (int i = 0; i < 2; i++) {
         cJSON *v = cJSON_GetObjectItemCaseSensitive(child, names[i]);
@@ -291,7 +275,7 @@ static void open_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *wh
     o->req = req;
     o->who = *who;
     ehc_date today_on;
-    if (only_known_members(body, known, "", req) || today(app, &today_on)) goto done;
+    if (ehc_api_only_known(req, body, known, "") || today(app, &today_on)) goto done;
     if ((o->team_id = opt_id(body, "team_id", req)) < 0 ||
         (o->authority_id = opt_id(body, "authority_id", req)) < 0 ||
         (o->officer_id = opt_id(body, "officer_id", req)) < 0 ||
@@ -334,7 +318,7 @@ static void open_authed(ehc_http_req *req, ehc_app *app, const ehc_principal *wh
     cJSON *request = cJSON_GetObjectItemCaseSensitive(body, "request");
     static const char *const request_known[] = {"effective_on", "fields", NULL};
     cJSON *on = cJSON_GetObjectItemCaseSensitive(request, "effective_on");
-    if (!cJSON_IsObject(request) || only_known_members(request, request_known, "request.", req)) {
+    if (!cJSON_IsObject(request) || ehc_api_only_known(req, request, request_known, "request.")) {
         if (!cJSON_IsObject(request))
             reply_field_error(req, 422, "request", "%s is required: {\"effective_on\", \"fields\"}",
                               "request");
@@ -438,7 +422,7 @@ static int exception_as_event(case_ctx *c, const char *workflow_id)
     static const char *const known[] = {"deadline",       "exception",        "request_key",
                                         "applies_from",   "applies_to",       "evidence",
                                         "family_told_on", "expected_version", NULL};
-    if (only_known_members(c->body, known, "", c->req)) return EHC_EINVAL;
+    if (ehc_api_only_known(c->req, c->body, known, "")) return EHC_EINVAL;
     const ehc_workflow *wf;
     const ehc_wf_event *ev = NULL;
     if (ehc_definitions_find(c->app->defs, workflow_id, &wf) == 0)
@@ -466,7 +450,7 @@ static void record_event(case_ctx *c, int64_t authority_id, unsigned held, const
     if (c->exception && exception_as_event(c, workflow_id)) return case_free(c);
     static const char *const known[] = {"type", "effective_on", "fields", "expected_version", NULL};
     ehc_http_req *req = c->req;
-    if (only_known_members(c->body, known, "", req)) return case_free(c);
+    if (ehc_api_only_known(req, c->body, known, "")) return case_free(c);
     cJSON *type = cJSON_GetObjectItemCaseSensitive(c->body, "type");
     cJSON *on = cJSON_GetObjectItemCaseSensitive(c->body, "effective_on");
     cJSON *version = cJSON_GetObjectItemCaseSensitive(c->body, "expected_version");

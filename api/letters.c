@@ -78,23 +78,6 @@ static bool item_name_ok(const char *s, size_t max)
     return true;
 }
 
-static int only_known(cJSON *obj, const char *const *known, const char *prefix, ehc_http_req *req)
-{
-    for (cJSON *it = obj->child; it; it = it->next) {
-        bool ok = false;
-        for (const char *const *k = known; *k && !ok; k++)
-            ok = strcmp(*k, it->string) == 0;
-        if (!ok) {
-            char field[160], msg[200];
-            snprintf(field, sizeof field, "%s%.100s", prefix, it->string);
-            snprintf(msg, sizeof msg, "unknown field '%s'", field);
-            field_error(req, field, msg);
-            return EHC_EINVAL;
-        }
-    }
-    return 0;
-}
-
 /* "Tuesday 5 May 2026": how a letter writes a date. */
 static void long_date(const char *iso, char *out, size_t size)
 {
@@ -389,7 +372,7 @@ static void generate(letter_ctx *c)
         ehc_http_reply_error(req, 503, "unavailable", "no letter templates are loaded", NULL);
         return ctx_free(c);
     }
-    if (only_known(c->body, known, "", req)) return ctx_free(c);
+    if (ehc_api_only_known(req, c->body, known, "")) return ctx_free(c);
     const char *notice = json_str(c->body, "notice");
     if (!notice || !(c->notice = ehc_notices_find(c->app->notices, notice))) {
         field_error(req, "notice", "notice is required: the id of a letter template (notices/)");
@@ -404,7 +387,7 @@ static void generate(letter_ctx *c)
         field_error(req, "recipient", "recipient is required: {\"role\", \"name\", \"address\"}");
         return ctx_free(c);
     }
-    if (only_known(recipient, recipient_known, "recipient.", req)) return ctx_free(c);
+    if (ehc_api_only_known(req, recipient, recipient_known, "recipient.")) return ctx_free(c);
     c->recipient_role = json_str(recipient, "role");
     c->recipient_name = json_str(recipient, "name");
     const cJSON *address = cJSON_GetObjectItemCaseSensitive(recipient, "address");
@@ -676,7 +659,7 @@ static void record_sent(letter_ctx *c)
 {
     static const char *const known[] = {"method", "sent_at", "expected_version", NULL};
     ehc_http_req *req = c->req;
-    if (only_known(c->body, known, "", req)) return ctx_free(c);
+    if (ehc_api_only_known(req, c->body, known, "")) return ctx_free(c);
     const char *method = json_str(c->body, "method"), *sent_at = json_str(c->body, "sent_at");
     ehc_receipt_channel channel;
     ehc_date on;

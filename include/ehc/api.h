@@ -65,6 +65,10 @@ void ehc_api_reply_json(ehc_http_req *req, int status, cJSON *body);
  * twice), naming the member where there is one. */
 cJSON *ehc_api_body_object(ehc_http_req *req);
 
+/* 0 when every member of obj is one of known (NULL-terminated); otherwise answers 422 naming the first
+ * other member, as prefix + its name ("child.colour"), and returns EHC_EINVAL. */
+int ehc_api_only_known(ehc_http_req *req, const cJSON *obj, const char *const *known, const char *prefix);
+
 /* The same checks without a request (the fuzz harness drives them directly): the parsed object, or
  * NULL with *err saying the status, code, message and member (field "" when none) that
  * ehc_api_body_object answers. content_type may be NULL (header absent). */
