@@ -30,8 +30,8 @@
 #include <uv.h>
 
 #include "ehc/definitions.h"
-#include "ehc/migrate.h"
 #include "ehc/scheduler.h"
+#include "support.h"
 
 #define CASES 100
 
@@ -47,30 +47,10 @@ typedef struct bench {
     int at_due_sampled;
 } bench;
 
+#define PROGRAM "ehc_bench_peer"
+
 static PGconn *admin;
 static long postmaster;
-
-static void die(const char *what, const char *detail)
-{
-    fprintf(stderr, "ehc_bench_peer: %s: %s\n", what, detail ? detail : "");
-    exit(1);
-}
-
-static long exec_scalar(const char *sql)
-{
-    PGresult *r = PQexec(admin, sql);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK)
-        die(sql, PQresultErrorMessage(r));
-    long v = PQntuples(r) > 0 ? atol(PQgetvalue(r, 0, 0)) : 0;
-    PQclear(r);
-    return v;
-}
-
-static int64_t real_us(void)
-{
-    ehc_clock c = ehc_clock_real();
-    return ehc_clock_now(&c).us;
-}
 
 static double cpu_self(void)
 {
@@ -124,7 +104,7 @@ static void on_event(void *data, const ehc_scheduler_event *ev)
     switch (ev->kind) {
     case EHC_SCHEDULER_READY: b->ready = 1; break;
     case EHC_SCHEDULER_FIRED: {
-        int64_t now = real_us();
+        int64_t now = bench_real_us();
         if (b->fired < b->target) b->lags_us[b->fired] = now - ev->fire_at.us;
         b->fired++;
         b->last_fired_us = now;
@@ -195,69 +175,24 @@ static const char SQL_SCHEDULE[] =
 int main(int argc, char **argv)
 {
     if (argc != 9)
-        die("usage",
-            "ehc_bench_peer CONNINFO DEFINITIONS_DIR POSTMASTER_PID SHAPE N SPREAD_MS LEAD_MS BATCH");
+        bench_die("usage",
+                  "ehc_bench_peer CONNINFO DEFINITIONS_DIR POSTMASTER_PID SHAPE N SPREAD_MS LEAD_MS BATCH");
     const char *conninfo = argv[1], *shape = argv[4];
     postmaster = atol(argv[3]);
     long n = atol(argv[5]), spread_ms = atol(argv[6]), lead_ms = atol(argv[7]), batch = atol(argv[8]);
     if (n < 1 || batch < 1 || lead_ms < 1 || (strcmp(shape, "spread") && strcmp(shape, "storm")))
-        die("usage", "bad shape, N, LEAD_MS or BATCH");
+        bench_die("usage", "bad shape, N, LEAD_MS or BATCH");
     if (strcmp(shape, "storm") == 0) spread_ms = 0;
-    admin = PQconnectdb(conninfo);
-    if (PQstatus(admin) != CONNECTION_OK) die("connect", PQerrorMessage(admin));
-    int applied;
-    char err[1024];
-    if (ehc_migrate_apply(admin, &applied, err, sizeof err)) die("migrate", err);
+    admin = bench_connect(PROGRAM, conninfo);
     ehc_definitions *defs;
     ehc_load_error lerr;
-    if (ehc_definitions_load(argv[2], &defs, &lerr)) die("definitions", lerr.reason);
+    if (ehc_definitions_load(argv[2], &defs, &lerr)) bench_die("definitions", lerr.reason);
 
     /* one authority, an officer, 100 cases the deadlines belong to (made once per database) */
-    long authority = exec_scalar("SELECT coalesce(max(id), 0) FROM local_authorities");
     long cases[CASES];
-    char sql[1024];
-    if (authority == 0) {
-        authority = exec_scalar(
-            "INSERT INTO local_authorities (dfe_code, name) VALUES ('353', 'Oldham') RETURNING id");
-        snprintf(sql, sizeof sql,
-                 "INSERT INTO children (authority_id, forename, surname, date_of_birth) "
-                 "VALUES (%ld, 'A', 'Child', '2018-03-01') RETURNING id",
-                 authority);
-        long child = exec_scalar(sql);
-        snprintf(sql, sizeof sql, "INSERT INTO teams (authority_id, name) VALUES (%ld, 'North') RETURNING id",
-                 authority);
-        long team = exec_scalar(sql);
-        long officer =
-            exec_scalar("INSERT INTO users (username, display_name) VALUES ('officer1', 'O') RETURNING id");
-        snprintf(sql, sizeof sql,
-                 "INSERT INTO role_grants (user_id, role, authority_id, team_id) "
-                 "VALUES (%ld, 'officer', %ld, %ld)",
-                 officer, authority, team);
-        exec_scalar(sql);
-        const ehc_workflow *wf;
-        if (ehc_definitions_find(defs, "store-test", &wf)) die("definitions", "no store-test workflow");
-        for (int i = 0; i < CASES; i++) {
-            snprintf(sql, sizeof sql,
-                     "INSERT INTO cases (authority_id, reference, child_id, workflow_id, workflow_sha256, "
-                     "calendar_sha256, stage, team_id, officer_id, opened_on) VALUES (%ld, 'BENCH-%d', %ld, "
-                     "'store-test', '%s', '%s', 'request', %ld, %ld, '2026-01-05') RETURNING id",
-                     authority, i, child, ehc_workflow_content_hash(wf),
-                     ehc_definitions_calendar_hash(defs, wf), team, officer);
-            cases[i] = exec_scalar(sql);
-        }
-    }
-    {
-        snprintf(sql, sizeof sql, "SELECT id FROM cases WHERE authority_id = %ld ORDER BY id LIMIT %d",
-                 authority, CASES);
-        PGresult *r = PQexec(admin, sql);
-        if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != CASES)
-            die("cases", PQresultErrorMessage(r));
-        for (int i = 0; i < CASES; i++)
-            cases[i] = atol(PQgetvalue(r, i, 0));
-        PQclear(r);
-    }
-    long first_key = exec_scalar("SELECT count(*) FROM deadlines");
-    long alerts_before = exec_scalar("SELECT count(*) FROM alerts");
+    long authority = bench_cases(defs, cases, CASES);
+    long first_key = bench_scalar("SELECT count(*) FROM deadlines");
+    long alerts_before = bench_scalar("SELECT count(*) FROM alerts");
 
     bench b;
     memset(&b, 0, sizeof b);
@@ -269,15 +204,15 @@ int main(int argc, char **argv)
     popts.conninfo = conninfo;
     popts.size = 4;
     popts.session_role = "ehc_app";
-    if (ehc_pg_pool_new(&b.loop, &popts, &b.pool) || ehc_pg_pool_start(b.pool)) die("pool", "");
+    if (ehc_pg_pool_new(&b.loop, &popts, &b.pool) || ehc_pg_pool_start(b.pool)) bench_die("pool", "");
     while (ehc_pg_pool_connected(b.pool) < popts.size)
         uv_run(&b.loop, UV_RUN_ONCE);
     ehc_clock clock = ehc_clock_real();
     ehc_scheduler_options sopts;
     ehc_scheduler_options_default(&sopts);
     if (ehc_scheduler_new(&b.loop, b.pool, defs, &clock, &sopts, on_event, &b, &b.sched))
-        die("scheduler", "");
-    if (ehc_scheduler_start(b.sched)) die("scheduler start", "");
+        bench_die("scheduler", "");
+    if (ehc_scheduler_start(b.sched)) bench_die("scheduler start", "");
     while (!b.ready)
         uv_run(&b.loop, UV_RUN_ONCE);
 
@@ -285,14 +220,14 @@ int main(int argc, char **argv)
     char authority_text[24];
     snprintf(authority_text, sizeof authority_text, "%ld", authority);
     double self0 = cpu_self(), pg0 = cpu_cluster();
-    int64_t start_us = real_us();
+    int64_t start_us = bench_real_us();
     int64_t base_ms = start_us / 1000 + lead_ms;
     uint64_t t0 = uv_hrtime();
     for (long from = 0; from < n; from += batch) {
         long to = from + batch < n ? from + batch : n;
         size_t cap = (size_t)(to - from) * 24 + 4;
         arr ca = {malloc(cap), 0}, ka = {malloc(cap), 0}, ua = {malloc(cap), 0};
-        if (!ca.buf || !ka.buf || !ua.buf) die("memory", "");
+        if (!ca.buf || !ka.buf || !ua.buf) bench_die("memory", "");
         for (long i = from; i < to; i++) {
             arr_add(&ca, cases[(first_key + i) % CASES]);
             arr_add(&ka, first_key + i);
@@ -302,7 +237,7 @@ int main(int argc, char **argv)
         const char *params[4] = {authority_text, ca.buf, ka.buf, ua.buf};
         PGresult *r = PQexecParams(admin, SQL_SCHEDULE, 4, NULL, params, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != to - from)
-            die("schedule", PQresultErrorMessage(r));
+            bench_die("schedule", PQresultErrorMessage(r));
         for (int i = 0; i < PQntuples(r); i++) {
             ehc_instant at = {strtoll(PQgetvalue(r, i, 1), NULL, 10)};
             ehc_scheduler_deadline_changed(b.sched, strtoll(PQgetvalue(r, i, 0), NULL, 10), &at);
@@ -312,7 +247,7 @@ int main(int argc, char **argv)
     }
     double schedule_s = (double)(uv_hrtime() - t0) / 1e9;
     double self1 = cpu_self(), pg1 = cpu_cluster();
-    int64_t sched_end_us = real_us();
+    int64_t sched_end_us = bench_real_us();
 
     /* fire: sample the CPU at the first due instant, wait for the last firing */
     uv_timer_t due_timer;
@@ -348,7 +283,7 @@ int main(int argc, char **argv)
     ehc_scheduler_stats st;
     ehc_scheduler_stats_get(b.sched, &st);
     printf("fire_transactions %" PRIu64 "\n", st.rounds);
-    printf("alerts_committed %ld\n", exec_scalar("SELECT count(*) FROM alerts") - alerts_before);
+    printf("alerts_committed %ld\n", bench_scalar("SELECT count(*) FROM alerts") - alerts_before);
 
     ehc_scheduler_close(b.sched);
     while (!b.closed)

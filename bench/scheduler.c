@@ -14,8 +14,8 @@
 #include <uv.h>
 
 #include "ehc/definitions.h"
-#include "ehc/migrate.h"
 #include "ehc/scheduler.h"
+#include "support.h"
 
 #define CASES 100
 
@@ -29,29 +29,9 @@ typedef struct bench {
     size_t fired, fire_target;
 } bench;
 
+#define PROGRAM "ehc_bench_scheduler"
+
 static PGconn *admin;
-
-static void die(const char *what, const char *detail)
-{
-    fprintf(stderr, "ehc_bench_scheduler: %s: %s\n", what, detail ? detail : "");
-    exit(1);
-}
-
-static long exec_scalar(const char *sql)
-{
-    PGresult *r = PQexec(admin, sql);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK)
-        die(sql, PQresultErrorMessage(r));
-    long v = PQntuples(r) > 0 ? atol(PQgetvalue(r, 0, 0)) : 0;
-    PQclear(r);
-    return v;
-}
-
-static int64_t real_us(void)
-{
-    ehc_clock c = ehc_clock_real();
-    return ehc_clock_now(&c).us;
-}
 
 static long rss_kib(void)
 {
@@ -74,7 +54,7 @@ static void copy_deadlines(long authority, const long *cases, long first, long c
         PQexec(admin, "COPY deadlines (authority_id, case_id, deadline_key, instance_key, kind, basis, "
                       "origin_on, due_on, set_by_seq, next_fire_at, alert_schedule, planned_due_on) "
                       "FROM STDIN");
-    if (PQresultStatus(r) != PGRES_COPY_IN) die("COPY", PQresultErrorMessage(r));
+    if (PQresultStatus(r) != PGRES_COPY_IN) bench_die("COPY", PQresultErrorMessage(r));
     PQclear(r);
     char line[512];
     uint64_t x = 88172645463325252u;
@@ -94,11 +74,11 @@ static void copy_deadlines(long authority, const long *cases, long first, long c
                      "2026-02-16\t1\t%s\t[{\"level\": \"due\", \"on\": \"2026-02-16\", \"at_us\": %" PRId64
                      ", \"to\": [\"officer\"]}]\t2026-02-16\n",
                      authority, cases[(first + i) % CASES], first + i, ts, at);
-        if (PQputCopyData(admin, line, n) != 1) die("COPY data", PQerrorMessage(admin));
+        if (PQputCopyData(admin, line, n) != 1) bench_die("COPY data", PQerrorMessage(admin));
     }
-    if (PQputCopyEnd(admin, NULL) != 1) die("COPY end", PQerrorMessage(admin));
+    if (PQputCopyEnd(admin, NULL) != 1) bench_die("COPY end", PQerrorMessage(admin));
     r = PQgetResult(admin);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) die("COPY", PQresultErrorMessage(r));
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) bench_die("COPY", PQresultErrorMessage(r));
     PQclear(r);
 }
 
@@ -111,7 +91,7 @@ static void on_event(void *data, const ehc_scheduler_event *ev)
         b->ready_us = ev->elapsed_us;
         break;
     case EHC_SCHEDULER_FIRED:
-        if (b->fired < b->fire_target) b->lags_us[b->fired] = real_us() - ev->fire_at.us;
+        if (b->fired < b->fire_target) b->lags_us[b->fired] = bench_real_us() - ev->fire_at.us;
         b->fired++;
         break;
     case EHC_SCHEDULER_ERROR:
@@ -134,57 +114,24 @@ static void on_pool_closed(void *data)
 
 int main(int argc, char **argv)
 {
-    if (argc != 5) die("usage", "ehc_bench_scheduler CONNINFO DEFINITIONS_DIR PENDING FIRE");
+    if (argc != 5) bench_die("usage", "ehc_bench_scheduler CONNINFO DEFINITIONS_DIR PENDING FIRE");
     const char *conninfo = argv[1];
     long pending = atol(argv[3]), fire = atol(argv[4]);
-    admin = PQconnectdb(conninfo);
-    if (PQstatus(admin) != CONNECTION_OK) die("connect", PQerrorMessage(admin));
-    int applied;
-    char err[1024];
-    if (ehc_migrate_apply(admin, &applied, err, sizeof err)) die("migrate", err);
+    admin = bench_connect(PROGRAM, conninfo);
     ehc_definitions *defs;
     ehc_load_error lerr;
-    if (ehc_definitions_load(argv[2], &defs, &lerr)) die("definitions", lerr.reason);
+    if (ehc_definitions_load(argv[2], &defs, &lerr)) bench_die("definitions", lerr.reason);
 
-    long authority =
-        exec_scalar("INSERT INTO local_authorities (dfe_code, name) VALUES ('353', 'Oldham') RETURNING id");
-    char sql[1024];
-    snprintf(sql, sizeof sql,
-             "INSERT INTO children (authority_id, forename, surname, date_of_birth) "
-             "VALUES (%ld, 'A', 'Child', '2018-03-01') RETURNING id",
-             authority);
-    long child = exec_scalar(sql);
-    snprintf(sql, sizeof sql, "INSERT INTO teams (authority_id, name) VALUES (%ld, 'North') RETURNING id",
-             authority);
-    long team = exec_scalar(sql);
-    long officer =
-        exec_scalar("INSERT INTO users (username, display_name) VALUES ('officer1', 'O') RETURNING id");
-    snprintf(
-        sql, sizeof sql,
-        "INSERT INTO role_grants (user_id, role, authority_id, team_id) VALUES (%ld, 'officer', %ld, %ld)",
-        officer, authority, team);
-    exec_scalar(sql);
-    const ehc_workflow *wf;
-    if (ehc_definitions_find(defs, "store-test", &wf)) die("definitions", "no store-test workflow");
+    /* one authority, an officer, the cases the deadlines belong to */
     long cases[CASES];
-    for (int i = 0; i < CASES; i++) {
-        snprintf(
-            sql, sizeof sql,
-            "INSERT INTO cases (authority_id, reference, child_id, workflow_id, workflow_sha256, "
-            "calendar_sha256, "
-            "stage, team_id, officer_id, opened_on) VALUES (%ld, 'BENCH-%d', %ld, 'store-test', '%s', '%s', "
-            "'request', %ld, %ld, '2026-01-05') RETURNING id",
-            authority, i, child, ehc_workflow_content_hash(wf), ehc_definitions_calendar_hash(defs, wf), team,
-            officer);
-        cases[i] = exec_scalar(sql);
-    }
+    long authority = bench_cases(defs, cases, CASES);
 
     uint64_t t0 = uv_hrtime();
-    copy_deadlines(authority, cases, 0, pending - fire, real_us() + 600 * EHC_US_PER_SECOND, 0);
+    copy_deadlines(authority, cases, 0, pending - fire, bench_real_us() + 600 * EHC_US_PER_SECOND, 0);
     double copy_in_s = (double)(uv_hrtime() - t0) / 1e9;
-    exec_scalar("VACUUM ANALYZE deadlines");
+    bench_scalar("VACUUM ANALYZE deadlines");
     /* the batch to fire: due over 5 s from 8 s after now, when the scheduler is ready */
-    int64_t now = real_us();
+    int64_t now = bench_real_us();
     copy_deadlines(authority, cases, pending - fire, fire, now + 8 * EHC_US_PER_SECOND,
                    5 * EHC_US_PER_SECOND);
 
@@ -192,7 +139,7 @@ int main(int argc, char **argv)
     t0 = uv_hrtime();
     PGresult *r = PQexec(admin, "COPY (SELECT id, next_fire_at FROM deadlines WHERE next_fire_at IS NOT NULL "
                                 "ORDER BY id) TO STDOUT");
-    if (PQresultStatus(r) != PGRES_COPY_OUT) die("COPY TO", PQresultErrorMessage(r));
+    if (PQresultStatus(r) != PGRES_COPY_OUT) bench_die("COPY TO", PQresultErrorMessage(r));
     PQclear(r);
     char *buf;
     long copied = 0;
@@ -204,7 +151,7 @@ int main(int argc, char **argv)
     double copy_out_s = (double)(uv_hrtime() - t0) / 1e9;
     t0 = uv_hrtime();
     r = PQexec(admin, "SELECT id, next_fire_at FROM deadlines WHERE next_fire_at IS NOT NULL ORDER BY id");
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) die("SELECT", PQresultErrorMessage(r));
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) bench_die("SELECT", PQresultErrorMessage(r));
     PQclear(r);
     double select_s = (double)(uv_hrtime() - t0) / 1e9;
 
@@ -220,7 +167,7 @@ int main(int argc, char **argv)
     popts.session_role = "ehc_app";
     popts.query_timeout_ms = 120000;
     popts.statement_timeout_ms = 0;
-    if (ehc_pg_pool_new(&b.loop, &popts, &b.pool) || ehc_pg_pool_start(b.pool)) die("pool", "");
+    if (ehc_pg_pool_new(&b.loop, &popts, &b.pool) || ehc_pg_pool_start(b.pool)) bench_die("pool", "");
     while (ehc_pg_pool_connected(b.pool) < 1)
         uv_run(&b.loop, UV_RUN_ONCE);
 
@@ -230,14 +177,14 @@ int main(int argc, char **argv)
     sopts.query_timeout_ms = 120000;
     long rss_before = rss_kib();
     if (ehc_scheduler_new(&b.loop, b.pool, defs, &clock, &sopts, on_event, &b, &b.sched))
-        die("scheduler", "");
-    if (ehc_scheduler_start(b.sched)) die("scheduler start", "");
+        bench_die("scheduler", "");
+    if (ehc_scheduler_start(b.sched)) bench_die("scheduler start", "");
     while (!b.ready)
         uv_run(&b.loop, UV_RUN_ONCE);
     long rss_after = rss_kib();
     ehc_scheduler_stats st;
     ehc_scheduler_stats_get(b.sched, &st);
-    if (real_us() > now + 8 * EHC_US_PER_SECOND)
+    if (bench_real_us() > now + 8 * EHC_US_PER_SECOND)
         fprintf(stderr, "warning: ready after the fire batch came due\n");
     uint64_t wait_from = uv_hrtime();
     while (b.fired < b.fire_target && uv_hrtime() - wait_from < UINT64_C(60) * 1000000000)
